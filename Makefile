@@ -1,0 +1,38 @@
+# The front door. Each target creates .venv and installs what it needs on first use.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo serve test check lint typecheck policy-check clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)  ## the main job end to end on the embedded default (SQLite + local files)
+	$(BIN)/gateway demo
+
+serve: $(STAMP)  ## the HTTP server in the foreground on 127.0.0.1:8000
+	$(BIN)/gateway serve
+
+test: $(STAMP)  ## the test suite
+	$(BIN)/gateway policy check
+	$(BIN)/python -m pytest
+
+check: lint typecheck policy-check  ## linters and type checks
+
+lint: $(STAMP)
+	$(BIN)/ruff check gateway tests
+	$(BIN)/ruff format --check gateway tests
+
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+policy-check: $(STAMP)
+	$(BIN)/gateway policy check
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

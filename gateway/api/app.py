@@ -1,0 +1,51 @@
+"""The ASGI application: runtime on ``app.state``, routers, and the problem handlers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+import structlog
+from fastapi import FastAPI, Request, Response
+
+from gateway import __version__
+from gateway.api import problems
+from gateway.api.routes import audit, catalogue, deliveries, extracts, health
+from gateway.config import Settings
+from gateway.logging import configure_logging
+from gateway.services.bootstrap import open_runtime
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app. Start-up fails loudly (policy, key or database problems) before serving."""
+    settings = settings or Settings()
+    configure_logging(settings)
+    runtime = open_runtime(settings)
+    app = FastAPI(
+        title="The gateway",
+        version=__version__,
+        description="Privacy-preserving data exchange hub: deliveries, legal-basis policies, "
+        "pseudonymised extracts and a tamper-evident audit trail.",
+    )
+    app.state.runtime = runtime
+    problems.install(app)
+    for module in (deliveries, catalogue, extracts, audit, health):
+        app.include_router(module.router)
+
+    log = structlog.get_logger("gateway.http")
+
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        with structlog.contextvars.bound_contextvars(request_id=request_id):
+            response = await call_next(request)
+            # Paths carry ids only (CPR goes in bodies, never in URLs), so they are safe to log.
+            log.info(
+                "request", method=request.method, path=request.url.path, status=response.status_code
+            )
+        response.headers["X-Request-ID"] = request_id
+        return response
+
+    return app

@@ -1,0 +1,33 @@
+"""Request dependencies: the runtime, and the principal from the bearer token."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from gateway.domain.principal import Principal
+from gateway.errors import NotAuthenticated
+from gateway.services.bootstrap import Runtime
+from gateway.services.context import Context
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def get_context(request: Request) -> Context:
+    return get_runtime(request).context
+
+
+def get_principal(request: Request) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("a bearer token is required (Authorization: Bearer <token>)")
+    return get_runtime(request).verifier.verify(token.strip())
+
+
+Ctx = Annotated[Context, Depends(get_context)]
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]

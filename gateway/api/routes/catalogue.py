@@ -1,0 +1,32 @@
+"""The catalogue and the legal bases in force, for any authenticated principal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from gateway.api.deps import Ctx, CurrentPrincipal
+
+router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
+
+
+@router.get("/datasets")
+def datasets(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+    cat = ctx.catalogue
+    return {
+        "policy_hash": cat.policy_hash,
+        "datasets": [d.model_dump(mode="json") for d in cat.datasets.values()],
+    }
+
+
+@router.get("/grants")
+def grants(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+    cat = ctx.catalogue
+    today = ctx.today()
+    return {
+        "policy_hash": cat.policy_hash,
+        "grants": [
+            {**g.model_dump(mode="json"), "in_force": g.in_force(today)} for g in cat.grants
+        ],
+    }

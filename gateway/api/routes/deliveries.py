@@ -1,0 +1,68 @@
+"""Ingestion: sources push deliveries; the body is spooled sealed, never as plaintext."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
+from gateway.crypto.envelope import SealedSpool
+from gateway.errors import InvalidRequest
+from gateway.services import deliveries
+
+router = APIRouter(prefix="/v1", tags=["deliveries"])
+
+
+@router.post(
+    "/sources/{source}/datasets/{dataset}/deliveries",
+    status_code=201,
+    summary="Push a delivery (CSV or Parquet body)",
+    responses={
+        200: {"description": "The same content was delivered before: its receipt"},
+        403: {"description": "Not this source's dataset, or no legal basis"},
+        422: {"description": "Validation problems by row and column; nothing stored"},
+    },
+)
+async def push(
+    source: str,
+    dataset: str,
+    request: Request,
+    response: Response,
+    ctx: Ctx,
+    by: CurrentPrincipal,
+    period: str = Query(..., description="The month the delivery covers, YYYY-MM"),
+) -> dict[str, Any]:
+    settings = get_runtime(request).settings
+    spool = SealedSpool(settings.data_dir / "spool")
+    try:
+        async for chunk in request.stream():
+            spool.write(chunk)
+            if spool.size > settings.max_delivery_bytes:
+                raise InvalidRequest(
+                    f"the delivery is larger than the limit of {settings.max_delivery_bytes} bytes"
+                )
+        sha256 = spool.finish()
+        receipt = await run_in_threadpool(
+            deliveries.push_delivery,
+            ctx,
+            by=by,
+            source=source,
+            dataset=dataset,
+            period=period,
+            upload=spool.open,
+            sha256=sha256,
+            size=spool.size,
+        )
+    finally:
+        spool.discard()
+    if receipt.duplicate:
+        response.status_code = 200
+    return receipt.as_dict()
+
+
+@router.get("/deliveries/{delivery_id}", summary="A delivery's status")
+def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)
+    return {**record.__dict__, "status": "accepted"}

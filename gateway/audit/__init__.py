@@ -1,0 +1,1 @@
+"""The audit trail: events, their canonical encoding and the hash chain over them."""

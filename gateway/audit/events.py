@@ -1,0 +1,61 @@
+"""Audit events: what happened, who did it, what it touched, and why it was decided.
+
+The string values are stored in the database and inside hashed entries: changing one changes
+the meaning of stored evidence, so values are only ever added, never renamed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    DELIVERY_ACCEPTED = "delivery.accepted"
+    DELIVERY_REJECTED = "delivery.rejected"
+    DELIVERY_REFUSED = "delivery.refused"  # not allowed to push (wrong source, no basis)
+    EXTRACT_REQUESTED = "extract.requested"
+    EXTRACT_REFUSED = "extract.refused"  # the policy said no at request time
+    EXTRACT_APPROVED = "extract.approved"
+    EXTRACT_REJECTED = "extract.rejected"
+    APPROVAL_REFUSED = "approval.refused"  # e.g. self-approval
+    RELEASE_CREATED = "release.created"
+    RELEASE_REFUSED = "release.refused"  # the policy said no at release time
+    RELEASE_PULLED = "release.pulled"
+    ACCESS_REFUSED = "access.refused"  # an authenticated principal tried something not theirs
+    POLICY_LOADED = "policy.loaded"  # the policy set in force changed (at start-up)
+    KEYS_INITIALISED = "keys.initialised"
+
+
+@dataclass(frozen=True)
+class AuditEvent:
+    """An event to append. ``refs`` identify objects (delivery, extract, dataset, recipient...);
+    ``details`` carry counts, hashes and decisions. Neither may hold personal data."""
+
+    type: EventType
+    actor: str
+    refs: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def dataset(self) -> str | None:
+        return self.refs.get("dataset")
+
+    @property
+    def recipient(self) -> str | None:
+        return self.refs.get("recipient")
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """A stored entry: its position, the exact bytes that were hashed, and the chain hash."""
+
+    index: int
+    recorded_at: str
+    type: str
+    actor: str
+    dataset: str | None
+    recipient: str | None
+    body: bytes
+    entry_hash: str

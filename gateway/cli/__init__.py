@@ -1,0 +1,1 @@
+"""The ``gateway`` command: thin verbs over the services (local) or the HTTP API (client)."""

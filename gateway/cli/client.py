@@ -1,0 +1,126 @@
+"""Verbs that talk to a running gateway over HTTP: push and extract request/approve/release/pull.
+
+The server is ``--url`` (or GATEWAY_URL), the bearer token ``--token`` (or GATEWAY_TOKEN).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+
+def register(sub: Any) -> None:
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"))
+        p.add_argument(
+            "--token",
+            default=os.environ.get("GATEWAY_TOKEN"),
+            help="bearer token (default: $GATEWAY_TOKEN)",
+        )
+
+    p = sub.add_parser("push", help="push a delivery file (CSV or Parquet)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--source", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    common(p)
+    p.set_defaults(handler=push)
+
+    ext = sub.add_parser("extract", help="extract specifications").add_subparsers(
+        dest="verb", required=True
+    )
+    p = ext.add_parser("request", help="request a specification (JSON file)")
+    p.add_argument("spec", type=Path)
+    common(p)
+    p.set_defaults(
+        handler=lambda a: _call(a, "POST", "/v1/extracts", json_body=json.loads(a.spec.read_text()))
+    )
+    for verb in ("approve", "reject"):
+        p = ext.add_parser(verb, help=f"{verb} a pending specification (approver)")
+        p.add_argument("extract_id")
+        p.add_argument("--note", default=None)
+        common(p)
+        p.set_defaults(
+            handler=lambda a, v=verb: _call(
+                a, "POST", f"/v1/extracts/{a.extract_id}/{v}", json_body={"note": a.note}
+            )
+        )
+    p = ext.add_parser("release", help="run an approved specification")
+    p.add_argument("extract_id")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "POST", f"/v1/extracts/{a.extract_id}/releases"))
+    p = ext.add_parser("pull", help="download a release")
+    p.add_argument("release_id")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    common(p)
+    p.set_defaults(handler=pull)
+
+
+def _client(args: argparse.Namespace) -> httpx.Client:
+    if not args.token:
+        print("error: no token (use --token or GATEWAY_TOKEN)", file=sys.stderr)
+        raise SystemExit(2)
+    return httpx.Client(
+        base_url=args.url,
+        timeout=httpx.Timeout(600.0, connect=10.0),
+        headers={"Authorization": f"Bearer {args.token}"},
+    )
+
+
+def _report(response: httpx.Response) -> int:
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = {"status": response.status_code, "text": response.text[:500]}
+    print(
+        json.dumps(body, indent=2, ensure_ascii=False),
+        file=sys.stdout if response.is_success else sys.stderr,
+    )
+    return 0 if response.is_success else 1
+
+
+def _call(args: argparse.Namespace, method: str, path: str, json_body: Any | None = None) -> int:
+    with _client(args) as client:
+        return _report(client.request(method, path, json=json_body))
+
+
+def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+    with open(path, "rb") as fh:
+        while block := fh.read(size):
+            yield block
+
+
+def push(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        response = client.post(
+            f"/v1/sources/{args.source}/datasets/{args.dataset}/deliveries",
+            params={"period": args.period},
+            content=_chunks(args.file),
+            headers={"Content-Type": "application/octet-stream"},
+        )
+        return _report(response)
+
+
+def pull(args: argparse.Namespace) -> int:
+    with (
+        _client(args) as client,
+        client.stream(
+            "GET", f"/v1/releases/{args.release_id}/content", params={"format": args.format}
+        ) as response,
+    ):
+        if not response.is_success:
+            response.read()
+            return _report(response)
+        with open(args.out, "wb") as fh:
+            for block in response.iter_bytes():
+                fh.write(block)
+    print(f"wrote {args.out}")
+    return 0

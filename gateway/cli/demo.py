@@ -1,0 +1,306 @@
+"""``gateway demo``: the main job end to end against a real server process on the embedded default.
+
+Starts ``gateway serve`` on a free port with a fresh state folder, pushes every synthetic
+delivery over HTTP, shows the refusals the law requires, approves and pulls one linked extract,
+verifies the audit trail, prints a summary and stops the server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow.parquet as pq
+
+from gateway.audit.chain import verify
+from gateway.config import Settings
+from gateway.crypto import tokens
+from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.dataplane import synth
+from gateway.domain.policy_files import load_catalogue
+from gateway.domain.principal import Role
+from gateway.storage.sql_store import SqlStore
+
+PERIOD = "2016-11"
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("demo", help="run the whole flow against a real server and summarise")
+    p.add_argument("--dir", type=Path, default=Path("var/demo"), help="state folder (reset)")
+    p.add_argument("--scale", type=float, default=1.0)
+    p.set_defaults(handler=run)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Demo:
+    def __init__(self, folder: Path, settings: Settings, url: str) -> None:
+        self.folder = folder
+        self.settings = settings
+        self.url = url
+        self.key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
+        self.lines: list[str] = []
+
+    def client(self, subject: str, *roles: Role) -> httpx.Client:
+        token = tokens.issue(
+            self.key,
+            subject=subject,
+            roles=roles,
+            issuer=self.settings.token_issuer,
+            audience=self.settings.token_audience,
+        )
+        return httpx.Client(
+            base_url=self.url, timeout=300.0, headers={"Authorization": f"Bearer {token}"}
+        )
+
+    def say(self, text: str) -> None:
+        print(text, flush=True)
+
+
+def _expect(response: httpx.Response, status: int, what: str) -> dict[str, Any]:
+    if response.status_code != status:
+        raise RuntimeError(
+            f"{what}: expected HTTP {status}, got {response.status_code}: {response.text[:800]}"
+        )
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def _reasons(problem: dict[str, Any]) -> str:
+    decision = problem.get("decision") or {}
+    parts = []
+    for d in decision.get("datasets", []):
+        if not d["allowed"]:
+            rule = d["rules"][-1]
+            parts.append(f"rule {rule['rule']}: {rule['reason']}")
+    return "; ".join(parts) or problem.get("detail", "")
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    folder: Path = args.dir
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(folder), "GATEWAY_LOG_JSON": "true"}
+    env.pop("GATEWAY_DATABASE_URL", None)
+    settings = Settings(data_dir=folder)
+    init_key_folder(settings.resolved_keys_dir)
+    catalogue = load_catalogue(settings.policies_dir)
+    files = synth.generate(catalogue, folder / "synth", period=PERIOD, scale=args.scale)
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log_path = folder / "server.log"
+    with open(log_path, "wb") as log:
+        server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            _wait_ready(url, server)
+            demo = _Demo(folder, settings, url)
+            summary = _flow(demo, files, folder)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+    result = verify(SqlStore.open(settings.resolved_database_url).audit_entries())
+    elapsed = time.monotonic() - started
+    print("\n== Summary")
+    for line in summary:
+        print(f"  {line}")
+    print(
+        f"  audit trail: {'verified' if result.ok else 'BROKEN'}, {result.entries} entries, "
+        f"head {result.head[:16]}..."
+    )
+    print(f"  server log: {log_path}; state: {folder}; time {elapsed:.1f} s")
+    return 0 if result.ok else 1
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"the server exited with code {server.returncode} at start-up")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not become ready within 60 s")
+
+
+def _flow(demo: _Demo, files: list[synth.SynthFile], folder: Path) -> list[str]:
+    summary: list[str] = []
+    demo.say(f"== Pushing {len(files)} synthetic deliveries for {PERIOD} over HTTP")
+    accepted = rows = 0
+    for f in files:
+        with demo.client(f.source, Role.SOURCE) as c:
+            r = c.post(
+                f"/v1/sources/{f.source}/datasets/{f.dataset}/deliveries",
+                params={"period": f.period},
+                content=(folder / "synth" / f.path).read_bytes(),
+            )
+        if r.status_code == 201:
+            body = r.json()
+            accepted += 1
+            rows += body["rows"]
+            demo.say(
+                f"  accepted {f.dataset:22} {body['rows']:>7} rows  receipt "
+                f"{body['delivery_id']} audit #{body['audit_index']}"
+            )
+        else:
+            demo.say(f"  REFUSED  {f.dataset:22} HTTP {r.status_code}: {r.json()['detail']}")
+    summary.append(
+        f"deliveries: {accepted} of {len(files)} accepted, {rows:,} rows ingested "
+        "(prescription data refused: no legal basis)"
+    )
+
+    with demo.client(files[1].source, Role.SOURCE) as c:  # again, same content: same receipt
+        again = c.post(
+            f"/v1/sources/{files[1].source}/datasets/{files[1].dataset}/deliveries",
+            params={"period": PERIOD},
+            content=(folder / "synth" / files[1].path).read_bytes(),
+        )
+    demo.say(
+        f"  re-push of {files[1].dataset}: HTTP {again.status_code}, same receipt "
+        f"{again.json()['delivery_id']}"
+    )
+
+    demo.say("\n== Refusals")
+    period = {"period_from": PERIOD, "period_to": PERIOD}
+    with demo.client("star-statistik", Role.RECIPIENT) as c:
+        r = c.post(
+            "/v1/extracts",
+            json={
+                "purpose": "statistics",
+                "population": "everyone",
+                **period,
+                "datasets": [{"dataset": "sfi-hjemloese", "columns": ["kommune", "situation"]}],
+            },
+        )
+    problem = _expect(r, 403, "homelessness data must be refused")
+    demo.say(f"  star-statistik asks for sfi-hjemloese: 403, {_reasons(problem)}")
+    with demo.client("star-analyse", Role.RECIPIENT) as c:
+        r = c.post(
+            "/v1/extracts",
+            json={
+                "purpose": "administration",
+                "population": "persons-in-resource-course",
+                **period,
+                "datasets": [{"dataset": "flis-voksenhandicap", "columns": ["paragraph"]}],
+            },
+        )
+    problem = _expect(r, 403, "administrative use of statistics-only data must be refused")
+    demo.say(
+        f"  star-analyse asks for flis-voksenhandicap for administration: 403, {_reasons(problem)}"
+    )
+    with demo.client("star-analyse", Role.RECIPIENT) as c:
+        r = c.post(
+            "/v1/extracts",
+            json={
+                "purpose": "analysis",
+                "population": "persons-in-resource-course",
+                **period,
+                "datasets": [{"dataset": "laegemiddelstatistik", "columns": ["atc_code"]}],
+            },
+        )
+    problem = _expect(r, 403, "prescription data must be refused")
+    demo.say(f"  star-analyse asks for prescriptions: 403, {_reasons(problem)}")
+    summary.append(
+        "refusals: restricted sfi-hjemloese, administrative flis-voksenhandicap, "
+        "prescriptions without legal basis, self-approval - each 403 with reasons"
+    )
+
+    demo.say("\n== A linked extract: resource courses x hospital contacts, four eyes")
+    spec = {
+        "purpose": "analysis",
+        "population": "persons-in-resource-course",
+        **period,
+        "description": "Hospital contacts of citizens in resource courses, November 2016",
+        "datasets": [
+            {
+                "dataset": "dfdg-indsats",
+                "columns": ["kommune", "record_type", "offer_type", "start_date", "end_date"],
+            },
+            {"dataset": "lpr", "columns": ["contact_type", "diagnosis_chapter"]},
+        ],
+    }
+    with demo.client("star-analyse", Role.RECIPIENT, Role.APPROVER) as c:
+        ext = _expect(c.post("/v1/extracts", json=spec), 201, "request")
+        demo.say(f"  requested {ext['id']}: {ext['status']}")
+        r = c.post(f"/v1/extracts/{ext['id']}/approve", json={"note": "self"})
+        problem = _expect(r, 403, "self-approval must be refused")
+        demo.say(f"  self-approval by star-analyse: 403, {problem['detail']}")
+    with demo.client("dpo@star.dk", Role.APPROVER) as c:
+        approved = _expect(
+            c.post(
+                f"/v1/extracts/{ext['id']}/approve",
+                json={"note": "Basis: 2012 reform, persons in resource courses"},
+            ),
+            200,
+            "approval",
+        )
+        demo.say(f"  approved by {approved['decided_by']}")
+    with demo.client("star-analyse", Role.RECIPIENT) as c:
+        rel = _expect(c.post(f"/v1/extracts/{ext['id']}/releases"), 201, "release")
+        content = c.get(f"/v1/releases/{rel['id']}/content")
+        _expect_ok(content)
+    table = pq.read_table(io.BytesIO(content.content))
+    out = folder / f"{rel['id']}.parquet"
+    out.write_bytes(content.content)
+    by_ds = table.group_by("dataset").aggregate([("person", "count_distinct")]).to_pylist()
+    demo.say(
+        f"  released {rel['id']}: {rel['rows']:,} rows, {rel['persons']:,} persons, "
+        f"sha256 {rel['sha256'][:16]}..., pulled to {out}"
+    )
+    for item in by_ds:
+        demo.say(f"    {item['dataset']:14} persons {item['person_count_distinct']:,}")
+    summary.append(
+        f"linked release: {rel['rows']:,} rows on {rel['persons']:,} persons in "
+        "resource courses, under star-analyse's pseudonyms"
+    )
+
+    with demo.client("star-statistik", Role.RECIPIENT) as c:
+        ext2 = _expect(c.post("/v1/extracts", json={**spec, "purpose": "statistics"}), 201, "req")
+    with demo.client("dpo@star.dk", Role.APPROVER) as c:
+        _expect(c.post(f"/v1/extracts/{ext2['id']}/approve"), 200, "approval")
+    with demo.client("star-statistik", Role.RECIPIENT) as c:
+        rel2 = _expect(c.post(f"/v1/extracts/{ext2['id']}/releases"), 201, "release")
+        other = pq.read_table(io.BytesIO(c.get(f"/v1/releases/{rel2['id']}/content").content))
+    shared = set(table["person"].to_pylist()) & set(other["person"].to_pylist())
+    demo.say(
+        f"  same spec for star-statistik: {rel2['persons']:,} persons, "
+        f"{len(shared)} pseudonyms in common with star-analyse's release"
+    )
+    summary.append(
+        f"pseudonyms: star-analyse and star-statistik share {len(shared)} of "
+        f"{rel['persons']:,} person keys (unlinkable across recipients)"
+    )
+    summary.append(f"finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
+    return summary
+
+
+def _expect_ok(response: httpx.Response) -> None:
+    if response.status_code != 200:
+        raise RuntimeError(f"pull failed: HTTP {response.status_code}: {response.text[:500]}")

@@ -1,0 +1,222 @@
+"""Verbs that act on the local installation: serve, keys, token, synth, policy, audit, db."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from gateway.audit.chain import verify
+from gateway.config import Settings
+from gateway.crypto import tokens
+from gateway.crypto.keys import DEV_ISSUER_PRIVATE, DEV_ISSUER_PUBLIC, init_key_folder
+from gateway.dataplane import synth
+from gateway.domain.policy import evaluate, parse_purpose
+from gateway.domain.policy_files import load_catalogue
+from gateway.domain.principal import Role
+from gateway.errors import ConfigurationError
+from gateway.services.bootstrap import open_runtime
+from gateway.services.ports import AuditQuery
+from gateway.storage.sql_store import SqlStore
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False) if getattr(args, "json", False) else text)
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("serve", help="run the HTTP server in the foreground")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(handler=serve)
+
+    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="verb", required=True)
+    p = keys.add_parser("init", help="create the master key and dev issuer keys if missing")
+    p.set_defaults(handler=keys_init)
+    p = keys.add_parser("show-public", help="print the token issuer's public key (PEM)")
+    p.set_defaults(handler=keys_show_public)
+
+    token = sub.add_parser("token", help="development token issuer").add_subparsers(
+        dest="verb", required=True
+    )
+    p = token.add_parser("issue", help="sign a bearer token with the development issuer key")
+    p.add_argument("--subject", required=True, help="source or recipient id, or a person id")
+    p.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
+    p.add_argument("--hours", type=float, default=8.0, help="lifetime")
+    p.set_defaults(handler=token_issue)
+
+    p = sub.add_parser("synth", help="write deterministic synthetic deliveries")
+    p.add_argument("--out", type=Path, default=Path("var/synth"))
+    p.add_argument("--period", default="2016-11")
+    p.add_argument("--seed", type=int, default=2016)
+    p.add_argument("--scale", type=float, default=1.0, help="1.0 = 18,462 persons in courses")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=synth_cmd)
+
+    policy = sub.add_parser("policy", help="the legal-basis policies").add_subparsers(
+        dest="verb", required=True
+    )
+    p = policy.add_parser("check", help="validate the policy files")
+    p.add_argument("--dir", type=Path, default=None)
+    p.set_defaults(handler=policy_check)
+    p = policy.add_parser("explain", help="decide one request and explain the decision")
+    p.add_argument("--recipient", required=True)
+    p.add_argument("--dataset", required=True)
+    p.add_argument("--purpose", required=True)
+    p.add_argument("--columns", nargs="*", default=None)
+    p.add_argument("--population", default=None)
+    p.add_argument("--on", type=dt.date.fromisoformat, default=None, help="date, default today")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=policy_explain)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
+        dest="verb", required=True
+    )
+    p = audit.add_parser("verify", help="recompute the hash chain; name the first bad entry")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=audit_verify)
+    p = audit.add_parser("search", help="list audit entries")
+    for name in ("event-type", "actor", "dataset", "recipient", "since", "until"):
+        p.add_argument(f"--{name}")
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--offset", type=int, default=0)
+    p.set_defaults(handler=audit_search)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="verb", required=True)
+    p = db.add_parser("upgrade", help="create or upgrade the schema")
+    p.set_defaults(handler=db_upgrade)
+
+
+def serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    settings = Settings()
+    from gateway.api.app import create_app
+
+    app = create_app(settings)  # fail here, loudly, on bad policies or keys
+    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    return 0
+
+
+def keys_init(_args: argparse.Namespace) -> int:
+    settings = Settings()
+    created = init_key_folder(settings.resolved_keys_dir)
+    folder = settings.resolved_keys_dir
+    print(
+        f"key folder {folder}: "
+        + (
+            ", ".join(p.name for p in created) + " created"
+            if created
+            else "complete, nothing created"
+        )
+    )
+    return 0
+
+
+def keys_show_public(_args: argparse.Namespace) -> int:
+    path = Settings().resolved_keys_dir / DEV_ISSUER_PUBLIC
+    print(path.read_text(), end="")
+    return 0
+
+
+def token_issue(args: argparse.Namespace) -> int:
+    settings = Settings()
+    private = settings.resolved_keys_dir / DEV_ISSUER_PRIVATE
+    if not private.exists():
+        raise ConfigurationError(f"no issuer key at {private}; run 'gateway keys init'")
+    print(
+        tokens.issue(
+            private.read_bytes(),
+            subject=args.subject,
+            roles=[Role(r) for r in args.role],
+            issuer=settings.token_issuer,
+            audience=settings.token_audience,
+            ttl=dt.timedelta(hours=args.hours),
+        )
+    )
+    return 0
+
+
+def synth_cmd(args: argparse.Namespace) -> int:
+    catalogue = load_catalogue(Settings().policies_dir)
+    files = synth.generate(
+        catalogue, args.out, period=args.period, seed=args.seed, scale=args.scale
+    )
+    lines = [f"{f.dataset:22} {f.rows:>8} rows  {args.out / f.path}" for f in files]
+    _emit(args, [f.__dict__ for f in files], "\n".join(lines))
+    return 0
+
+
+def policy_check(args: argparse.Namespace) -> int:
+    folder = args.dir or Settings().policies_dir
+    cat = load_catalogue(folder)
+    print(
+        f"{folder}: OK - {len(cat.sources)} sources, {len(cat.datasets)} datasets, "
+        f"{len(cat.recipients)} recipients, {len(cat.populations)} populations, "
+        f"{len(cat.grants)} grants; policy hash {cat.policy_hash}"
+    )
+    return 0
+
+
+def policy_explain(args: argparse.Namespace) -> int:
+    cat = load_catalogue(Settings().policies_dir)
+    decision = evaluate(
+        cat,
+        recipient=args.recipient,
+        purpose=parse_purpose(args.purpose),
+        datasets=[(args.dataset, args.columns)],
+        on=args.on or dt.date.today(),
+        population=args.population,
+    )
+    lines = [("ALLOW" if decision.allowed else "DENY") + ": " + decision.summary()]
+    for d in decision.datasets:
+        for r in d.rules:
+            lines.append(f"  [{r.outcome:5}] {r.rule}: {r.reason}")
+            if r.citation:
+                lines.append(f"          citation: {r.citation}")
+    _emit(args, decision.as_dict(), "\n".join(lines))
+    return 0 if decision.allowed else 1
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    settings = Settings()
+    store = SqlStore.open(settings.resolved_database_url)
+    result = verify(store.audit_entries())
+    if result.ok:
+        text = f"audit trail OK: {result.entries} entries, head {result.head}"
+    else:
+        text = (
+            f"audit trail BROKEN at entry {result.first_bad_index}: {result.problem} "
+            f"({result.entries} entries read)"
+        )
+    _emit(args, dict(result.__dict__), text)
+    return 0 if result.ok else 1
+
+
+def audit_search(args: argparse.Namespace) -> int:
+    store = SqlStore.open(Settings().resolved_database_url)
+    query = AuditQuery(
+        args.event_type,
+        args.actor,
+        args.dataset,
+        args.recipient,
+        args.since,
+        args.until,
+        args.limit,
+        args.offset,
+    )
+    for entry in store.search_audit(query):
+        sys.stdout.write(
+            json.dumps({"index": entry.index, **json.loads(entry.body)}, ensure_ascii=False) + "\n"
+        )
+    return 0
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    runtime = open_runtime(Settings())
+    print(f"database ready: {runtime.store.audit_size()} audit entries")
+    return 0

@@ -1,0 +1,60 @@
+"""Settings: the only place that reads the environment.
+
+Built once at start-up (``Settings()``) and passed down; nothing reads ``os.environ`` at
+import time. Every variable has the ``GATEWAY_`` prefix. The embedded default keeps
+everything under ``var/``: one SQLite file, the encrypted blob folder and the key folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Gateway configuration. Paths are resolved relative to the working directory."""
+
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    data_dir: Path = Field(Path("var"), description="Root of the embedded default's state.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default: a SQLite file in data_dir."
+    )
+    policies_dir: Path = Field(Path("policies"), description="Catalogue and legal bases.")
+    keys_dir: Path | None = Field(None, description="Key folder; default data_dir/keys.")
+    blobs_dir: Path | None = Field(
+        None, description="Encrypted blob folder; default data_dir/blobs."
+    )
+    master_key: str | None = Field(
+        None,
+        description="Base64 master key; overrides the key file (for containers and KMS shims).",
+        repr=False,
+    )
+    token_issuer: str = "gateway-dev-issuer"  # noqa: S105 - an issuer name, not a secret
+    token_audience: str = "gateway"  # noqa: S105 - an audience name, not a secret
+    token_public_key_file: Path | None = Field(
+        None, description="PEM public key(s) of the trusted token issuer; default keys_dir."
+    )
+    max_delivery_bytes: int = Field(
+        8 * 1024**3, description="Largest request body accepted for one delivery."
+    )
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def resolved_keys_dir(self) -> Path:
+        return self.keys_dir or self.data_dir / "keys"
+
+    @property
+    def resolved_blobs_dir(self) -> Path:
+        return self.blobs_dir or self.data_dir / "blobs"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
+
+    @property
+    def resolved_token_public_key_file(self) -> Path:
+        return self.token_public_key_file or self.resolved_keys_dir / "dev-issuer.pub.pem"

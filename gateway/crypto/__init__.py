@@ -1,0 +1,1 @@
+"""Cryptography in one place: the only package importing ``cryptography`` or ``jwt``."""

@@ -1,0 +1,251 @@
+"""Envelope encryption of stored files: AES-256-GCM in fixed-size chunks, one data key per blob.
+
+Layout of a sealed blob::
+
+    header   "GWB1" | kek_version u32 | wrapped data key (nonce 12 | ciphertext 32 | tag 16)
+             | chunk_size u32                                            (72 bytes)
+    chunks   ciphertext+tag of each plaintext chunk of ``chunk_size`` bytes (last one shorter)
+
+Each chunk's nonce is its index (a data key seals exactly one blob, so nonces never repeat);
+its associated data binds the blob id, the index and whether it is the last chunk, so chunks
+cannot be reordered, swapped between blobs, or cut off at a chunk boundary. The data key is
+wrapped by a key-encryption key derived from the master key (version in the header), so a
+KEK rotation rewrites only the 72-byte header. Readers are seekable, so Parquet can read a
+sealed file's footer and column chunks without decrypting the whole file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import struct
+from collections.abc import Callable
+from typing import BinaryIO
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from gateway.errors import IntegrityError
+
+MAGIC = b"GWB1"
+CHUNK_SIZE = 1 << 20
+TAG = 16
+_WRAPPED = 12 + 32 + TAG
+HEADER_SIZE = 4 + 4 + _WRAPPED + 4
+
+KekLookup = Callable[[int], bytes]
+
+
+def _chunk_aad(blob_id: str, index: int, last: bool) -> bytes:
+    return b"gateway-blob-v1|" + blob_id.encode() + struct.pack(">QB", index, 1 if last else 0)
+
+
+def _nonce(index: int) -> bytes:
+    return index.to_bytes(12, "big")
+
+
+def _wrap(kek: bytes, kek_version: int, blob_id: str, data_key: bytes) -> bytes:
+    nonce = os.urandom(12)
+    aad = b"gateway-dek-v1|" + blob_id.encode() + struct.pack(">I", kek_version)
+    return nonce + AESGCM(kek).encrypt(nonce, data_key, aad)
+
+
+def _unwrap(kek: bytes, kek_version: int, blob_id: str, wrapped: bytes) -> bytes:
+    aad = b"gateway-dek-v1|" + blob_id.encode() + struct.pack(">I", kek_version)
+    try:
+        return AESGCM(kek).decrypt(wrapped[:12], wrapped[12:], aad)
+    except InvalidTag:
+        raise IntegrityError(
+            f"blob '{blob_id}': its data key does not unwrap with key-encryption key "
+            f"v{kek_version} (wrong master key, or the header was altered)"
+        ) from None
+
+
+class SealingWriter(io.RawIOBase):
+    """A write-only file object that seals everything written to it into ``sink``."""
+
+    def __init__(
+        self,
+        sink: BinaryIO,
+        *,
+        blob_id: str,
+        kek: bytes,
+        kek_version: int,
+        chunk_size: int = CHUNK_SIZE,
+    ) -> None:
+        super().__init__()
+        self._sink = sink
+        self._blob_id = blob_id
+        self._key = AESGCM.generate_key(bit_length=256)
+        self._aead = AESGCM(self._key)
+        self._chunk_size = chunk_size
+        self._buffer = bytearray()
+        self._index = 0
+        self._written = 0
+        wrapped = _wrap(kek, kek_version, blob_id, self._key)
+        sink.write(MAGIC + struct.pack(">I", kek_version) + wrapped + struct.pack(">I", chunk_size))
+
+    def writable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._written
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        self._buffer += data
+        self._written += len(data)
+        # Keep at least one byte back so the final chunk is always sealed with last=True.
+        while len(self._buffer) > self._chunk_size:
+            self._emit(bytes(self._buffer[: self._chunk_size]), last=False)
+            del self._buffer[: self._chunk_size]
+        return len(data)
+
+    def _emit(self, chunk: bytes, *, last: bool) -> None:
+        aad = _chunk_aad(self._blob_id, self._index, last)
+        self._sink.write(self._aead.encrypt(_nonce(self._index), chunk, aad))
+        self._index += 1
+
+    def abort(self) -> None:
+        """Close without sealing the last chunk: the blob being written is to be discarded."""
+        self._buffer.clear()
+        super().close()
+
+    def close(self) -> None:
+        if not self.closed:
+            self._emit(bytes(self._buffer), last=True)
+            self._buffer.clear()
+            self._sink.flush()
+        super().close()
+
+
+class OpeningReader(io.RawIOBase):
+    """A seekable read-only file object over a sealed blob; every chunk is authenticated."""
+
+    def __init__(self, source: BinaryIO, *, blob_id: str, kek_for: KekLookup) -> None:
+        super().__init__()
+        self._src = source
+        self._blob_id = blob_id
+        header = source.read(HEADER_SIZE)
+        if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+            raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
+        (version,) = struct.unpack(">I", header[4:8])
+        self.kek_version = version
+        key = _unwrap(kek_for(version), version, blob_id, header[8 : 8 + _WRAPPED])
+        self._aead = AESGCM(key)
+        self._chunk_size: int = struct.unpack(">I", header[8 + _WRAPPED :])[0]
+        total = source.seek(0, io.SEEK_END) - HEADER_SIZE
+        stride = self._chunk_size + TAG
+        self._chunks = max(1, -(-total // stride))
+        last_len = total - (self._chunks - 1) * stride - TAG
+        if last_len < 0:
+            raise IntegrityError(f"blob '{blob_id}' is truncated")
+        self._size: int = (self._chunks - 1) * self._chunk_size + last_len
+        self._pos = 0
+        self._cached: tuple[int, bytes] | None = None
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def _chunk(self, index: int) -> bytes:
+        if self._cached is not None and self._cached[0] == index:
+            return self._cached[1]
+        stride = self._chunk_size + TAG
+        self._src.seek(HEADER_SIZE + index * stride)
+        sealed = self._src.read(stride)
+        last = index == self._chunks - 1
+        try:
+            plain = self._aead.decrypt(
+                _nonce(index), sealed, _chunk_aad(self._blob_id, index, last)
+            )
+        except InvalidTag:
+            raise IntegrityError(
+                f"blob '{self._blob_id}': chunk {index} failed authentication "
+                "(altered, truncated or reordered)"
+            ) from None
+        self._cached = (index, plain)
+        return plain
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        want = min(len(buffer), self._size - self._pos)
+        done = 0
+        while done < want:
+            index, offset = divmod(self._pos, self._chunk_size)
+            chunk = self._chunk(index)
+            n = min(want - done, len(chunk) - offset)
+            buffer[done : done + n] = chunk[offset : offset + n]
+            done += n
+            self._pos += n
+        return done
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            size = self._size - self._pos
+        buf = bytearray(max(0, min(size, self._size - self._pos)))
+        n = self.readinto(memoryview(buf))
+        return bytes(buf[:n])
+
+    def readall(self) -> bytes:
+        return self.read(-1)
+
+    def close(self) -> None:
+        if not self.closed:
+            self._src.close()
+        super().close()
+
+
+class SealedSpool:
+    """A request body spooled to disk sealed under a key that exists only in this process.
+
+    Deliveries can be far larger than memory, but plaintext CPR must never touch the disk:
+    the spool file is ciphertext, and its key dies with the object. ``open()`` gives seekable
+    plaintext readers for the (multi-pass) validator. Also hashes the plaintext as it arrives.
+    """
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        import hashlib
+        import tempfile
+
+        os.makedirs(directory, exist_ok=True)
+        self._key = AESGCM.generate_key(bit_length=256)
+        fd, self.path = tempfile.mkstemp(prefix="spool-", suffix=".gwb", dir=directory)
+        self._file = os.fdopen(fd, "wb")
+        self._writer = SealingWriter(self._file, blob_id="spool", kek=self._key, kek_version=0)
+        self._sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> None:
+        self._sha.update(data)
+        self.size += len(data)
+        self._writer.write(data)
+
+    def finish(self) -> str:
+        """Seal the last chunk; returns the SHA-256 of the plaintext."""
+        self._writer.close()
+        self._file.close()
+        return self._sha.hexdigest()
+
+    def open(self) -> OpeningReader:
+        return OpeningReader(open(self.path, "rb"), blob_id="spool", kek_for=lambda _v: self._key)
+
+    def discard(self) -> None:
+        if not self._writer.closed:
+            self._writer.abort()
+        self._file.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.path)

@@ -1,0 +1,322 @@
+"""Validate a delivery against its dataset schema and write it pseudonymised, in one pass.
+
+The input file (CSV or Parquet, told apart by Parquet's magic bytes) is read in record
+batches. Each batch is checked column by column with Arrow kernels; if the delivery is still
+clean, the batch is converted to the stored form (CPR replaced by the internal pseudonym,
+dates as dates, integers as integers) and appended to a Parquet writer whose sink is the
+sealing (encrypting) writer. Once a problem is found nothing more is written, but checking goes
+on so the report counts every problem; the caller discards the partial blob.
+
+Problems name the data row (1 = first row after the header), the column and a code. They never
+quote the value: a bad CPR must not travel into a response, a log or the audit trail.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from gateway.crypto.pseudonyms import internal_pseudonyms
+from gateway.domain import cpr
+from gateway.domain.catalogue import Column, ColumnType, Dataset
+
+MAX_REPORTED = 100
+PERSON = "person"
+CSV_BLOCK = 8 << 20
+PARQUET_BATCH = 256_000
+_NULL_STR = pa.scalar(None, pa.string())
+
+MESSAGES = {
+    "missing-column": "the column required by the dataset schema is missing",
+    "unexpected-column": "the column is not in the dataset schema",
+    "missing-value": "a value is required",
+    "invalid-cpr-format": "not a CPR number of the form DDMMYY-SSSS or DDMMYYSSSS",
+    "invalid-cpr-date": "the CPR number does not encode a valid date of birth",
+    "invalid-date": "not a valid date of the form YYYY-MM-DD",
+    "invalid-month": "not a valid month of the form YYYY-MM",
+    "invalid-integer": "not a whole number",
+    "value-not-allowed": "not one of the values the schema allows",
+    "invalid-municipality": "not one of the 98 municipality codes",
+    "wrong-field-count": (
+        "a line has the wrong number of fields (row numbers count well-formed rows)"
+    ),
+    "unreadable-file": "the file could not be read as UTF-8 CSV or as Parquet",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    column: str | None
+    code: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "code": self.code,
+            "message": MESSAGES[self.code],
+        }
+
+
+@dataclass
+class IngestReport:
+    rows: int = 0
+    problems: list[Problem] = field(default_factory=list)
+    problem_count: int = 0
+    codes: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem_count == 0
+
+    def add(self, candidates: list[Problem], counts: dict[str, int]) -> None:
+        for code, n in counts.items():
+            self.codes[code] = self.codes.get(code, 0) + n
+            self.problem_count += n
+        room = MAX_REPORTED - len(self.problems)
+        if room > 0 and candidates:
+            candidates.sort(key=lambda p: (p.row if p.row is not None else -1, p.column or ""))
+            self.problems.extend(candidates[:room])
+
+
+def stored_schema(ds: Dataset) -> pa.Schema:
+    """The schema of a stored delivery: the person pseudonym, then the other columns typed."""
+    fields = [pa.field(PERSON, pa.binary(32), nullable=False)]
+    for col in ds.columns:
+        if col.type is not ColumnType.CPR:
+            fields.append(pa.field(col.name, _arrow_type(col.type)))
+    return pa.schema(fields)
+
+
+def _arrow_type(kind: ColumnType) -> pa.DataType:
+    if kind is ColumnType.DATE:
+        return pa.date32()
+    if kind is ColumnType.INTEGER:
+        return pa.int64()
+    return pa.string()
+
+
+# A file is read more than once (sniff, header, batches): callers pass a way to open it.
+Readable = BinaryIO | io.RawIOBase
+Opener = Callable[[], Readable]
+
+
+def _first_line(opener: Opener) -> bytes:
+    with opener() as fh:
+        return fh.readline(64 * 1024)
+
+
+class _Reader:
+    """Batches of string columns from a CSV or Parquet file, plus malformed-line counts.
+
+    ``opener`` returns a fresh seekable binary reader each call (the file is read more than once).
+    """
+
+    def __init__(self, opener: Opener) -> None:
+        self.opener = opener
+        self.malformed = 0
+        first = _first_line(opener)
+        self.parquet = first[:4] == b"PAR1"
+        self.delimiter = ";" if first.count(b";") > first.count(b",") else ","
+        self.header = first
+
+    def _on_invalid_row(self, _row: Any) -> str:
+        self.malformed += 1
+        return "skip"
+
+    def columns(self) -> list[str]:
+        if self.parquet:
+            with self.opener() as fh:
+                return list(pq.ParquetFile(fh).schema_arrow.names)
+        row = next(csv.reader([self.header.decode("utf-8-sig")], delimiter=self.delimiter), [])
+        return [name.strip() for name in row]
+
+    def batches(self, names: list[str]) -> Iterator[pa.RecordBatch]:
+        with self.opener() as fh:
+            if self.parquet:
+                yield from pq.ParquetFile(fh).iter_batches(batch_size=PARQUET_BATCH)
+                return
+            reader = pacsv.open_csv(
+                fh,
+                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK),
+                parse_options=pacsv.ParseOptions(
+                    delimiter=self.delimiter, invalid_row_handler=self._on_invalid_row
+                ),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False,
+                ),
+            )
+            yield from reader
+
+
+def _clean(values: pa.Array) -> pa.Array:
+    """Strings, trimmed, with empty strings as nulls."""
+    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    return pc.if_else(pc.equal(text, ""), _NULL_STR, text)
+
+
+def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    ok = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text), False)
+    return pc.cast(parsed, pa.date32()), ok
+
+
+@dataclass
+class _ColumnResult:
+    typed: pa.Array
+    invalid: pa.Array | None  # bool mask over present values, or None
+    code: str | None = None
+    extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
+    extra_code: str | None = None
+
+
+def _check_column(
+    col: Column, text: pa.Array, municipalities: pa.Array, key: bytes
+) -> _ColumnResult:
+    present = pc.is_valid(text)
+    kind = col.type
+    if kind is ColumnType.CPR:
+        checked = cpr.check(pc.fill_null(text, ""))
+        malformed = pc.and_(present, checked.malformed)
+        bad = pc.and_(present, checked.bad_date)
+        usable = pc.fill_null(pc.and_(present, pc.invert(pc.or_(malformed, bad))), False)
+        # Pseudonymise only rows that will be kept; others get a placeholder that is never stored.
+        normalised = pc.if_else(usable, checked.normalised, pa.scalar("0000000000"))
+        typed = internal_pseudonyms(normalised, key)
+        return _ColumnResult(typed, malformed, "invalid-cpr-format", bad, "invalid-cpr-date")
+    if kind is ColumnType.DATE:
+        typed, ok = _parse_dates(pc.fill_null(text, "x"))
+        return _ColumnResult(
+            pc.if_else(present, typed, pa.scalar(None, pa.date32())),
+            pc.and_(present, pc.invert(ok)),
+            "invalid-date",
+        )
+    if kind is ColumnType.MONTH:
+        ok = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{4}-(0[1-9]|1[0-2])$"), True)
+        return _ColumnResult(text, pc.invert(ok), "invalid-month")
+    if kind is ColumnType.INTEGER:
+        ok = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), True)
+        typed = pc.cast(pc.if_else(ok, text, _NULL_STR), pa.int64())
+        return _ColumnResult(typed, pc.invert(ok), "invalid-integer")
+    if kind is ColumnType.CATEGORY:
+        allowed = pa.array(list(col.values or ()), pa.string())
+        ok = pc.or_(pc.invert(present), pc.is_in(text, value_set=allowed))
+        return _ColumnResult(text, pc.invert(ok), "value-not-allowed")
+    if kind is ColumnType.MUNICIPALITY:
+        ok = pc.or_(pc.invert(present), pc.is_in(text, value_set=municipalities))
+        return _ColumnResult(text, pc.invert(ok), "invalid-municipality")
+    return _ColumnResult(text, None)
+
+
+def _mask_problems(
+    mask: pa.Array,
+    offset: int,
+    column: str,
+    code: str,
+    candidates: list[Problem],
+    counts: dict[str, int],
+) -> None:
+    n = pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
+    if not n:
+        return
+    counts[code] = counts.get(code, 0) + n
+    for i in pc.indices_nonzero(mask)[:MAX_REPORTED].to_pylist():
+        candidates.append(Problem(offset + i + 1, column, code))
+
+
+def ingest(
+    opener: Opener,
+    ds: Dataset,
+    *,
+    municipalities: list[str],
+    pseudonym_key: bytes,
+    sink: BinaryIO | io.RawIOBase,
+) -> IngestReport:
+    """Validate the file ``opener`` opens against ``ds``; while clean, write the stored form.
+
+    Returns the report; if ``report.ok`` is false, whatever reached ``sink`` must be discarded.
+    """
+    report = IngestReport()
+    try:
+        reader = _Reader(opener)
+        names = reader.columns()
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
+        report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
+        return report
+    expected = list(ds.column_names)
+    header = [Problem(None, c, "missing-column") for c in expected if c not in names]
+    header += [Problem(None, c, "unexpected-column") for c in names if c not in expected]
+    if header:
+        counts: dict[str, int] = {}
+        for p in header:
+            counts[p.code] = counts.get(p.code, 0) + 1
+        report.add(header, counts)
+        return report
+
+    schema = stored_schema(ds)
+    known = pa.array(municipalities, pa.string())
+    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    try:
+        for batch in reader.batches(expected):
+            _ingest_batch(batch, ds, known, pseudonym_key, report, writer, schema)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
+        report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
+    if reader.malformed:
+        report.add(
+            [Problem(None, None, "wrong-field-count")], {"wrong-field-count": reader.malformed}
+        )
+    writer.close()
+    return report
+
+
+def _ingest_batch(
+    batch: pa.RecordBatch,
+    ds: Dataset,
+    municipalities: pa.Array,
+    key: bytes,
+    report: IngestReport,
+    writer: pq.ParquetWriter,
+    schema: pa.Schema,
+) -> None:
+    offset = report.rows
+    report.rows += batch.num_rows
+    candidates: list[Problem] = []
+    counts: dict[str, int] = {}
+    typed: dict[str, pa.Array] = {}
+    for col in ds.columns:
+        text = _clean(batch.column(col.name))
+        if col.required:
+            _mask_problems(pc.is_null(text), offset, col.name, "missing-value", candidates, counts)
+        result = _check_column(col, text, municipalities, key)
+        if result.invalid is not None and result.code:
+            _mask_problems(
+                pc.fill_null(result.invalid, False),
+                offset,
+                col.name,
+                result.code,
+                candidates,
+                counts,
+            )
+        if result.extra_invalid is not None and result.extra_code:
+            _mask_problems(
+                pc.fill_null(result.extra_invalid, False),
+                offset,
+                col.name,
+                result.extra_code,
+                candidates,
+                counts,
+            )
+        typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
+    report.add(candidates, counts)
+    if report.ok and batch.num_rows:
+        writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))

@@ -1,0 +1,121 @@
+"""Build a linked microdata release: persons in the population, events in the period, one key.
+
+The release is an event table in long form, the usual shape for linked register data: one row
+per event (a resource-course period, an offer, a hospital contact, a GP service ...) with
+
+    person | dataset | event_start | event_end | <dataset>__<column> ...
+
+so every dataset's rows share one person key (the recipient's pseudonym) and the recipient can
+follow each person across sources, but only for persons inside the grant's population and only
+for events overlapping the extract period. Columns of one dataset are null on another's rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gateway.crypto.pseudonyms import recipient_pseudonyms
+from gateway.dataplane.ingest import PERSON
+from gateway.domain.catalogue import Catalogue, ColumnType, Dataset, Population
+from gateway.domain.extracts import ExtractSpec
+
+# Reads the stored rows of a dataset for the spec's months: (dataset id, columns) -> table.
+StoredReader = Callable[[str, Sequence[str]], pa.Table]
+
+
+@dataclass(frozen=True)
+class LinkedRelease:
+    table: pa.Table
+    persons: int
+    rows_by_dataset: dict[str, int]
+
+
+def output_column(dataset: str, column: str) -> str:
+    return f"{dataset.replace('-', '_')}__{column}"
+
+
+def _as_dates(values: pa.ChunkedArray | pa.Array, kind: ColumnType) -> pa.Array:
+    if kind is ColumnType.MONTH:
+        return pc.cast(
+            pc.strptime(
+                pc.binary_join_element_wise(values, "01", "-"),
+                format="%Y-%m-%d",
+                unit="s",
+                error_is_null=True,
+            ),
+            pa.date32(),
+        )
+    return values
+
+
+def _event_bounds(table: pa.Table, ds: Dataset) -> tuple[pa.Array, pa.Array]:
+    start = _as_dates(table[ds.event_start], ds.column(ds.event_start).type)
+    end = _as_dates(table[ds.event_end], ds.column(ds.event_end).type) if ds.event_end else start
+    return start, end
+
+
+def _overlapping(table: pa.Table, ds: Dataset, first: dt.date, last: dt.date) -> pa.Array:
+    start, end = _event_bounds(table, ds)
+    starts_in_time = pc.less_equal(start, pa.scalar(last, pa.date32()))
+    open_or_after = pc.or_kleene(
+        pc.is_null(end), pc.greater_equal(end, pa.scalar(first, pa.date32()))
+    )
+    return pc.fill_null(pc.and_kleene(starts_in_time, open_or_after), False)
+
+
+def population_persons(
+    catalogue: Catalogue, population: Population, read: StoredReader, first: dt.date, last: dt.date
+) -> pa.Array | None:
+    """Internal pseudonyms of the population's persons, or None when it is everyone."""
+    if population.dataset is None:
+        return None
+    ds = catalogue.datasets[population.dataset]
+    cols = [PERSON, ds.event_start, *([ds.event_end] if ds.event_end else []), *population.match]
+    table = read(ds.id, list(dict.fromkeys(cols)))
+    keep = _overlapping(table, ds, first, last)
+    for column, value in population.match.items():
+        keep = pc.and_(keep, pc.fill_null(pc.equal(table[column], value), False))
+    return pc.unique(table.filter(keep)[PERSON].combine_chunks())
+
+
+def build_release(
+    catalogue: Catalogue, spec: ExtractSpec, read: StoredReader, recipient_key: bytes
+) -> LinkedRelease:
+    """Link the spec's datasets on the person, limited to its population and period."""
+    population = catalogue.populations[spec.population]
+    persons = population_persons(catalogue, population, read, spec.start, spec.end)
+    parts: list[pa.Table] = []
+    counts: dict[str, int] = {}
+    for request in spec.datasets:
+        ds = catalogue.datasets[request.dataset]
+        bounds = [ds.event_start, *([ds.event_end] if ds.event_end else [])]
+        table = read(ds.id, list(dict.fromkeys([PERSON, *bounds, *request.columns])))
+        keep = _overlapping(table, ds, spec.start, spec.end)
+        if persons is not None:
+            keep = pc.and_(keep, pc.is_in(table[PERSON], value_set=persons))
+        table = table.filter(keep)
+        start, end = _event_bounds(table, ds)
+        columns = {
+            PERSON: table[PERSON],
+            "dataset": pa.repeat(pa.scalar(ds.id, pa.string()), table.num_rows),
+            "event_start": start,
+            "event_end": end,
+        }
+        for name in request.columns:
+            columns[output_column(ds.id, name)] = table[name]
+        parts.append(pa.table(columns))
+        counts[ds.id] = table.num_rows
+    linked = pa.concat_tables(parts, promote_options="default")
+    internal = linked[PERSON].combine_chunks()
+    pseudonyms = recipient_pseudonyms(internal, recipient_key)
+    linked = linked.set_column(0, PERSON, pseudonyms)
+    linked = linked.sort_by(
+        [(PERSON, "ascending"), ("event_start", "ascending"), ("dataset", "ascending")]
+    )
+    distinct = pc.count_distinct(linked[PERSON]).as_py() if linked.num_rows else 0
+    return LinkedRelease(linked, int(distinct), counts)

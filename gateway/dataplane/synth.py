@@ -1,0 +1,402 @@
+"""Deterministic synthetic deliveries shaped like the figures in DOMAIN.md.
+
+One seed gives the same files byte for byte. Shapes (period 2016-11 by default):
+
+* 18,462 persons in a resource course (scale 1.0); each course combines offer areas as in the
+  audit office's sample of 168 courses: employment+health 25 %, all three 16 %,
+  social+health 14 %, employment+social 6 %, one area only 39 % (employment 9 %,
+  health 22 %, social 8 %) - so about 56 % are in an employment offer in the month and 61 %
+  of courses are multi-area. Offer types: guidance/upskilling, then mentor, then company
+  internship; wage subsidy rare.
+* persons whose course ended just before the period (outside the ministry's population) and
+  background persons never in a course; both have health contacts, so population limits show.
+* social data (adult disability) only from 55 of the 98 municipalities (the others' data are
+  not valid), so coverage gaps are real in the data.
+* CPRs are synthetic: valid dates of birth, random serials, written with and without the dash.
+
+Everything is generated with numpy arrays; no Python loop per row.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from gateway.domain.catalogue import Catalogue
+from gateway.domain.extracts import month_end, month_start
+
+COURSE_PERSONS = 18_462
+AREA_COMBOS = {  # (employment, social, health): share of courses
+    (1, 0, 1): 0.25,
+    (1, 1, 1): 0.16,
+    (0, 1, 1): 0.14,
+    (1, 1, 0): 0.06,
+    (1, 0, 0): 0.09,
+    (0, 0, 1): 0.22,
+    (0, 1, 0): 0.08,
+}
+OFFER_TYPES = {
+    "vejledning_opkvalificering": 0.46,
+    "mentor": 0.28,
+    "virksomhedspraktik": 0.21,
+    "loentilskud": 0.05,
+}
+VALID_SOCIAL_MUNICIPALITIES = 55
+PARQUET_DATASETS = frozenset({"ssr"})
+
+
+@dataclass(frozen=True)
+class SynthFile:
+    dataset: str
+    source: str
+    period: str
+    path: str
+    format: str
+    rows: int
+
+
+class _People:
+    """Persons as parallel numpy arrays: CPR strings (with/without dash) and municipality."""
+
+    def __init__(self, rng: np.random.Generator, n: int, municipalities: np.ndarray) -> None:
+        first, last = dt.date(1952, 1, 1).toordinal(), dt.date(1996, 12, 31).toordinal()
+        keys: np.ndarray = np.empty(0, dtype=np.int64)
+        while keys.size < n:  # draw (birthday, serial) pairs until n distinct ones exist
+            day = rng.integers(first, last + 1, n - keys.size + 64)
+            serial = rng.integers(0, 4000, day.size)  # first digit 0-3: born 1900-1999
+            keys = np.unique(np.concatenate([keys, day * 10_000 + serial]))
+        keys = rng.permutation(keys)[:n]
+        epoch = dt.date(1970, 1, 1).toordinal()
+        births = pa.array((keys // 10_000 - epoch).astype(np.int32), pa.date32())
+        serials = pc.utf8_lpad(pa.array(keys % 10_000).cast(pa.string()), 4, "0")
+        ddmmyy = pc.strftime(pc.cast(births, pa.timestamp("s")), format="%d%m%y")
+        self.plain = pc.binary_join_element_wise(ddmmyy, serials, "")
+        self.dashed = pc.binary_join_element_wise(ddmmyy, serials, "-")
+        weights = np.ones(municipalities.size)
+        weights[municipalities == "101"] = 8.0  # København is large
+        self.kommune = rng.choice(municipalities, n, p=weights / weights.sum())
+        self.n = n
+
+    def take(self, idx: np.ndarray, dashed: bool) -> tuple[pa.Array, pa.Array]:
+        cprs = (self.dashed if dashed else self.plain).take(pa.array(idx))
+        return cprs, pa.array(self.kommune[idx])
+
+
+def _dates(rng: np.random.Generator, lo: dt.date, hi: dt.date, n: int) -> np.ndarray:
+    return rng.integers(lo.toordinal(), hi.toordinal() + 1, n)
+
+
+def _date_array(ordinals: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
+    days = (ordinals - dt.date(1970, 1, 1).toordinal()).astype(np.int32)
+    mask = None if valid is None else ~valid
+    return pa.array(days, pa.date32(), mask=mask)
+
+
+def _repeat(rng: np.random.Generator, idx: np.ndarray, lo: int, hi: int) -> np.ndarray:
+    """Each index repeated a random number of times in [lo, hi]: one row per event."""
+    return np.repeat(idx, rng.integers(lo, hi + 1, idx.size))
+
+
+def _pick(rng: np.random.Generator, options: dict[str, float], n: int) -> pa.Array:
+    names = list(options)
+    probs = np.array([options[k] for k in names])
+    return pa.array(np.array(names)[rng.choice(len(names), n, p=probs / probs.sum())])
+
+
+def generate(
+    catalogue: Catalogue,
+    out: Path,
+    *,
+    period: str = "2016-11",
+    seed: int = 2016,
+    scale: float = 1.0,
+) -> list[SynthFile]:
+    """Write one delivery per dataset for ``period`` into ``out`` and a ``manifest.json``."""
+    rng = np.random.default_rng(seed)
+    start, end = month_start(period), month_end(period)
+    codes = np.array(sorted(catalogue.municipalities))
+    n_course = max(20, round(COURSE_PERSONS * scale))
+    n_ended = max(5, round(n_course * 0.04))
+    n_background = max(20, round(n_course * 0.7))
+    people = _People(rng, n_course + n_ended + n_background, codes)
+    course = np.arange(n_course)
+    ended = np.arange(n_course, n_course + n_ended)
+    background = np.arange(n_course + n_ended, people.n)
+
+    combos = np.array(list(AREA_COMBOS))
+    shares = np.array(list(AREA_COMBOS.values()))
+    combo = combos[rng.choice(len(combos), n_course, p=shares / shares.sum())]
+    employment, social, health = (course[combo[:, i] == 1] for i in range(3))
+    valid_social = rng.permutation(codes)[:VALID_SOCIAL_MUNICIPALITIES]
+
+    tables: dict[str, pa.Table] = {
+        "dfdg-indsats": _dfdg(rng, people, course, ended, employment, start, end),
+        "lpr": _lpr(rng, people, health, ended, background, start, end),
+        "ssr": _ssr(rng, people, health, background, start, end),
+        "flis-voksenhandicap": _flis(rng, people, social, background, valid_social, start, end),
+        "sfi-hjemloese": _hjemloese(rng, people, course, background, start, end),
+        "uip-spor2": _uip(rng, people, course, background, start),
+        "laegemiddelstatistik": _prescriptions(rng, people, course, start, end),
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    files = []
+    for dataset, table in tables.items():
+        ds = catalogue.datasets[dataset]
+        table = table.select(list(ds.column_names))
+        fmt = "parquet" if dataset in PARQUET_DATASETS else "csv"
+        path = out / f"{dataset}-{period}.{fmt}"
+        if fmt == "parquet":
+            pq.write_table(table, path)
+        else:
+            pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+        files.append(SynthFile(dataset, ds.owner, period, path.name, fmt, table.num_rows))
+    manifest = {
+        "seed": seed,
+        "period": period,
+        "scale": scale,
+        "files": [f.__dict__ for f in files],
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return files
+
+
+def _dfdg(
+    rng: np.random.Generator,
+    people: _People,
+    course: np.ndarray,
+    ended: np.ndarray,
+    employment: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> pa.Table:
+    # Resource-course periods: started 2013..period, mostly ongoing, some ending in the period.
+    c_start = _dates(rng, dt.date(2013, 1, 1), end - dt.timedelta(days=1), course.size)
+    c_end = _dates(rng, start, end, course.size)
+    ongoing = rng.random(course.size) < 0.93
+    # Courses that ended one to sixty days before the period: just outside the population.
+    e_end = _dates(rng, start - dt.timedelta(days=60), start - dt.timedelta(days=1), ended.size)
+    e_start = e_end - rng.integers(200, 1200, ended.size)
+    # Employment offers in the period for persons whose course includes employment.
+    offers = _repeat(rng, employment, 1, 2)
+    o_start = _dates(rng, start - dt.timedelta(days=45), end, offers.size)
+    o_end = np.maximum(o_start + rng.integers(14, 120, offers.size), start.toordinal())
+    idx = np.concatenate([course, ended, offers])
+    cprs, kommune = people.take(idx, dashed=True)
+    n_courses = course.size + ended.size
+    record = np.where(np.arange(idx.size) < n_courses, "ressourceforloeb", "tilbud")
+    offer_type = pa.concat_arrays(
+        [pa.nulls(n_courses, pa.string()), _pick(rng, OFFER_TYPES, offers.size)]
+    )
+    starts = np.concatenate([c_start, e_start, o_start])
+    ends = np.concatenate([c_end, e_end, o_end])
+    end_valid = np.concatenate([~ongoing, np.ones(ended.size, bool), np.ones(offers.size, bool)])
+    return pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "record_type": pa.array(record),
+            "offer_type": offer_type,
+            "start_date": _date_array(starts),
+            "end_date": _date_array(ends, end_valid),
+        }
+    )
+
+
+def _lpr(
+    rng: np.random.Generator,
+    people: _People,
+    health: np.ndarray,
+    ended: np.ndarray,
+    background: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> pa.Table:
+    who = np.concatenate(
+        [
+            health[rng.random(health.size) < 0.55],
+            ended[rng.random(ended.size) < 0.5],
+            background[rng.random(background.size) < 0.3],
+        ]
+    )
+    idx = _repeat(rng, who, 1, 3)
+    cprs, kommune = people.take(idx, dashed=False)
+    c_start = _dates(rng, start, end, idx.size)
+    length = rng.integers(0, 5, idx.size)
+    psych = rng.random(idx.size) < 0.22
+    chapters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    diag = np.where(psych, "F", chapters[rng.integers(0, chapters.size, idx.size)])
+    return pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "contact_start": _date_array(c_start),
+            "contact_end": _date_array(c_start + length, rng.random(idx.size) < 0.9),
+            "contact_type": pa.array(np.where(psych, "psykiatrisk", "somatisk")),
+            "diagnosis_chapter": pa.array(diag),
+        }
+    )
+
+
+def _ssr(
+    rng: np.random.Generator,
+    people: _People,
+    health: np.ndarray,
+    background: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> pa.Table:
+    who = np.concatenate([health, background[rng.random(background.size) < 0.6]])
+    idx = _repeat(rng, who, 1, 4)
+    cprs, _ = people.take(idx, dashed=False)
+    return pa.table(
+        {
+            "cpr": cprs,
+            "service_date": _date_array(_dates(rng, start, end, idx.size)),
+            "provider_type": _pick(
+                rng,
+                {"almen_laege": 0.6, "speciallaege": 0.2, "fysioterapeut": 0.12, "psykolog": 0.08},
+                idx.size,
+            ),
+            "services": pa.array(rng.integers(1, 4, idx.size)),
+        }
+    )
+
+
+def _flis(
+    rng: np.random.Generator,
+    people: _People,
+    social: np.ndarray,
+    background: np.ndarray,
+    valid: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> pa.Table:
+    who = np.concatenate([social, background[rng.random(background.size) < 0.05]])
+    who = who[np.isin(people.kommune[who], valid)]  # invalid municipalities deliver nothing usable
+    idx = _repeat(rng, who, 1, 2)
+    cprs, kommune = people.take(idx, dashed=True)
+    s = _dates(rng, dt.date(2014, 1, 1), end, idx.size)
+    return pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "paragraph": _pick(
+                rng,
+                {
+                    "SEL85": 0.45,
+                    "SEL97": 0.05,
+                    "SEL98": 0.02,
+                    "SEL99": 0.03,
+                    "SEL102": 0.05,
+                    "SEL103": 0.1,
+                    "SEL104": 0.1,
+                    "SEL107": 0.12,
+                    "SEL108": 0.08,
+                },
+                idx.size,
+            ),
+            "target_group": _pick(
+                rng,
+                {
+                    "sindslidelse": 0.35,
+                    "psykisk": 0.15,
+                    "fysisk": 0.15,
+                    "udviklingshaemning": 0.1,
+                    "hjerneskade": 0.08,
+                    "misbrug": 0.12,
+                    "andet": 0.05,
+                },
+                idx.size,
+            ),
+            "start_date": _date_array(s),
+            "end_date": _date_array(
+                np.maximum(s + rng.integers(30, 900, idx.size), start.toordinal()),
+                rng.random(idx.size) < 0.3,
+            ),
+        }
+    )
+
+
+def _hjemloese(
+    rng: np.random.Generator,
+    people: _People,
+    course: np.ndarray,
+    background: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> pa.Table:
+    idx = np.concatenate(
+        [course[rng.random(course.size) < 0.02], background[rng.random(background.size) < 0.01]]
+    )
+    cprs, kommune = people.take(idx, dashed=True)
+    return pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "count_date": _date_array(_dates(rng, start, end, idx.size)),
+            "situation": _pick(
+                rng,
+                {
+                    "gadesovende": 0.1,
+                    "natvarmestue": 0.1,
+                    "herberg": 0.3,
+                    "hos_familie_venner": 0.3,
+                    "hotel_vandrerhjem": 0.05,
+                    "andet": 0.15,
+                },
+                idx.size,
+            ),
+        }
+    )
+
+
+def _uip(
+    rng: np.random.Generator,
+    people: _People,
+    course: np.ndarray,
+    background: np.ndarray,
+    start: dt.date,
+) -> pa.Table:
+    idx = np.concatenate(
+        [course[rng.random(course.size) < 0.08], background[rng.random(background.size) < 0.05]]
+    )
+    cprs, kommune = people.take(idx, dashed=False)
+    months = np.array([f"{start.year}-{m:02d}" for m in range(1, start.month + 1)])
+    return pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "metode": _pick(rng, {"FIT": 0.4, "CTI": 0.3, "IPS": 0.3}, idx.size),
+            "start_month": pa.array(months[rng.integers(0, months.size, idx.size)]),
+            "status": _pick(rng, {"i_gang": 0.6, "afbrudt": 0.15, "gennemfoert": 0.25}, idx.size),
+            "maalgruppe": _pick(rng, {"udsatte_voksne": 0.6, "handicap": 0.4}, idx.size),
+            "undertema": pa.array(["misbrug"] * idx.size, mask=rng.random(idx.size) >= 0.7),
+            "funktionsvurdering": pa.array(rng.integers(0, 5, idx.size).astype(str)),
+            "henvisningsgrundlag": _pick(
+                rng, {"SEL": 0.7, "LAB": 0.2, "SUL": 0.05, "andet": 0.05}, idx.size
+            ),
+        }
+    )
+
+
+def _prescriptions(
+    rng: np.random.Generator, people: _People, course: np.ndarray, start: dt.date, end: dt.date
+) -> pa.Table:
+    idx = _repeat(rng, course[rng.random(course.size) < 0.1], 1, 2)
+    cprs, _ = people.take(idx, dashed=False)
+    return pa.table(
+        {
+            "cpr": cprs,
+            "dispensing_date": _date_array(_dates(rng, start, end, idx.size)),
+            "atc_code": _pick(rng, {"N06AB04": 0.4, "N02BE01": 0.4, "A10BA02": 0.2}, idx.size),
+            "packages": pa.array(rng.integers(1, 3, idx.size)),
+        }
+    )

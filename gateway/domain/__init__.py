@@ -1,0 +1,1 @@
+"""The domain core: pure rules and values. Imports neither FastAPI nor SQLAlchemy."""

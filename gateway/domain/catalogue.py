@@ -1,0 +1,161 @@
+"""The catalogue: sources, datasets, recipients, populations and grants (legal bases).
+
+These are the typed form of the reviewed files in ``policies/``. They are frozen values;
+``gateway.domain.policy_files`` loads and cross-checks them. Unknown keys are errors
+(``extra="forbid"``) so a misspelt field can never silently mean "no restriction".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
+ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+Citation = Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
+
+
+class Purpose(StrEnum):
+    """Why data is used. Statistics-only data feeds statistics and analysis, not administration."""
+
+    STATISTICS = "statistics"
+    ANALYSIS = "analysis"
+    ADMINISTRATION = "administration"
+
+
+class OutputForm(StrEnum):
+    MICRODATA = "microdata"
+    AGGREGATE = "aggregate"
+
+
+class IdentifierForm(StrEnum):
+    """How persons appear in a release: a recipient-specific pseudonym unless a basis allows CPR."""
+
+    RECIPIENT_PSEUDONYM = "recipient-pseudonym"
+    CPR = "cpr"
+
+
+class ColumnType(StrEnum):
+    CPR = "cpr"
+    DATE = "date"
+    MONTH = "month"
+    INTEGER = "integer"
+    STRING = "string"
+    CATEGORY = "category"
+    MUNICIPALITY = "municipality"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(_Frozen):
+    id: Identifier
+    name: str
+    kind: str = Field(description="authority, statistics office, municipality, agency")
+
+
+class Column(_Frozen):
+    name: ColumnName
+    type: ColumnType
+    required: bool = True
+    values: tuple[str, ...] | None = Field(None, description="Allowed values of a category.")
+    description: str = ""
+
+
+class Dataset(_Frozen):
+    id: Identifier
+    title: str
+    owner: Identifier
+    cadence: str
+    purposes: frozenset[Purpose] = Field(description="Purposes the dataset may be shared for.")
+    purpose_citation: Citation = Field(description="Why the dataset is bound to those purposes.")
+    restricted: bool = Field(False, description="No onward transfer in any form.")
+    restriction_citation: str | None = None
+    collection_basis: str | None = Field(
+        None,
+        description="Legal basis for the hub to receive it; none means deliveries are refused.",
+    )
+    columns: tuple[Column, ...]
+    event_start: ColumnName = Field(description="Date or month column that places a row in time.")
+    event_end: ColumnName | None = Field(None, description="End of the row's period, if any.")
+    quality_notes: tuple[str, ...] = ()
+    changes: tuple[str, ...] = ()
+
+    @property
+    def cpr_column(self) -> Column:
+        return next(c for c in self.columns if c.type is ColumnType.CPR)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def shared_columns(self) -> tuple[str, ...]:
+        """Columns a release can carry: every column but the CPR, which becomes the person key."""
+        return tuple(c.name for c in self.columns if c.type is not ColumnType.CPR)
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+class Recipient(_Frozen):
+    id: Identifier
+    name: str
+    kind: str
+
+
+class Population(_Frozen):
+    """A named set of persons, defined by rows of one dataset that overlap the extract period.
+
+    Deliberately not an expression language: one dataset, equality on columns, period overlap.
+    ``dataset`` None means every person (no population restriction).
+    """
+
+    id: Identifier
+    description: str
+    dataset: Identifier | None = None
+    match: dict[ColumnName, str] = Field(default_factory=dict)
+
+
+class Grant(_Frozen):
+    id: Identifier
+    recipient: Identifier
+    dataset: Identifier
+    purposes: frozenset[Purpose]
+    citation: Citation
+    population: Identifier
+    columns: tuple[ColumnName, ...]
+    identifier: IdentifierForm = IdentifierForm.RECIPIENT_PSEUDONYM
+    outputs: frozenset[OutputForm] = frozenset({OutputForm.MICRODATA})
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+    revoked: dt.date | None = Field(
+        None, description="Date from which the grant no longer applies."
+    )
+    changes: tuple[str, ...] = ()
+
+    def in_force(self, on: dt.date) -> bool:
+        if on < self.valid_from:
+            return False
+        if self.valid_to is not None and on > self.valid_to:
+            return False
+        return not (self.revoked is not None and on >= self.revoked)
+
+
+class Catalogue(_Frozen):
+    """Everything in ``policies/``, cross-checked, with the hash of the files it came from."""
+
+    sources: dict[str, Source]
+    datasets: dict[str, Dataset]
+    recipients: dict[str, Recipient]
+    populations: dict[str, Population]
+    grants: tuple[Grant, ...]
+    municipalities: dict[str, str] = Field(description="Municipality code -> name.")
+    policy_hash: str = Field(description="SHA-256 over the policy files, recorded in decisions.")
+
+    def grants_for(self, recipient: str, dataset: str) -> tuple[Grant, ...]:
+        return tuple(g for g in self.grants if g.recipient == recipient and g.dataset == dataset)

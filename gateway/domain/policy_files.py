@@ -1,0 +1,288 @@
+"""Load ``policies/`` into a :class:`Catalogue`, reporting every problem with file and entry.
+
+Layout of the folder::
+
+    sources.yaml         sources: [...]
+    recipients.yaml      recipients: [...]
+    populations.yaml     populations: [...]
+    municipalities.yaml  municipalities: {code: name}
+    datasets/<id>.yaml   one dataset per file, file name = dataset id
+    grants/<name>.yaml   grants: [...]  (one file per recipient by convention)
+
+A catalogue with any problem is refused whole: the gateway does not start on half a policy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from gateway.domain.catalogue import (
+    Catalogue,
+    ColumnType,
+    Dataset,
+    Grant,
+    Population,
+    Recipient,
+    Source,
+)
+from gateway.errors import PolicyFileError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def policy_files(root: Path) -> list[Path]:
+    """Every file that makes up the policy set, in a stable order (for hashing)."""
+    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+
+
+def hash_policy_files(root: Path) -> str:
+    """SHA-256 over each file's relative path and bytes; changes when any policy file changes."""
+    digest = hashlib.sha256()
+    for path in policy_files(root):
+        rel = path.relative_to(root).as_posix().encode()
+        data = path.read_bytes()
+        digest.update(len(rel).to_bytes(4, "big") + rel + len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
+
+
+class _Loader:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[str] = []
+
+    def rel(self, path: Path) -> str:
+        return path.relative_to(self.root.parent).as_posix() if self.root.parent else str(path)
+
+    def read(self, path: Path) -> Any:
+        try:
+            return yaml.safe_load(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            self.problems.append(f"{self.rel(path)}: file is missing")
+        except yaml.YAMLError as exc:
+            self.problems.append(f"{self.rel(path)}: not valid YAML ({exc})")
+        return None
+
+    def entries(self, path: Path, key: str) -> list[Any]:
+        doc = self.read(path)
+        if doc is None:
+            return []
+        if not isinstance(doc, dict) or not isinstance(doc.get(key), list):
+            self.problems.append(f"{self.rel(path)}: expected a top-level list '{key}:'")
+            return []
+        unknown = set(doc) - {key, "changes", "notes"}
+        if unknown:
+            self.problems.append(f"{self.rel(path)}: unknown top-level keys {sorted(unknown)}")
+        return list(doc[key])
+
+    def model(self, model: type[M], raw: Any, path: Path, position: int | None) -> M | None:
+        label = self._label(raw, position)
+        try:
+            return model.model_validate(raw)
+        except ValidationError as exc:
+            for err in exc.errors():
+                loc = ".".join(str(p) for p in err["loc"]) or "(entry)"
+                self.problems.append(f"{self.rel(path)}: {label}: {loc}: {err['msg']}")
+            return None
+
+    @staticmethod
+    def _label(raw: Any, position: int | None) -> str:
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            return f"entry '{raw['id']}'"
+        return "document" if position is None else f"entry #{position + 1}"
+
+    def models(self, model: type[M], path: Path, key: str) -> list[tuple[M, Path]]:
+        out = []
+        for i, raw in enumerate(self.entries(path, key)):
+            item = self.model(model, raw, path, i)
+            if item is not None:
+                out.append((item, path))
+        return out
+
+
+def _unique(loader: _Loader, items: Iterable[tuple[Any, Path]], kind: str) -> dict[str, Any]:
+    seen: dict[str, Any] = {}
+    for item, path in items:
+        if item.id in seen:
+            loader.problems.append(f"{loader.rel(path)}: {kind} '{item.id}': duplicate id")
+        else:
+            seen[item.id] = item
+    return seen
+
+
+def load_catalogue(root: Path) -> Catalogue:
+    """Load and cross-check the policy folder.
+
+    Raises :class:`PolicyFileError` listing every problem found, each as ``file: entry: message``.
+    """
+    if not root.is_dir():
+        raise PolicyFileError([f"{root}: policy folder not found"])
+    ld = _Loader(root)
+    sources = _unique(ld, ld.models(Source, root / "sources.yaml", "sources"), "source")
+    recipients = _unique(
+        ld, ld.models(Recipient, root / "recipients.yaml", "recipients"), "recipient"
+    )
+    populations = _unique(
+        ld, ld.models(Population, root / "populations.yaml", "populations"), "population"
+    )
+    municipalities = _load_municipalities(ld, root / "municipalities.yaml")
+
+    dataset_items: list[tuple[Dataset, Path]] = []
+    for path in sorted((root / "datasets").glob("*.yaml")):
+        ds = ld.model(Dataset, ld.read(path), path, None)
+        if ds is None:
+            continue
+        if ds.id != path.stem:
+            ld.problems.append(f"{ld.rel(path)}: dataset '{ds.id}': id must equal the file name")
+        dataset_items.append((ds, path))
+        _check_dataset(ld, ds, path, sources)
+    datasets = _unique(ld, dataset_items, "dataset")
+
+    grant_items: list[tuple[Grant, Path]] = []
+    for path in sorted((root / "grants").glob("*.yaml")):
+        grant_items.extend(ld.models(Grant, path, "grants"))
+    _unique(ld, grant_items, "grant")
+    for grant, path in grant_items:
+        _check_grant(ld, grant, path, datasets, recipients, populations)
+    _check_overlaps(ld, grant_items)
+    for pop in populations.values():
+        _check_population(ld, pop, root / "populations.yaml", datasets)
+
+    if ld.problems:
+        raise PolicyFileError(ld.problems)
+    return Catalogue(
+        sources=sources,
+        datasets=datasets,
+        recipients=recipients,
+        populations=populations,
+        grants=tuple(g for g, _ in grant_items),
+        municipalities=municipalities,
+        policy_hash=hash_policy_files(root),
+    )
+
+
+def _load_municipalities(ld: _Loader, path: Path) -> dict[str, str]:
+    doc = ld.read(path)
+    if doc is None:
+        return {}
+    table = doc.get("municipalities") if isinstance(doc, dict) else None
+    if not isinstance(table, dict):
+        ld.problems.append(f"{ld.rel(path)}: expected 'municipalities:' as a code -> name map")
+        return {}
+    out: dict[str, str] = {}
+    for code, name in table.items():
+        code_s = f"{code:03d}" if isinstance(code, int) else str(code)
+        if not (len(code_s) == 3 and code_s.isdigit()):
+            ld.problems.append(f"{ld.rel(path)}: municipality '{code}': code must be 3 digits")
+        out[code_s] = str(name)
+    return out
+
+
+def _check_dataset(ld: _Loader, ds: Dataset, path: Path, sources: dict[str, Source]) -> None:
+    where = f"{ld.rel(path)}: dataset '{ds.id}'"
+    if ds.owner not in sources:
+        ld.problems.append(f"{where}: owner '{ds.owner}' is not a known source")
+    names = [c.name for c in ds.columns]
+    if len(set(names)) != len(names):
+        ld.problems.append(f"{where}: duplicate column names")
+    cprs = [c for c in ds.columns if c.type is ColumnType.CPR]
+    if len(cprs) != 1:
+        ld.problems.append(f"{where}: needs exactly one column of type cpr, has {len(cprs)}")
+    elif not cprs[0].required:
+        ld.problems.append(f"{where}: the cpr column must be required")
+    for col in ds.columns:
+        if col.type is ColumnType.CATEGORY and not col.values:
+            ld.problems.append(f"{where}: column '{col.name}': a category needs 'values'")
+        if col.type is not ColumnType.CATEGORY and col.values:
+            ld.problems.append(f"{where}: column '{col.name}': only a category has 'values'")
+    for role, name in (("event_start", ds.event_start), ("event_end", ds.event_end)):
+        if name is None:
+            continue
+        if name not in names:
+            ld.problems.append(f"{where}: {role} '{name}' is not a column")
+        elif ds.column(name).type not in (ColumnType.DATE, ColumnType.MONTH):
+            ld.problems.append(f"{where}: {role} '{name}' must be a date or month column")
+    if ds.restricted and not ds.restriction_citation:
+        ld.problems.append(f"{where}: a restricted dataset needs a restriction_citation")
+    if not ds.purposes:
+        ld.problems.append(f"{where}: purposes must name at least one purpose")
+
+
+def _check_grant(
+    ld: _Loader,
+    grant: Grant,
+    path: Path,
+    datasets: dict[str, Dataset],
+    recipients: dict[str, Recipient],
+    populations: dict[str, Population],
+) -> None:
+    where = f"{ld.rel(path)}: grant '{grant.id}'"
+    if grant.recipient not in recipients:
+        ld.problems.append(f"{where}: recipient '{grant.recipient}' is not a known recipient")
+    if grant.population not in populations:
+        ld.problems.append(f"{where}: population '{grant.population}' is not defined")
+    if grant.valid_to is not None and grant.valid_to < grant.valid_from:
+        ld.problems.append(f"{where}: valid_to {grant.valid_to} is before valid_from")
+    if not grant.purposes:
+        ld.problems.append(f"{where}: purposes must name at least one purpose")
+    ds = datasets.get(grant.dataset)
+    if ds is None:
+        ld.problems.append(f"{where}: dataset '{grant.dataset}' is not a known dataset")
+        return
+    if ds.restricted:
+        ld.problems.append(f"{where}: dataset '{ds.id}' is restricted (no onward transfer)")
+    extra = sorted(grant.purposes - ds.purposes)
+    if extra:
+        ld.problems.append(
+            f"{where}: purposes {extra} are not among dataset '{ds.id}' shared purposes "
+            f"{sorted(ds.purposes)}"
+        )
+    unknown = sorted(set(grant.columns) - set(ds.shared_columns))
+    if unknown:
+        ld.problems.append(f"{where}: columns {unknown} are not shareable columns of '{ds.id}'")
+
+
+def _check_overlaps(ld: _Loader, grants: list[tuple[Grant, Path]]) -> None:
+    """Two grants for one recipient, dataset and purpose in force on the same day are ambiguous."""
+    for i, (a, path) in enumerate(grants):
+        for b, _ in grants[i + 1 :]:
+            if (a.recipient, a.dataset) != (b.recipient, b.dataset):
+                continue
+            shared = a.purposes & b.purposes
+            if shared and _periods_overlap(a, b):
+                ld.problems.append(
+                    f"{ld.rel(path)}: grant '{a.id}': overlaps grant '{b.id}' for purposes "
+                    f"{sorted(shared)}"
+                )
+
+
+def _periods_overlap(a: Grant, b: Grant) -> bool:
+    a_end = a.valid_to or b.valid_to
+    b_end = b.valid_to or a.valid_to
+    if a_end is None or b_end is None:
+        return True
+    return a.valid_from <= b_end and b.valid_from <= a_end
+
+
+def _check_population(
+    ld: _Loader, pop: Population, path: Path, datasets: dict[str, Dataset]
+) -> None:
+    where = f"{ld.rel(path)}: population '{pop.id}'"
+    if pop.dataset is None:
+        if pop.match:
+            ld.problems.append(f"{where}: 'match' needs a 'dataset'")
+        return
+    ds = datasets.get(pop.dataset)
+    if ds is None:
+        ld.problems.append(f"{where}: dataset '{pop.dataset}' is not a known dataset")
+        return
+    for col, value in pop.match.items():
+        if col not in ds.column_names:
+            ld.problems.append(f"{where}: match column '{col}' is not a column of '{ds.id}'")
+        elif ds.column(col).values and value not in (ds.column(col).values or ()):
+            ld.problems.append(f"{where}: match value '{value}' is not allowed in '{col}'")

@@ -1,0 +1,51 @@
+"""Plain records exchanged between services and storage (no ORM objects cross that line)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.domain.extracts import ExtractSpec, ExtractStatus
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    id: str
+    source: str
+    dataset: str
+    period: str
+    sha256: str
+    rows: int
+    size_bytes: int
+    blob_key: str
+    received_at: str
+    pushed_by: str
+    audit_index: int
+
+
+@dataclass(frozen=True)
+class ExtractRecord:
+    id: str
+    recipient: str
+    requested_by: str
+    spec: ExtractSpec
+    status: ExtractStatus
+    created_at: str
+    audit_index: int
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decision_note: str | None = None
+
+
+@dataclass(frozen=True)
+class ReleaseRecord:
+    id: str
+    extract_id: str
+    recipient: str
+    rows: int
+    persons: int
+    sha256: str
+    key_version: int
+    blob_key: str
+    created_at: str
+    released_by: str
+    audit_index: int

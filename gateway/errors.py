@@ -1,0 +1,118 @@
+"""Domain errors, mapped to RFC 9457 problem responses in one place (``gateway.api.problems``).
+
+Hierarchy::
+
+    GatewayError                      500  internal
+    ├── ConfigurationError            500  policies, keys or settings unusable at start-up
+    │   ├── PolicyFileError                one or more policy files are invalid
+    │   └── KeyUnavailable            503  master key missing, or not the one data was sealed with
+    ├── NotAuthenticated              401  no, expired or forged bearer token
+    ├── Forbidden                     403  the principal may not do this (role, owner, four eyes)
+    │   └── PolicyDenied                   the legal-basis evaluator said no; carries the decision
+    ├── NotFound                      404
+    ├── Conflict                      409  wrong state for the action (e.g. release before approval)
+    ├── InvalidRequest                422  a request that makes no sense (bad purpose or period)
+    │   └── DeliveryRejected               a delivery failed validation; carries row/column problems
+    └── IntegrityError                500  stored data does not verify (audit chain, blob tag)
+
+Messages are written for the person reading them and never contain payload data (no CPR,
+no row content) or key material: callers pass identifiers and counts, not values.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class GatewayError(Exception):
+    """Base of every error the gateway raises on purpose."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal-error"
+    title: ClassVar[str] = "Internal error"
+
+    def __init__(self, detail: str, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.extra = extra
+
+    def problem(self) -> dict[str, Any]:
+        """The RFC 9457 body: type, title, status, detail and any extension members."""
+        body: dict[str, Any] = {
+            "type": f"https://gateway.example/problems/{self.code}",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        body.update(self.extra)
+        return body
+
+
+class ConfigurationError(GatewayError):
+    code = "configuration-error"
+    title = "The gateway is not configured correctly"
+
+
+class PolicyFileError(ConfigurationError):
+    """Raised with every problem found, each naming its file and entry."""
+
+    code = "invalid-policy-files"
+    title = "The policy files are invalid"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(
+            f"{len(problems)} problem(s) in the policy files:\n  " + "\n  ".join(problems),
+            problems=problems,
+        )
+        self.problems = problems
+
+
+class KeyUnavailable(ConfigurationError):
+    code = "key-unavailable"
+    title = "Key material is unavailable"
+    status = 503
+
+
+class NotAuthenticated(GatewayError):
+    status = 401
+    code = "not-authenticated"
+    title = "Authentication required"
+
+
+class Forbidden(GatewayError):
+    status = 403
+    code = "forbidden"
+    title = "Not allowed"
+
+
+class PolicyDenied(Forbidden):
+    code = "policy-denied"
+    title = "Refused by the legal-basis policy"
+
+
+class NotFound(GatewayError):
+    status = 404
+    code = "not-found"
+    title = "Not found"
+
+
+class Conflict(GatewayError):
+    status = 409
+    code = "conflict"
+    title = "Not possible in the current state"
+
+
+class InvalidRequest(GatewayError):
+    status = 422
+    code = "invalid-request"
+    title = "The request is invalid"
+
+
+class DeliveryRejected(InvalidRequest):
+    code = "delivery-rejected"
+    title = "The delivery was rejected; nothing was stored"
+
+
+class IntegrityError(GatewayError):
+    code = "integrity-error"
+    title = "Stored data failed verification"

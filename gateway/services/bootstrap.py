@@ -1,0 +1,93 @@
+"""Start-up: load the policies, the keys and the database, and check they belong together.
+
+* A missing key folder on a new installation is created (``gateway keys init`` does the same).
+* A database that already holds data refuses a different or missing master key, by comparing
+  the key check value stored at first start, instead of producing unreadable data.
+* A change of the policy set since the last start is an audit entry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.config import Settings
+from gateway.crypto.keys import KeyRing, init_key_folder, load_master_key
+from gateway.crypto.tokens import TokenVerifier
+from gateway.domain.policy_files import load_catalogue
+from gateway.errors import KeyUnavailable
+from gateway.services.context import Context
+from gateway.storage.blobs import LocalBlobStore
+from gateway.storage.sql_store import SqlStore
+
+SYSTEM_ACTOR = "gateway[system]"
+KEY_CHECK = "key-check-value"
+POLICY_HASH = "policy-hash"
+
+
+@dataclass
+class Runtime:
+    context: Context
+    verifier: TokenVerifier
+    store: SqlStore
+    settings: Settings
+
+
+def open_runtime(settings: Settings) -> Runtime:
+    """Everything the API and CLI need, checked. Raises ConfigurationError subclasses."""
+    catalogue = load_catalogue(settings.policies_dir)
+    store = SqlStore.open(settings.resolved_database_url)
+    with store.unit_of_work() as uow:
+        stored_kcv = uow.get_meta(KEY_CHECK)
+    created = []
+    if stored_kcv is None and not settings.master_key:
+        created = init_key_folder(settings.resolved_keys_dir)
+    keys = KeyRing(load_master_key(settings.resolved_keys_dir, settings.master_key))
+    with store.unit_of_work() as uow:
+        if stored_kcv is None:
+            uow.set_meta(KEY_CHECK, keys.key_check_value)
+            uow.append_audit(
+                AuditEvent(
+                    EventType.KEYS_INITIALISED,
+                    SYSTEM_ACTOR,
+                    {},
+                    {
+                        "key_check_value": keys.key_check_value,
+                        "created_files": [p.name for p in created],
+                    },
+                )
+            )
+        elif not keys.matches(stored_kcv):
+            raise KeyUnavailable(
+                "the master key does not match the one this database was set up with "
+                f"(key check value {keys.key_check_value}, expected {stored_kcv}); restore the "
+                "original master key - with another key stored data cannot be decrypted"
+            )
+        previous = uow.get_meta(POLICY_HASH)
+        if previous != catalogue.policy_hash:
+            uow.set_meta(POLICY_HASH, catalogue.policy_hash)
+            uow.append_audit(
+                AuditEvent(
+                    EventType.POLICY_LOADED,
+                    SYSTEM_ACTOR,
+                    {},
+                    {
+                        "policy_hash": catalogue.policy_hash,
+                        "previous_policy_hash": previous,
+                        "datasets": sorted(catalogue.datasets),
+                        "grants": [g.id for g in catalogue.grants],
+                    },
+                )
+            )
+    verifier = TokenVerifier.from_pem_file(
+        settings.resolved_token_public_key_file,
+        issuer=settings.token_issuer,
+        audience=settings.token_audience,
+    )
+    context = Context(
+        catalogue=catalogue,
+        store=store,
+        blobs=LocalBlobStore(settings.resolved_blobs_dir),
+        keys=keys,
+    )
+    return Runtime(context=context, verifier=verifier, store=store, settings=settings)

@@ -1,0 +1,49 @@
+"""The services' view of the running gateway: catalogue, storage, blobs, keys and a clock."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.crypto.keys import KeyRing
+from gateway.domain.catalogue import Catalogue
+from gateway.domain.principal import Principal
+from gateway.errors import GatewayError
+from gateway.services.ports import BlobStore, Store
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Context:
+    catalogue: Catalogue
+    store: Store
+    blobs: BlobStore
+    keys: KeyRing
+    kek_version: int = 1
+    clock: Callable[[], dt.datetime] = field(default=_utc_now)
+
+    def today(self) -> dt.date:
+        return self.clock().date()
+
+    def refuse(
+        self,
+        error: GatewayError,
+        *,
+        event: EventType,
+        by: Principal,
+        refs: dict[str, str],
+        details: dict[str, object] | None = None,
+    ) -> NoReturn:
+        """Record a refusal in the audit trail (its own transaction), then raise ``error``."""
+        body: dict[str, object] = {"reason": error.detail, "status": error.status}
+        body.update(details or {})
+        with self.store.unit_of_work() as uow:
+            entry = uow.append_audit(AuditEvent(event, by.label, refs, body))
+        error.extra.setdefault("audit_index", entry.index)
+        raise error

@@ -1,0 +1,230 @@
+"""Deliveries: a source pushes one dataset for one period; the hub validates, pseudonymises,
+seals and records it, or refuses it whole."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.crypto.envelope import SealingWriter
+from gateway.dataplane.ingest import IngestReport, Opener, ingest
+from gateway.domain.principal import Principal, Role
+from gateway.domain.records import DeliveryRecord
+from gateway.errors import (
+    Conflict,
+    DeliveryRejected,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    PolicyDenied,
+)
+from gateway.services.context import Context
+from gateway.storage.sql_store import utc_now
+
+PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the source gets back, and can keep as proof of delivery."""
+
+    delivery_id: str
+    source: str
+    dataset: str
+    period: str
+    rows: int
+    sha256: str
+    size_bytes: int
+    received_at: str
+    audit_index: int
+    duplicate: bool = False
+
+    @classmethod
+    def of(cls, record: DeliveryRecord, *, duplicate: bool) -> Receipt:
+        return cls(
+            record.id,
+            record.source,
+            record.dataset,
+            record.period,
+            record.rows,
+            record.sha256,
+            record.size_bytes,
+            record.received_at,
+            record.audit_index,
+            duplicate,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+class _Discard(Exception):
+    """Raised inside the blob writer's block so that nothing of a bad delivery is kept."""
+
+
+def push_delivery(
+    ctx: Context,
+    *,
+    by: Principal,
+    source: str,
+    dataset: str,
+    period: str,
+    upload: Opener,
+    sha256: str,
+    size: int,
+) -> Receipt:
+    """Accept or refuse one delivery. The same content for the same dataset and period returns
+    the first receipt and stores nothing new."""
+    refs = {"source": source, "dataset": dataset, "period": period}
+    if Role.SOURCE not in by.roles or by.subject != source:
+        ctx.refuse(
+            Forbidden(f"only source '{source}' may push to its endpoint"),
+            event=EventType.DELIVERY_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    ds = ctx.catalogue.datasets.get(dataset)
+    if source not in ctx.catalogue.sources or ds is None:
+        ctx.refuse(
+            NotFound(f"no dataset '{dataset}' is registered for source '{source}'"),
+            event=EventType.DELIVERY_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    if ds.owner != source:
+        ctx.refuse(
+            Forbidden(f"dataset '{dataset}' belongs to '{ds.owner}', not '{source}'"),
+            event=EventType.DELIVERY_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    if ds.collection_basis is None:
+        ctx.refuse(
+            PolicyDenied(
+                f"no legal basis: the hub may not receive '{dataset}'",
+                decision={"rule": "collection-basis", "dataset": dataset},
+            ),
+            event=EventType.DELIVERY_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    if not PERIOD.match(period):
+        ctx.refuse(
+            InvalidRequest("period must be a month, YYYY-MM"),
+            event=EventType.DELIVERY_REJECTED,
+            by=by,
+            refs=refs,
+        )
+
+    with ctx.store.unit_of_work() as uow:
+        earlier = uow.find_delivery(dataset, period, sha256)
+    if earlier is not None:
+        return Receipt.of(earlier, duplicate=True)
+
+    delivery_id = f"dlv-{uuid.uuid4().hex}"
+    blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
+    report = _store_sealed(ctx, upload, ds.id, blob_key)
+    if not report.ok:
+        problems = [p.as_dict() for p in report.problems]
+        ctx.refuse(
+            DeliveryRejected(
+                f"{report.problem_count} problem(s) in {report.rows} row(s); nothing was stored",
+                problems=problems,
+                problem_count=report.problem_count,
+                rows=report.rows,
+            ),
+            event=EventType.DELIVERY_REJECTED,
+            by=by,
+            refs=refs,
+            details={
+                "sha256": sha256,
+                "rows": report.rows,
+                "problem_count": report.problem_count,
+                "problem_codes": report.codes,
+            },
+        )
+    try:
+        with ctx.store.unit_of_work() as uow:
+            received_at = utc_now()
+            entry = uow.append_audit(
+                AuditEvent(
+                    EventType.DELIVERY_ACCEPTED,
+                    by.label,
+                    {**refs, "delivery": delivery_id},
+                    {
+                        "sha256": sha256,
+                        "rows": report.rows,
+                        "size_bytes": size,
+                        "kek_version": ctx.kek_version,
+                    },
+                )
+            )
+            record = DeliveryRecord(
+                delivery_id,
+                source,
+                dataset,
+                period,
+                sha256,
+                report.rows,
+                size,
+                blob_key,
+                received_at,
+                by.label,
+                entry.index,
+            )
+            uow.add_delivery(record)
+    except Conflict:
+        # A concurrent push of the same content won the race: return its receipt.
+        ctx.blobs.delete(blob_key)
+        with ctx.store.unit_of_work() as uow:
+            winner = uow.find_delivery(dataset, period, sha256)
+        if winner is None:
+            raise
+        return Receipt.of(winner, duplicate=True)
+    except BaseException:
+        ctx.blobs.delete(blob_key)
+        raise
+    return Receipt.of(record, duplicate=False)
+
+
+def _store_sealed(ctx: Context, upload: Opener, dataset: str, blob_key: str) -> IngestReport:
+    ds = ctx.catalogue.datasets[dataset]
+    report = IngestReport()
+    try:
+        with ctx.blobs.create(blob_key) as fh:
+            sealed = SealingWriter(
+                fh,
+                blob_id=blob_key,
+                kek=ctx.keys.blob_kek(ctx.kek_version),
+                kek_version=ctx.kek_version,
+            )
+            report = ingest(
+                upload,
+                ds,
+                municipalities=list(ctx.catalogue.municipalities),
+                pseudonym_key=ctx.keys.internal_pseudonym_key(),
+                sink=sealed,
+            )
+            if not report.ok:
+                sealed.abort()
+                raise _Discard
+            sealed.close()
+    except _Discard:
+        pass
+    return report
+
+
+def get_delivery(ctx: Context, *, by: Principal, delivery_id: str) -> DeliveryRecord:
+    """A source sees its own deliveries; approvers and auditors see all."""
+    with ctx.store.unit_of_work() as uow:
+        record = uow.get_delivery(delivery_id)
+    visible = record is not None and (
+        by.roles & {Role.APPROVER, Role.AUDITOR}
+        or (Role.SOURCE in by.roles and by.subject == record.source)
+    )
+    if record is None or not visible:
+        raise NotFound(f"no delivery '{delivery_id}'")
+    return record

@@ -1,0 +1,351 @@
+"""Sanctioned extracts: request (policy decision), four-eyes approval, release, pull.
+
+The policy is evaluated when the specification is requested and again when it is released, so
+a grant that expired or was revoked in between blocks the release of an approved spec.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.crypto.envelope import OpeningReader, SealingWriter
+from gateway.dataplane.ingest import stored_schema
+from gateway.dataplane.link import build_release
+from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
+from gateway.domain.policy import Decision, evaluate
+from gateway.domain.principal import Principal, Role
+from gateway.domain.records import ExtractRecord, ReleaseRecord
+from gateway.errors import Conflict, Forbidden, NotFound, PolicyDenied
+from gateway.services.context import Context
+
+RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
+
+
+def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
+    return evaluate(
+        ctx.catalogue,
+        recipient=recipient,
+        purpose=spec.purpose,
+        datasets=[(d.dataset, d.columns) for d in spec.datasets],
+        on=ctx.today(),
+        output=spec.output,
+        population=spec.population,
+    )
+
+
+def _spec_refs(recipient: str, spec: ExtractSpec, **more: str) -> dict[str, str]:
+    refs = {"recipient": recipient, "datasets": ",".join(d.dataset for d in spec.datasets)}
+    if len(spec.datasets) == 1:
+        refs["dataset"] = spec.datasets[0].dataset
+    refs.update(more)
+    return refs
+
+
+def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> ExtractRecord:
+    """A recipient asks for a specification; refused with reasons, or pending approval."""
+    by.require(Role.RECIPIENT)
+    recipient = by.subject
+    decision = decide(ctx, recipient, spec)
+    refs = _spec_refs(recipient, spec)
+    if not decision.allowed:
+        ctx.refuse(
+            PolicyDenied(decision.summary(), decision=decision.as_dict()),
+            event=EventType.EXTRACT_REFUSED,
+            by=by,
+            refs=refs,
+            details={"decision": decision.as_dict(), "spec": spec.model_dump(mode="json")},
+        )
+    extract_id = f"ext-{uuid.uuid4().hex}"
+    with ctx.store.unit_of_work() as uow:
+        entry = uow.append_audit(
+            AuditEvent(
+                EventType.EXTRACT_REQUESTED,
+                by.label,
+                {**refs, "extract": extract_id},
+                {"decision": decision.as_dict(), "spec": spec.model_dump(mode="json")},
+            )
+        )
+        record = ExtractRecord(
+            extract_id,
+            recipient,
+            by.subject,
+            spec,
+            ExtractStatus.PENDING,
+            entry.recorded_at,
+            entry.index,
+        )
+        uow.add_extract(record)
+    return record
+
+
+def _load_visible(ctx: Context, by: Principal, extract_id: str) -> ExtractRecord:
+    with ctx.store.unit_of_work() as uow:
+        record = uow.get_extract(extract_id)
+    if record is None:
+        raise NotFound(f"no extract specification '{extract_id}'")
+    if by.roles & {Role.APPROVER, Role.AUDITOR}:
+        return record
+    if Role.RECIPIENT in by.roles and by.subject == record.recipient:
+        return record
+    ctx.refuse(
+        NotFound(f"no extract specification '{extract_id}'"),
+        event=EventType.ACCESS_REFUSED,
+        by=by,
+        refs={"extract": extract_id, "recipient": record.recipient},
+        details={"attempt": "read another recipient's specification"},
+    )
+
+
+def get_extract(ctx: Context, *, by: Principal, extract_id: str) -> ExtractRecord:
+    return _load_visible(ctx, by, extract_id)
+
+
+def list_extracts(ctx: Context, *, by: Principal) -> list[ExtractRecord]:
+    with ctx.store.unit_of_work() as uow:
+        if by.roles & {Role.APPROVER, Role.AUDITOR}:
+            return uow.list_extracts(None)
+        by.require(Role.RECIPIENT)
+        return uow.list_extracts(by.subject)
+
+
+def decide_extract(
+    ctx: Context, *, by: Principal, extract_id: str, approve: bool, note: str | None = None
+) -> ExtractRecord:
+    """Four eyes: an approver who is not the requester approves or rejects a pending spec."""
+    refs = {"extract": extract_id}
+    if Role.APPROVER not in by.roles:
+        ctx.refuse(
+            Forbidden("approving needs the 'approver' role"),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    record = _load_visible(ctx, by, extract_id)
+    refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
+    if by.subject == record.requested_by:
+        ctx.refuse(
+            Forbidden(
+                "four-eyes rule: a specification cannot be approved or rejected by the "
+                "principal who requested it"
+            ),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    target = ExtractStatus.APPROVED if approve else ExtractStatus.REJECTED
+    if target not in TRANSITIONS[record.status]:
+        raise Conflict(f"specification '{extract_id}' is {record.status}, not pending approval")
+    details: dict[str, Any] = {"note": note}
+    if approve:
+        decision = decide(ctx, record.recipient, record.spec)
+        if not decision.allowed:
+            ctx.refuse(
+                PolicyDenied(decision.summary(), decision=decision.as_dict()),
+                event=EventType.APPROVAL_REFUSED,
+                by=by,
+                refs=refs,
+                details={"decision": decision.as_dict()},
+            )
+        details["decision"] = decision.as_dict()
+    event = EventType.EXTRACT_APPROVED if approve else EventType.EXTRACT_REJECTED
+    with ctx.store.unit_of_work() as uow:
+        current = uow.get_extract(extract_id)
+        if current is None or current.status is not ExtractStatus.PENDING:
+            raise Conflict(f"specification '{extract_id}' is no longer pending approval")
+        entry = uow.append_audit(AuditEvent(event, by.label, refs, details))
+        uow.set_extract_status(extract_id, target, by=by.label, at=entry.recorded_at, note=note)
+        updated = uow.get_extract(extract_id)
+    assert updated is not None
+    return updated
+
+
+def _recipient_key_version(ctx: Context, recipient: str) -> int:
+    with ctx.store.unit_of_work() as uow:
+        value = uow.get_meta(RECIPIENT_KEY_VERSION + recipient)
+    return int(value) if value else 1
+
+
+def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecord:
+    """Run an approved spec: decide again, link, pseudonymise for the recipient, seal, record."""
+    by.require(Role.RECIPIENT)
+    record = _load_visible(ctx, by, extract_id)
+    refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
+    if record.status is not ExtractStatus.APPROVED:
+        raise Conflict(
+            f"specification '{extract_id}' is {record.status}; only an approved "
+            "specification can be released"
+        )
+    decision = decide(ctx, record.recipient, record.spec)
+    if not decision.allowed:
+        ctx.refuse(
+            PolicyDenied(decision.summary(), decision=decision.as_dict()),
+            event=EventType.RELEASE_REFUSED,
+            by=by,
+            refs=refs,
+            details={"decision": decision.as_dict()},
+        )
+    version = _recipient_key_version(ctx, record.recipient)
+    key = ctx.keys.recipient_pseudonym_key(record.recipient, version)
+    linked = build_release(ctx.catalogue, record.spec, _stored_reader(ctx, record.spec), key)
+    release_id = f"rel-{uuid.uuid4().hex}"
+    blob_key = f"releases/{record.recipient}/{release_id}.gwb"
+    digest = _seal_table(ctx, blob_key, linked.table)
+    try:
+        with ctx.store.unit_of_work() as uow:
+            entry = uow.append_audit(
+                AuditEvent(
+                    EventType.RELEASE_CREATED,
+                    by.label,
+                    {**refs, "release": release_id},
+                    {
+                        "sha256": digest,
+                        "rows": linked.table.num_rows,
+                        "persons": linked.persons,
+                        "rows_by_dataset": linked.rows_by_dataset,
+                        "pseudonym_key_version": version,
+                        "decision": decision.as_dict(),
+                    },
+                )
+            )
+            release = ReleaseRecord(
+                release_id,
+                extract_id,
+                record.recipient,
+                linked.table.num_rows,
+                linked.persons,
+                digest,
+                version,
+                blob_key,
+                entry.recorded_at,
+                by.label,
+                entry.index,
+            )
+            uow.add_release(release)
+    except BaseException:
+        ctx.blobs.delete(blob_key)
+        raise
+    return release
+
+
+def _stored_reader(ctx: Context, spec: ExtractSpec) -> Any:
+    months = spec.months
+
+    def read(dataset: str, columns: Sequence[str]) -> pa.Table:
+        with ctx.store.unit_of_work() as uow:
+            deliveries = uow.latest_deliveries(dataset, months)
+        schema = stored_schema(ctx.catalogue.datasets[dataset])
+        tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
+        for delivery in deliveries:
+            with _open_sealed(ctx, delivery.blob_key) as fh:
+                tables.append(pq.read_table(fh, columns=list(columns)))
+        return pa.concat_tables(tables)
+
+    return read
+
+
+def _open_sealed(ctx: Context, blob_key: str) -> OpeningReader:
+    return OpeningReader(ctx.blobs.open(blob_key), blob_id=blob_key, kek_for=ctx.keys.blob_kek)
+
+
+class _HashingSink(io.RawIOBase):
+    """Passes writes through to a sealing writer while hashing the plaintext."""
+
+    def __init__(self, inner: SealingWriter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.inner.write(data)
+
+
+def _seal_table(ctx: Context, blob_key: str, table: pa.Table) -> str:
+    with ctx.blobs.create(blob_key) as fh:
+        sealed = SealingWriter(
+            fh,
+            blob_id=blob_key,
+            kek=ctx.keys.blob_kek(ctx.kek_version),
+            kek_version=ctx.kek_version,
+        )
+        sink = _HashingSink(sealed)
+        pq.write_table(table, sink, compression="zstd")
+        sealed.close()
+    return sink.sha.hexdigest()
+
+
+@dataclass(frozen=True)
+class ReleaseContent:
+    release: ReleaseRecord
+    media_type: str
+    filename: str
+    chunks: Iterator[bytes]
+
+
+def get_release(ctx: Context, *, by: Principal, release_id: str) -> ReleaseRecord:
+    with ctx.store.unit_of_work() as uow:
+        release = uow.get_release(release_id)
+    if release is None:
+        raise NotFound(f"no release '{release_id}'")
+    if by.roles & {Role.AUDITOR, Role.APPROVER} or (
+        Role.RECIPIENT in by.roles and by.subject == release.recipient
+    ):
+        return release
+    ctx.refuse(
+        NotFound(f"no release '{release_id}'"),
+        event=EventType.ACCESS_REFUSED,
+        by=by,
+        refs={"release": release_id, "recipient": release.recipient},
+        details={"attempt": "read another recipient's release"},
+    )
+
+
+def pull_release(ctx: Context, *, by: Principal, release_id: str, fmt: str) -> ReleaseContent:
+    """Only the recipient pulls its release; the pull is audited before any byte leaves."""
+    by.require(Role.RECIPIENT)
+    release = get_release(ctx, by=by, release_id=release_id)
+    if fmt not in ("parquet", "csv"):
+        raise NotFound(f"no format '{fmt}'; use parquet or csv")
+    with ctx.store.unit_of_work() as uow:
+        uow.append_audit(
+            AuditEvent(
+                EventType.RELEASE_PULLED,
+                by.label,
+                {
+                    "release": release_id,
+                    "recipient": release.recipient,
+                    "extract": release.extract_id,
+                },
+                {"format": fmt, "sha256": release.sha256},
+            )
+        )
+    reader = _open_sealed(ctx, release.blob_key)
+    if fmt == "parquet":
+        return ReleaseContent(
+            release, "application/vnd.apache.parquet", f"{release_id}.parquet", _stream(reader)
+        )
+    spool = tempfile.SpooledTemporaryFile(max_size=32 << 20)  # noqa: SIM115 - closed by _stream
+    with reader:
+        pacsv.write_csv(pq.read_table(reader), spool)
+    spool.seek(0)
+    return ReleaseContent(release, "text/csv; charset=utf-8", f"{release_id}.csv", _stream(spool))
+
+
+def _stream(fh: Any, size: int = 1 << 20) -> Iterator[bytes]:
+    with fh:
+        while chunk := fh.read(size):
+            yield chunk

@@ -1,0 +1,88 @@
+"""The storage interfaces the services depend on. Implementations live in ``gateway.storage``.
+
+Each method says how it fails; none returns an ORM object.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import BinaryIO, Protocol
+
+from gateway.audit.events import AuditEntry, AuditEvent
+from gateway.domain.extracts import ExtractStatus
+from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    event_type: str | None = None
+    actor: str | None = None
+    dataset: str | None = None
+    recipient: str | None = None
+    since: str | None = None
+    until: str | None = None
+    limit: int = 100
+    offset: int = 0
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Everything written through it commits together, audit entries included."""
+
+    def append_audit(self, event: AuditEvent) -> AuditEntry:
+        """Append at the next index after the current head (appends are serialised)."""
+
+    def find_delivery(self, dataset: str, period: str, sha256: str) -> DeliveryRecord | None: ...
+
+    def get_delivery(self, delivery_id: str) -> DeliveryRecord | None: ...
+
+    def add_delivery(self, record: DeliveryRecord) -> None:
+        """Raises :class:`gateway.errors.Conflict` if the same content for the period exists."""
+
+    def latest_deliveries(self, dataset: str, periods: list[str]) -> list[DeliveryRecord]:
+        """The newest accepted delivery of ``dataset`` for each of ``periods`` that has one."""
+
+    def add_extract(self, record: ExtractRecord) -> None: ...
+
+    def get_extract(self, extract_id: str) -> ExtractRecord | None: ...
+
+    def list_extracts(self, recipient: str | None) -> list[ExtractRecord]: ...
+
+    def set_extract_status(
+        self, extract_id: str, status: ExtractStatus, *, by: str, at: str, note: str | None
+    ) -> None: ...
+
+    def add_release(self, record: ReleaseRecord) -> None: ...
+
+    def get_release(self, release_id: str) -> ReleaseRecord | None: ...
+
+    def list_releases(self, extract_id: str) -> list[ReleaseRecord]: ...
+
+    def get_meta(self, key: str) -> str | None: ...
+
+    def set_meta(self, key: str, value: str) -> None: ...
+
+
+class Store(Protocol):
+    def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
+        """A transaction: committed when the block ends normally, rolled back on an exception."""
+
+    def audit_entries(self, start: int = 0) -> Iterator[AuditEntry]:
+        """Every audit entry from ``start`` in index order, streamed."""
+
+    def search_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    def audit_size(self) -> int: ...
+
+
+class BlobStore(Protocol):
+    def create(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A file to write; it becomes visible under ``key`` only if the block ends normally."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Raises :class:`gateway.errors.NotFound` if there is no blob under ``key``."""
+
+    def delete(self, key: str) -> None: ...
+
+    def exists(self, key: str) -> bool: ...

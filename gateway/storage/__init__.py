@@ -1,0 +1,1 @@
+"""Storage implementations of the service ports: SQLAlchemy for records, files for blobs."""

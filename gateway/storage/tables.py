@@ -1,0 +1,87 @@
+"""Table definitions (SQLAlchemy Core). No plaintext CPR ever has a column here."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+meta = Table(
+    "meta",
+    metadata,
+    Column("key", String(100), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("source", String(100), nullable=False),
+    Column("dataset", String(100), nullable=False),
+    Column("period", String(7), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("size_bytes", BigInteger, nullable=False),
+    Column("blob_key", String(300), nullable=False),
+    Column("received_at", String(40), nullable=False),
+    Column("pushed_by", String(200), nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+    UniqueConstraint("dataset", "period", "sha256", name="uq_delivery_content"),
+    Index("ix_deliveries_dataset_period", "dataset", "period"),
+)
+
+extracts = Table(
+    "extracts",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("recipient", String(100), nullable=False, index=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("spec", Text, nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+    Column("decided_by", String(200)),
+    Column("decided_at", String(40)),
+    Column("decision_note", Text),
+)
+
+releases = Table(
+    "releases",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("extract_id", String(40), nullable=False, index=True),
+    Column("recipient", String(100), nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("persons", BigInteger, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("key_version", Integer, nullable=False),
+    Column("blob_key", String(300), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("released_by", String(200), nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+)
+
+audit_entries = Table(
+    "audit_entries",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("recorded_at", String(40), nullable=False, index=True),
+    Column("event_type", String(60), nullable=False, index=True),
+    Column("actor", String(200), nullable=False, index=True),
+    Column("dataset", String(100), index=True),
+    Column("recipient", String(100), index=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("entry_hash", String(64), nullable=False),
+)
