@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     )
     log_level: str = "INFO"
     log_json: bool = True
+    log_file: Path | None = Field(None, description="Append logs here instead of stderr.")
 
     @property
     def resolved_keys_dir(self) -> Path:

@@ -8,10 +8,33 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 from gateway.config import Settings
+
+# Logging is process-wide; so is the one log file it may hold open.
+_log_file: TextIO | None = None
+
+
+def close_log_file() -> None:
+    """Close the log file opened by :func:`configure_logging`, if any."""
+    global _log_file
+    if _log_file is not None:
+        structlog.reset_defaults()
+        _log_file.close()
+        _log_file = None
+
+
+def _log_target(settings: Settings) -> TextIO:
+    global _log_file
+    close_log_file()
+    if settings.log_file is None:
+        return sys.stderr
+    settings.log_file.parent.mkdir(parents=True, exist_ok=True)
+    _log_file = open(settings.log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    return _log_file
 
 
 def configure_logging(settings: Settings) -> None:
@@ -29,6 +52,6 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_log_target(settings)),
         cache_logger_on_first_use=False,
     )

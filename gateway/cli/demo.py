@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -101,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(data_dir=folder)
     init_key_folder(settings.resolved_keys_dir)
     catalogue = load_catalogue(settings.policies_dir)
-    files = synth.generate(catalogue, folder / "synth", period=PERIOD, scale=args.scale)
+    # The sources' own files hold plaintext CPR: keep them outside the hub's state, and delete.
+    sources_dir = Path(tempfile.mkdtemp(prefix="gateway-demo-sources-"))
+    files = synth.generate(catalogue, sources_dir, period=PERIOD, scale=args.scale)
 
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -116,8 +119,9 @@ def run(args: argparse.Namespace) -> int:
         try:
             _wait_ready(url, server)
             demo = _Demo(folder, settings, url)
-            summary = _flow(demo, files, folder)
+            summary = _flow(demo, files, sources_dir)
         finally:
+            shutil.rmtree(sources_dir, ignore_errors=True)
             server.terminate()
             try:
                 server.wait(timeout=15)
@@ -150,7 +154,7 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("the server did not become ready within 60 s")
 
 
-def _flow(demo: _Demo, files: list[synth.SynthFile], folder: Path) -> list[str]:
+def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]:
     summary: list[str] = []
     demo.say(f"== Pushing {len(files)} synthetic deliveries for {PERIOD} over HTTP")
     accepted = rows = 0
@@ -159,7 +163,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], folder: Path) -> list[str]:
             r = c.post(
                 f"/v1/sources/{f.source}/datasets/{f.dataset}/deliveries",
                 params={"period": f.period},
-                content=(folder / "synth" / f.path).read_bytes(),
+                content=(sources / f.path).read_bytes(),
             )
         if r.status_code == 201:
             body = r.json()
@@ -180,7 +184,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], folder: Path) -> list[str]:
         again = c.post(
             f"/v1/sources/{files[1].source}/datasets/{files[1].dataset}/deliveries",
             params={"period": PERIOD},
-            content=(folder / "synth" / files[1].path).read_bytes(),
+            content=(sources / files[1].path).read_bytes(),
         )
     demo.say(
         f"  re-push of {files[1].dataset}: HTTP {again.status_code}, same receipt "
@@ -267,7 +271,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], folder: Path) -> list[str]:
         content = c.get(f"/v1/releases/{rel['id']}/content")
         _expect_ok(content)
     table = pq.read_table(io.BytesIO(content.content))
-    out = folder / f"{rel['id']}.parquet"
+    out = demo.folder / f"{rel['id']}.parquet"
     out.write_bytes(content.content)
     by_ds = table.group_by("dataset").aggregate([("person", "count_distinct")]).to_pylist()
     demo.say(

@@ -50,7 +50,7 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=token_issue)
 
     p = sub.add_parser("synth", help="write deterministic synthetic deliveries")
-    p.add_argument("--out", type=Path, default=Path("var/synth"))
+    p.add_argument("--out", type=Path, default=Path("synthetic"))
     p.add_argument("--period", default="2016-11")
     p.add_argument("--seed", type=int, default=2016)
     p.add_argument("--scale", type=float, default=1.0, help="1.0 = 18,462 persons in courses")

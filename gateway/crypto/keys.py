@@ -43,11 +43,9 @@ class Labels:
         return f"gateway/v1/blob-kek/v{version}"
 
 
-def hkdf(master: bytes, label: str, length: int = 32) -> bytes:
-    """HKDF-SHA256(master, salt=HKDF_SALT, info=label)."""
-    return HKDF(
-        algorithm=hashes.SHA256(), length=length, salt=HKDF_SALT, info=label.encode()
-    ).derive(master)
+def hkdf(master: bytes, info: bytes, *, salt: bytes = HKDF_SALT, length: int = 32) -> bytes:
+    """HKDF-SHA256 (RFC 5869); the hierarchy always uses ``HKDF_SALT`` and a label as ``info``."""
+    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(master)
 
 
 @dataclass
@@ -63,7 +61,7 @@ class KeyRing:
 
     def derive(self, label: str) -> bytes:
         if label not in self._cache:
-            self._cache[label] = hkdf(self.master, label)
+            self._cache[label] = hkdf(self.master, label.encode())
         return self._cache[label]
 
     @property

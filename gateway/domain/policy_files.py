@@ -236,11 +236,11 @@ def _check_grant(
         return
     if ds.restricted:
         ld.problems.append(f"{where}: dataset '{ds.id}' is restricted (no onward transfer)")
-    extra = sorted(grant.purposes - ds.purposes)
+    extra = sorted(p.value for p in grant.purposes - ds.purposes)
     if extra:
+        shared = sorted(p.value for p in ds.purposes)
         ld.problems.append(
-            f"{where}: purposes {extra} are not among dataset '{ds.id}' shared purposes "
-            f"{sorted(ds.purposes)}"
+            f"{where}: purposes {extra} are not among dataset '{ds.id}' shared purposes {shared}"
         )
     unknown = sorted(set(grant.columns) - set(ds.shared_columns))
     if unknown:

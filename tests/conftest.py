@@ -1,0 +1,108 @@
+"""Shared fixtures: every test gets its own state folder, a real SQLite file and real keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gateway.api.app import create_app
+from gateway.config import Settings
+from gateway.crypto import tokens
+from gateway.crypto.keys import DEV_ISSUER_PRIVATE
+from gateway.dataplane import synth
+from gateway.domain.catalogue import Catalogue
+from gateway.domain.policy_files import load_catalogue
+from gateway.domain.principal import Role
+from gateway.logging import close_log_file
+from gateway.services.bootstrap import Runtime
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+PERIOD = "2016-11"
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    return load_catalogue(POLICIES)
+
+
+@pytest.fixture(scope="session")
+def synthetic(tmp_path_factory: pytest.TempPathFactory, catalogue: Catalogue) -> Synthetic:
+    """Small synthetic deliveries (5 % scale), generated once per session."""
+    folder = tmp_path_factory.mktemp("synthetic")
+    files = synth.generate(catalogue, folder, period=PERIOD, scale=0.05)
+    return Synthetic(folder, {f.dataset: f for f in files})
+
+
+@dataclass
+class Synthetic:
+    folder: Path
+    files: dict[str, synth.SynthFile]
+
+    def path(self, dataset: str) -> Path:
+        return self.folder / self.files[dataset].path
+
+    def bytes(self, dataset: str) -> bytes:
+        return self.path(dataset).read_bytes()
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "policies_dir": POLICIES,
+        "log_file": data_dir / "gateway.log",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class Gateway:
+    """A running app (in-process ASGI, real HTTP semantics) with helpers for tokens."""
+
+    client: TestClient
+    settings: Settings
+
+    @property
+    def runtime(self) -> Runtime:
+        runtime: Runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
+        return runtime
+
+    def token(self, subject: str, *roles: Role, ttl: dt.timedelta = dt.timedelta(hours=1)) -> str:
+        key = (self.settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
+        return tokens.issue(
+            key,
+            subject=subject,
+            roles=roles or (Role.SOURCE,),
+            issuer=self.settings.token_issuer,
+            audience=self.settings.token_audience,
+            ttl=ttl,
+        )
+
+    def auth(self, subject: str, *roles: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
+
+    def push(
+        self, source: str, dataset: str, body: bytes, period: str = PERIOD, as_: str | None = None
+    ) -> object:
+        return self.client.post(
+            f"/v1/sources/{source}/datasets/{dataset}/deliveries",
+            params={"period": period},
+            content=body,
+            headers=self.auth(as_ or source, Role.SOURCE),
+        )
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Iterator[Gateway]:
+    settings = make_settings(tmp_path / "var")
+    app = create_app(settings)
+    with TestClient(app) as client:
+        yield Gateway(client, settings)
+    app.state.runtime.store.dispose()
+    close_log_file()

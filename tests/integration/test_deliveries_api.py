@@ -1,0 +1,146 @@
+"""Ingestion over HTTP (ASGI) into a real SQLite file and blob folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from gateway.audit.chain import verify
+from gateway.domain.principal import Role
+from tests.conftest import Gateway, Synthetic
+
+LPR_HEADER = "cpr,kommune,contact_start,contact_end,contact_type,diagnosis_chapter\n"
+
+
+def _blobs(gateway: Gateway) -> list[Path]:
+    root = gateway.settings.resolved_blobs_dir
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def _audit(gateway: Gateway) -> list[dict[str, object]]:
+    import json
+
+    return [json.loads(e.body) for e in gateway.runtime.store.audit_entries()]
+
+
+def test_csv_delivery_gets_a_receipt(gateway: Gateway, synthetic: Synthetic) -> None:
+    body = synthetic.bytes("lpr")
+    r = gateway.push("sundhedsdatastyrelsen", "lpr", body)
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    assert receipt["rows"] == synthetic.files["lpr"].rows
+    assert receipt["sha256"] == hashlib.sha256(body).hexdigest()
+    assert receipt["delivery_id"].startswith("dlv-") and not receipt["duplicate"]
+    entry = _audit(gateway)[receipt["audit_index"]]
+    assert entry["type"] == "delivery.accepted"
+    assert entry["refs"]["delivery"] == receipt["delivery_id"]
+    got = gateway.client.get(
+        f"/v1/deliveries/{receipt['delivery_id']}",
+        headers=gateway.auth("sundhedsdatastyrelsen", Role.SOURCE),
+    )
+    assert got.status_code == 200 and got.json()["rows"] == receipt["rows"]
+    other = gateway.client.get(
+        f"/v1/deliveries/{receipt['delivery_id']}", headers=gateway.auth("dfdg", Role.SOURCE)
+    )
+    assert other.status_code == 404
+
+
+def test_parquet_delivery_is_accepted(gateway: Gateway, synthetic: Synthetic) -> None:
+    assert synthetic.files["ssr"].format == "parquet"
+    r = gateway.push("sundhedsdatastyrelsen", "ssr", synthetic.bytes("ssr"))
+    assert r.status_code == 201, r.text
+    assert r.json()["rows"] == synthetic.files["ssr"].rows
+
+
+def test_same_content_twice_returns_the_first_receipt(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    body = synthetic.bytes("dfdg-indsats")
+    first = gateway.push("dfdg", "dfdg-indsats", body)
+    blobs, entries = _blobs(gateway), len(_audit(gateway))
+    again = gateway.push("dfdg", "dfdg-indsats", body)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json() == {**first.json(), "duplicate": True}
+    assert _blobs(gateway) == blobs and len(_audit(gateway)) == entries
+    other_period = gateway.push("dfdg", "dfdg-indsats", body, period="2016-12")
+    assert other_period.status_code == 201
+    assert other_period.json()["delivery_id"] != first.json()["delivery_id"]
+
+
+def test_bad_delivery_is_refused_whole_and_nothing_is_stored(gateway: Gateway) -> None:
+    rows = (
+        ["0101701234,101,2016-11-01,,somatisk,F"] * 5
+        + [
+            "3002161234,101,2016-11-01,,somatisk,F",  # 30 Feb: not a date
+            "0101701234,101,2016-13-01,,somatisk,F",  # month 13
+            "0101701234,101,2016-11-01,,somatisk,Æ",  # not an ICD-10 chapter
+        ]
+        + ["01017O1234,101,2016-11-01,,somatisk,F"] * 120
+    )  # letter O: format
+    r = gateway.push("sundhedsdatastyrelsen", "lpr", (LPR_HEADER + "\n".join(rows)).encode())
+    assert r.status_code == 422
+    assert r.headers["content-type"].startswith("application/problem+json")
+    problem = r.json()
+    assert problem["problem_count"] == 123 and len(problem["problems"]) == 100
+    first = problem["problems"][:3]
+    assert [(p["row"], p["column"], p["code"]) for p in first] == [
+        (6, "cpr", "invalid-cpr-date"),
+        (7, "contact_start", "invalid-date"),
+        (8, "diagnosis_chapter", "value-not-allowed"),
+    ]
+    assert "3002161234" not in r.text and "01017O1234" not in r.text
+    assert _blobs(gateway) == []
+    entry = _audit(gateway)[problem["audit_index"]]
+    assert entry["type"] == "delivery.rejected"
+    assert entry["details"]["problem_count"] == 123
+
+
+def test_a_source_cannot_push_another_sources_dataset(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    r = gateway.push("dfdg", "lpr", synthetic.bytes("lpr"))  # dfdg does not own lpr
+    assert r.status_code == 403
+    assert "belongs to 'sundhedsdatastyrelsen'" in r.json()["detail"]
+    r = gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"), as_="dfdg")
+    assert r.status_code == 403  # token for dfdg on sundhedsdatastyrelsen's endpoint
+    r = gateway.client.post(
+        "/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries",
+        params={"period": "2016-11"},
+        content=synthetic.bytes("lpr"),
+        headers=gateway.auth("sundhedsdatastyrelsen", Role.RECIPIENT),
+    )
+    assert r.status_code == 403  # right subject, wrong role
+    refusals = [e for e in _audit(gateway) if e["type"] == "delivery.refused"]
+    assert len(refusals) == 3
+    assert _blobs(gateway) == []
+
+
+def test_authentication_is_required(gateway: Gateway, synthetic: Synthetic) -> None:
+    url = "/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries?period=2016-11"
+    assert gateway.client.post(url, content=b"x").status_code == 401
+    bad = gateway.client.post(url, content=b"x", headers={"Authorization": "Bearer abc.def.ghi"})
+    assert bad.status_code == 401
+    assert bad.headers["www-authenticate"] == "Bearer"
+
+
+def test_no_legal_basis_no_delivery(gateway: Gateway, synthetic: Synthetic) -> None:
+    r = gateway.push(
+        "sundhedsdatastyrelsen", "laegemiddelstatistik", synthetic.bytes("laegemiddelstatistik")
+    )
+    assert r.status_code == 403
+    assert "no legal basis" in r.json()["detail"]
+    assert _blobs(gateway) == []
+
+
+def test_unknown_dataset_and_bad_period(gateway: Gateway, synthetic: Synthetic) -> None:
+    assert gateway.push("sundhedsdatastyrelsen", "lpr-psyk", b"x").status_code == 404
+    r = gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"), period="2016-13")
+    assert r.status_code == 422
+
+
+def test_every_delivery_leaves_a_verifiable_trail(gateway: Gateway, synthetic: Synthetic) -> None:
+    for dataset, f in synthetic.files.items():
+        gateway.push(f.source, dataset, synthetic.bytes(dataset))
+    types = [e["type"] for e in _audit(gateway)]
+    assert types.count("delivery.accepted") == 6 and types.count("delivery.refused") == 1
+    assert verify(gateway.runtime.store.audit_entries()).ok

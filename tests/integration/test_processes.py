@@ -1,0 +1,112 @@
+"""The gateway as real processes: the CLI, and the demo against a real server."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from gateway.dataplane import synth
+from tests.conftest import POLICIES, ROOT
+from tests.cpr_scan import hits, input_cprs
+
+
+def gateway_cmd(
+    *args: str, data_dir: Path, check: bool = False
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(data_dir), "GATEWAY_POLICIES_DIR": str(POLICIES)}
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", *args],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=check,
+    )
+
+
+@pytest.mark.slow
+def test_demo_runs_against_a_real_server_and_leaves_no_cpr(tmp_path: Path) -> None:
+    state = tmp_path / "demo"
+    done = gateway_cmd("demo", "--dir", str(state), "--scale", "0.05", data_dir=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    out = done.stdout
+    for expected in (
+        "== Summary",
+        "6 of 7 accepted",
+        "audit trail: verified",
+        "restricted-dataset",
+        "purpose-binding",
+        "four-eyes",
+        "share 0 of",
+    ):
+        assert expected in out, expected
+    # The same seed and scale give the same synthetic CPRs the demo pushed.
+    from gateway.domain.policy_files import load_catalogue
+
+    regenerated = tmp_path / "sources"
+    files = synth.generate(load_catalogue(POLICIES), regenerated, scale=0.05)
+    cprs = input_cprs(regenerated / f.path for f in files)
+    assert (state / "server.log").stat().st_size > 0
+    assert hits(state, cprs) == {}
+
+
+def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
+    data = tmp_path / "var"
+    assert "master.key" in gateway_cmd("keys", "init", data_dir=data, check=True).stdout
+    token = gateway_cmd(
+        "token", "issue", "--subject", "dfdg", "--role", "source", data_dir=data, check=True
+    ).stdout.strip()
+    assert token.count(".") == 2
+    assert "OK" in gateway_cmd("policy", "check", data_dir=data, check=True).stdout
+    deny = gateway_cmd(
+        "policy",
+        "explain",
+        "--recipient",
+        "star-analyse",
+        "--dataset",
+        "flis-voksenhandicap",
+        "--purpose",
+        "administration",
+        data_dir=data,
+    )
+    assert deny.returncode == 1 and "DENY" in deny.stdout and "purpose-binding" in deny.stdout
+    allow = gateway_cmd(
+        "policy",
+        "explain",
+        "--recipient",
+        "star-analyse",
+        "--dataset",
+        "lpr",
+        "--purpose",
+        "analysis",
+        "--json",
+        data_dir=data,
+    )
+    assert allow.returncode == 0 and '"allowed": true' in allow.stdout
+    typo = gateway_cmd(
+        "policy",
+        "explain",
+        "--recipient",
+        "star-analyse",
+        "--dataset",
+        "lpr",
+        "--purpose",
+        "analyse",
+        data_dir=data,
+    )
+    assert typo.returncode == 2 and "unknown purpose" in typo.stderr
+
+    assert "ready" in gateway_cmd("db", "upgrade", data_dir=data, check=True).stdout
+    ok = gateway_cmd("audit", "verify", data_dir=data)
+    assert ok.returncode == 0 and "audit trail OK: 2 entries" in ok.stdout
+    with sqlite3.connect(data / "gateway.db") as conn:
+        conn.execute("DROP TRIGGER audit_entries_no_update")
+        conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")
+    broken = gateway_cmd("audit", "verify", data_dir=data)
+    assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout

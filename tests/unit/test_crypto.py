@@ -1,0 +1,213 @@
+"""Keys, pseudonyms, envelope encryption and tokens, with published vectors where they exist."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import io
+import os
+from pathlib import Path
+
+import jwt
+import pyarrow as pa
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.crypto import tokens
+from gateway.crypto.envelope import (
+    CHUNK_SIZE,
+    HEADER_SIZE,
+    OpeningReader,
+    SealedSpool,
+    SealingWriter,
+)
+from gateway.crypto.keys import KeyRing, hkdf, init_key_folder, load_master_key
+from gateway.crypto.pseudonyms import Hmac, internal_pseudonyms, recipient_pseudonyms
+from gateway.domain.principal import Role
+from gateway.errors import IntegrityError, KeyUnavailable, NotAuthenticated
+
+
+# -- published vectors ---------------------------------------------------------------------
+def test_hmac_sha256_rfc4231_test_cases_1_and_2() -> None:
+    # RFC 4231 section 4.2 and 4.3.
+    assert Hmac(b"\x0b" * 20).digest(b"Hi There").hex() == (
+        "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+    )
+    assert Hmac(b"Jefe").digest(b"what do ya want for nothing?").hex() == (
+        "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+    )
+
+
+def test_hmac_long_key_rfc4231_test_case_6() -> None:
+    key = b"\xaa" * 131  # longer than the block: hashed first
+    message = b"Test Using Larger Than Block-Size Key - Hash Key First"
+    assert Hmac(key).digest(message).hex() == (
+        "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+    )
+
+
+def test_hkdf_sha256_rfc5869_test_case_1() -> None:
+    okm = hkdf(
+        b"\x0b" * 22,
+        bytes.fromhex("f0f1f2f3f4f5f6f7f8f9"),
+        salt=bytes.fromhex("000102030405060708090a0b0c"),
+        length=42,
+    )
+    assert okm.hex() == (
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865"
+    )
+
+
+# -- pseudonyms ----------------------------------------------------------------------------
+@settings(max_examples=100)
+@given(
+    st.lists(st.from_regex(r"\A[0-9]{10}\Z"), min_size=1, max_size=50),
+    st.binary(min_size=32, max_size=32),
+)
+def test_internal_pseudonyms_equal_the_reference_hmac(cprs: list[str], key: bytes) -> None:
+    got = internal_pseudonyms(pa.array(cprs), key).to_pylist()
+    assert got == [hmac.new(key, c.encode(), hashlib.sha256).digest() for c in cprs]
+
+
+@settings(max_examples=100)
+@given(st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=50, unique=True))
+def test_recipient_pseudonyms_differ_per_recipient_and_are_stable(internal: list[bytes]) -> None:
+    ring = KeyRing(b"m" * 32)
+    arr = pa.array(internal, pa.binary(32))
+    a = recipient_pseudonyms(arr, ring.recipient_pseudonym_key("star-analyse", 1)).to_pylist()
+    b = recipient_pseudonyms(arr, ring.recipient_pseudonym_key("star-statistik", 1)).to_pylist()
+    again = recipient_pseudonyms(arr, ring.recipient_pseudonym_key("star-analyse", 1)).to_pylist()
+    assert a == again
+    assert not set(a) & set(b)
+    assert len(set(a)) == len(internal)
+    key = ring.recipient_pseudonym_key("star-analyse", 1)
+    assert a[0] == hmac.new(key, internal[0], hashlib.sha256).digest()[:16].hex()
+
+
+def test_key_versions_give_different_keys() -> None:
+    ring = KeyRing(os.urandom(32))
+    assert ring.recipient_pseudonym_key("r", 1) != ring.recipient_pseudonym_key("r", 2)
+    assert ring.blob_kek(1) != ring.blob_kek(2)
+    assert ring.internal_pseudonym_key() != ring.blob_kek(1)
+
+
+# -- master key ----------------------------------------------------------------------------
+def test_key_folder_is_created_once_and_never_overwritten(tmp_path: Path) -> None:
+    created = init_key_folder(tmp_path / "keys")
+    assert {p.name for p in created} == {"master.key", "dev-issuer.pem", "dev-issuer.pub.pem"}
+    first = load_master_key(tmp_path / "keys", None)
+    assert init_key_folder(tmp_path / "keys") == []
+    assert load_master_key(tmp_path / "keys", None) == first
+    assert (tmp_path / "keys" / "master.key").stat().st_mode & 0o077 == 0
+
+
+def test_missing_or_bad_master_key_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(KeyUnavailable, match="gateway keys init"):
+        load_master_key(tmp_path, None)
+    (tmp_path / "master.key").write_text("not base64!")
+    with pytest.raises(KeyUnavailable, match="not valid base64"):
+        load_master_key(tmp_path, None)
+    with pytest.raises(KeyUnavailable, match="32 bytes"):
+        load_master_key(tmp_path, "AAAA")
+
+
+# -- envelope ------------------------------------------------------------------------------
+def _seal(data: bytes, key: bytes, blob_id: str = "b", chunk: int = CHUNK_SIZE) -> bytes:
+    sink = io.BytesIO()
+    w = SealingWriter(sink, blob_id=blob_id, kek=key, kek_version=1, chunk_size=chunk)
+    w.write(data)
+    w.close()
+    return sink.getvalue()
+
+
+def _open(sealed: bytes, key: bytes, blob_id: str = "b") -> bytes:
+    return OpeningReader(io.BytesIO(sealed), blob_id=blob_id, kek_for=lambda _v: key).read()
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096 + 5])
+def test_envelope_round_trip_and_random_access(size: int) -> None:
+    key, data = os.urandom(32), os.urandom(size)
+    sealed = _seal(data, key, chunk=4096)
+    assert data not in sealed or size == 0
+    reader = OpeningReader(io.BytesIO(sealed), blob_id="b", kek_for=lambda _v: key)
+    assert reader.read() == data
+    reader.seek(size // 2)
+    assert reader.read(5000) == data[size // 2 : size // 2 + 5000]
+
+
+def test_envelope_detects_tampering_truncation_swapping_and_wrong_keys() -> None:
+    key, data = os.urandom(32), os.urandom(3 * 4096)
+    sealed = _seal(data, key, chunk=4096)
+    flipped = bytearray(sealed)
+    flipped[HEADER_SIZE + 10] ^= 1
+    with pytest.raises(IntegrityError, match="chunk 0"):
+        _open(bytes(flipped), key)
+    truncated = sealed[: HEADER_SIZE + 2 * (4096 + 16)]  # cut exactly at a chunk boundary
+    with pytest.raises(IntegrityError):
+        _open(truncated, key)
+    with pytest.raises(IntegrityError, match="does not unwrap"):
+        _open(sealed, key, blob_id="another-blob")
+    with pytest.raises(IntegrityError, match="does not unwrap"):
+        _open(sealed, os.urandom(32))
+
+
+def test_sealed_spool_keeps_plaintext_off_the_disk(tmp_path: Path) -> None:
+    spool = SealedSpool(tmp_path)
+    secret = b"cpr\n0101701234\n" * 1000
+    spool.write(secret)
+    digest = spool.finish()
+    assert digest == hashlib.sha256(secret).hexdigest()
+    assert b"0101701234" not in Path(spool.path).read_bytes()
+    with spool.open() as fh:
+        assert fh.read() == secret
+    spool.discard()
+    assert not Path(spool.path).exists()
+
+
+# -- tokens --------------------------------------------------------------------------------
+def _pem(key: Ed25519PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def test_tokens_verify_and_refuse_forgeries() -> None:
+    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    verifier = tokens.TokenVerifier([key.public_key()], issuer="iss", audience="aud")
+    good = tokens.issue(
+        _pem(key), subject="lpr-owner", roles=[Role.SOURCE], issuer="iss", audience="aud"
+    )
+    principal = verifier.verify(good)
+    assert principal.subject == "lpr-owner" and principal.roles == {Role.SOURCE}
+
+    forged = tokens.issue(
+        _pem(other), subject="x", roles=[Role.SOURCE], issuer="iss", audience="aud"
+    )
+    expired = tokens.issue(
+        _pem(key),
+        subject="x",
+        roles=[Role.SOURCE],
+        issuer="iss",
+        audience="aud",
+        now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+    )
+    wrong_aud = tokens.issue(
+        _pem(key), subject="x", roles=[Role.SOURCE], issuer="iss", audience="other"
+    )
+    unsigned = jwt.encode(
+        {"sub": "x", "roles": ["source"], "iss": "iss", "aud": "aud", "iat": 0, "exp": 2**31},
+        key=None,
+        algorithm="none",
+    )
+    symmetric = jwt.encode(
+        {"sub": "x", "roles": ["source"], "iss": "iss", "aud": "aud", "iat": 0, "exp": 2**31},
+        key="s" * 32,
+        algorithm="HS256",
+    )
+    for bad in (forged, expired, wrong_aud, unsigned, symmetric, "not-a-token"):
+        with pytest.raises(NotAuthenticated):
+            verifier.verify(bad)

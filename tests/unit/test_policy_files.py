@@ -1,0 +1,127 @@
+"""Loading policies/: the shipped set is valid; broken sets fail naming file and entry."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from gateway.domain.catalogue import Catalogue, Purpose
+from gateway.domain.extracts import TRANSITIONS, ExtractStatus
+from gateway.domain.policy_files import hash_policy_files, load_catalogue
+from gateway.errors import PolicyFileError
+from tests.conftest import POLICIES
+
+
+def test_shipped_policies_hold_the_required_catalogue(catalogue: Catalogue) -> None:
+    required = {
+        "lpr",
+        "ssr",
+        "flis-voksenhandicap",
+        "sfi-hjemloese",
+        "dfdg-indsats",
+        "uip-spor2",
+        "laegemiddelstatistik",
+    }
+    assert required <= set(catalogue.datasets)
+    assert {"star-statistik", "star-analyse", "kommune-101"} <= set(catalogue.recipients)
+    assert catalogue.datasets["sfi-hjemloese"].restricted
+    assert Purpose.ADMINISTRATION not in catalogue.datasets["flis-voksenhandicap"].purposes
+    assert not [g for g in catalogue.grants if g.dataset == "laegemiddelstatistik"]
+    assert catalogue.datasets["laegemiddelstatistik"].collection_basis is None
+    assert len(catalogue.municipalities) == 98
+    assert all(g.citation for g in catalogue.grants)
+
+
+def test_every_extract_state_has_transitions() -> None:
+    assert set(ExtractStatus) == set(TRANSITIONS)
+
+
+def _broken(tmp_path: Path, edit: Callable[[Path], None]) -> PolicyFileError:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES, root)
+    edit(root)
+    with pytest.raises(PolicyFileError) as info:
+        load_catalogue(root)
+    return info.value
+
+
+def _replace(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+CASES = {
+    "unknown dataset": (
+        lambda r: _replace(r / "grants/star-analyse.yaml", "dataset: lpr", "dataset: lrp"),
+        "grants/star-analyse.yaml: grant 'star-analyse-lpr': dataset 'lrp' is not a known",
+    ),
+    "unknown recipient": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml", "recipient: kommune-101", "recipient: kommune-102"
+        ),
+        "grant 'kommune-101-dfdg-indsats': recipient 'kommune-102' is not a known recipient",
+    ),
+    "grant on restricted": (
+        lambda r: _replace(
+            r / "grants/star-analyse.yaml", "dataset: ssr", "dataset: sfi-hjemloese"
+        ),
+        "grant 'star-analyse-ssr': dataset 'sfi-hjemloese' is restricted",
+    ),
+    "purpose not shared": (
+        lambda r: _replace(
+            r / "grants/star-analyse.yaml",
+            "purposes: [analysis]\n",
+            "purposes: [analysis, administration]\n",
+        ),
+        "purposes ['administration'] are not among dataset 'lpr' shared purposes",
+    ),
+    "missing citation": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "    citation: >-\n",
+            "    citation: ''\n    old_citation: >-\n",
+        ),
+        "grants/kommune-101.yaml: entry 'kommune-101-dfdg-indsats': citation",
+    ),
+    "dates reversed": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "valid_from: 2013-01-01",
+            "valid_from: 2013-01-01\n    valid_to: 2012-01-01",
+        ),
+        "grant 'kommune-101-dfdg-indsats': valid_to 2012-01-01 is before valid_from",
+    ),
+    "unknown key": (
+        lambda r: _replace(
+            r / "datasets/lpr.yaml", "cadence: monthly", "cadence: monthly\nrestricetd: true"
+        ),
+        "datasets/lpr.yaml: entry 'lpr': restricetd: Extra inputs are not permitted",
+    ),
+    "duplicate grant": (
+        lambda r: (r / "grants/copy.yaml").write_text((r / "grants/kommune-101.yaml").read_text()),
+        "grant 'kommune-101-dfdg-indsats': duplicate id",
+    ),
+    "unknown owner": (
+        lambda r: _replace(r / "datasets/ssr.yaml", "owner: sundhedsdatastyrelsen", "owner: ssi"),
+        "dataset 'ssr': owner 'ssi' is not a known source",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_broken_policies_are_refused_with_named_messages(tmp_path: Path, case: str) -> None:
+    edit, expected = CASES[case]
+    error = _broken(tmp_path, edit)
+    assert any(expected in p for p in error.problems), error.problems
+
+
+def test_policy_hash_changes_with_any_file(tmp_path: Path) -> None:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES, root)
+    before = hash_policy_files(root)
+    _replace(root / "datasets/lpr.yaml", "first version", "first version (typo fixed)")
+    assert hash_policy_files(root) != before
