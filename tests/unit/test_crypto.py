@@ -132,7 +132,7 @@ def _open(sealed: bytes, key: bytes, blob_id: str = "b") -> bytes:
 def test_envelope_round_trip_and_random_access(size: int) -> None:
     key, data = os.urandom(32), os.urandom(size)
     sealed = _seal(data, key, chunk=4096)
-    assert data not in sealed or size == 0
+    assert size < 16 or data not in sealed  # a short string can occur in ciphertext by chance
     reader = OpeningReader(io.BytesIO(sealed), blob_id="b", kek_for=lambda _v: key)
     assert reader.read() == data
     reader.seek(size // 2)
