@@ -22,7 +22,6 @@ from gateway.errors import (
     PolicyDenied,
 )
 from gateway.services.context import Context
-from gateway.storage.sql_store import utc_now
 
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
@@ -148,7 +147,6 @@ def push_delivery(
         )
     try:
         with ctx.store.unit_of_work() as uow:
-            received_at = utc_now()
             entry = uow.append_audit(
                 AuditEvent(
                     EventType.DELIVERY_ACCEPTED,
@@ -171,7 +169,7 @@ def push_delivery(
                 report.rows,
                 size,
                 blob_key,
-                received_at,
+                entry.recorded_at,
                 by.label,
                 entry.index,
             )

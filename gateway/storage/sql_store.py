@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -249,7 +248,3 @@ class SqlStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-    @staticmethod
-    def spec_json(spec: ExtractSpec) -> dict[str, Any]:
-        return dict(json.loads(spec.model_dump_json()))

@@ -1,0 +1,43 @@
+"""Dependency direction: the core does not import the web framework or the ORM."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[2] / "gateway"
+CORE = ("domain", "crypto", "audit", "dataplane", "services")
+FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "gateway.api", "gateway.cli")
+# The composition root wires storage into services; nothing else in services may.
+WIRING = {PACKAGE / "services" / "bootstrap.py"}
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+def test_core_imports_neither_web_framework_nor_orm() -> None:
+    offenders = []
+    for layer in CORE:
+        for path in (PACKAGE / layer).rglob("*.py"):
+            forbidden = FORBIDDEN + (() if path in WIRING else ("gateway.storage",))
+            bad = sorted(n for n in _imports(path) if n.startswith(forbidden))
+            if bad:
+                offenders.append(f"{path.relative_to(PACKAGE)}: {bad}")
+    assert offenders == []
+
+
+def test_only_the_crypto_package_imports_cryptography_or_jwt() -> None:
+    offenders = [
+        str(path.relative_to(PACKAGE))
+        for path in PACKAGE.rglob("*.py")
+        if path.parent.name != "crypto"
+        and any(n.startswith(("cryptography", "jwt")) for n in _imports(path))
+    ]
+    assert offenders == []
