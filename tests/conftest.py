@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -98,11 +100,30 @@ class Gateway:
         )
 
 
+@contextmanager
+def running_gateway(data_dir: Path, policies: Path = POLICIES) -> Iterator[Gateway]:
+    """An app on its own state folder (and optionally its own copy of the policies)."""
+    settings = make_settings(data_dir, policies_dir=policies)
+    app = create_app(settings)
+    try:
+        with TestClient(app) as client:
+            yield Gateway(client, settings)
+    finally:
+        app.state.runtime.store.dispose()
+        close_log_file()
+
+
+def edited_policies(folder: Path, edits: dict[str, tuple[str, str]]) -> Path:
+    """A copy of the shipped policies with ``{relative file: (old, new)}`` replacements."""
+    shutil.copytree(POLICIES, folder)
+    for name, (old, new) in edits.items():
+        text = (folder / name).read_text()
+        assert old in text, (name, old)
+        (folder / name).write_text(text.replace(old, new, 1))
+    return folder
+
+
 @pytest.fixture
 def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    settings = make_settings(tmp_path / "var")
-    app = create_app(settings)
-    with TestClient(app) as client:
-        yield Gateway(client, settings)
-    app.state.runtime.store.dispose()
-    close_log_file()
+    with running_gateway(tmp_path / "var") as gw:
+        yield gw

@@ -26,6 +26,8 @@ class EventType(StrEnum):
     ACCESS_REFUSED = "access.refused"  # an authenticated principal tried something not theirs
     POLICY_LOADED = "policy.loaded"  # the policy set in force changed (at start-up)
     KEYS_INITIALISED = "keys.initialised"
+    KEY_ROTATED = "keys.rotated"  # a new version of a recipient key or the blob KEK
+    KEYS_REWRAPPED = "keys.rewrapped"  # blob data keys re-wrapped under the new KEK
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -16,8 +17,9 @@ from gateway.crypto.keys import DEV_ISSUER_PRIVATE, DEV_ISSUER_PUBLIC, init_key_
 from gateway.dataplane import synth
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.domain.principal import Principal, Role
 from gateway.errors import ConfigurationError
+from gateway.services import keys as keys_service
 from gateway.services.bootstrap import open_runtime
 from gateway.services.ports import AuditQuery
 from gateway.storage.sql_store import SqlStore
@@ -39,6 +41,19 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=keys_init)
     p = keys.add_parser("show-public", help="print the token issuer's public key (PEM)")
     p.set_defaults(handler=keys_show_public)
+    p = keys.add_parser("rotate", help="new version of a recipient's pseudonym key or the blob KEK")
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument("--recipient", help="rotate this recipient's pseudonym key")
+    which.add_argument(
+        "--blob-kek",
+        action="store_true",
+        help="rotate the blob key-encryption key and re-wrap every blob",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=keys_rotate)
+    p = keys.add_parser("rewrap", help="finish an interrupted blob KEK rotation")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=keys_rewrap)
 
     token = sub.add_parser("token", help="development token issuer").add_subparsers(
         dest="verb", required=True
@@ -120,6 +135,44 @@ def keys_init(_args: argparse.Namespace) -> int:
 def keys_show_public(_args: argparse.Namespace) -> int:
     path = Settings().resolved_keys_dir / DEV_ISSUER_PUBLIC
     print(path.read_text(), end="")
+    return 0
+
+
+def _operator() -> Principal:
+    """The person at the terminal, acting as operator (named in the audit entry)."""
+    return Principal(subject=getpass.getuser(), roles=frozenset({Role.OPERATOR}))
+
+
+def keys_rotate(args: argparse.Namespace) -> int:
+    ctx = open_runtime(Settings()).context
+    if args.recipient:
+        version = keys_service.rotate_recipient_key(ctx, by=_operator(), recipient=args.recipient)
+        _emit(
+            args,
+            {"recipient": args.recipient, "version": version},
+            f"recipient '{args.recipient}': new releases use pseudonym key v{version}; "
+            "earlier releases keep the version recorded with them",
+        )
+        return 0
+    result = keys_service.rotate_blob_kek(ctx, by=_operator())
+    _emit(
+        args,
+        result.__dict__,
+        f"blob KEK v{result.from_version} -> v{result.to_version}: {result.rewrapped} blob(s) "
+        f"re-wrapped, {result.already_current} already current",
+    )
+    return 0
+
+
+def keys_rewrap(args: argparse.Namespace) -> int:
+    ctx = open_runtime(Settings()).context
+    result = keys_service.rewrap_all(ctx, by=_operator(), to_version=ctx.blob_kek_version())
+    _emit(
+        args,
+        result.__dict__,
+        f"blob KEK v{result.to_version}: {result.rewrapped} blob(s) re-wrapped, "
+        f"{result.already_current} already current",
+    )
     return 0
 
 

@@ -62,6 +62,39 @@ def _unwrap(kek: bytes, kek_version: int, blob_id: str, wrapped: bytes) -> bytes
         ) from None
 
 
+def header_version(source: BinaryIO) -> int:
+    """The key-encryption key version a sealed blob's data key is wrapped under."""
+    source.seek(0)
+    header = source.read(8)
+    if len(header) != 8 or header[:4] != MAGIC:
+        raise IntegrityError("not a sealed gateway blob")
+    version: int = struct.unpack(">I", header[4:8])[0]
+    return version
+
+
+def rewrap(blob: BinaryIO, *, blob_id: str, kek_for: KekLookup, new_version: int) -> bool:
+    """Re-wrap a blob's data key under KEK ``new_version``, rewriting only the 72-byte header.
+
+    The chunks are untouched, so readers never see a half-written file: the header is written
+    with one write at offset 0 and synced. Returns False if the blob already uses that version.
+    """
+    blob.seek(0)
+    header = blob.read(HEADER_SIZE)
+    if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+        raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
+    (old_version,) = struct.unpack(">I", header[4:8])
+    if old_version == new_version:
+        return False
+    data_key = _unwrap(kek_for(old_version), old_version, blob_id, header[8 : 8 + _WRAPPED])
+    wrapped = _wrap(kek_for(new_version), new_version, blob_id, data_key)
+    new_header = MAGIC + struct.pack(">I", new_version) + wrapped + header[8 + _WRAPPED :]
+    blob.seek(0)
+    blob.write(new_header)
+    blob.flush()
+    os.fsync(blob.fileno())
+    return True
+
+
 class SealingWriter(io.RawIOBase):
     """A write-only file object that seals everything written to it into ``sink``."""
 

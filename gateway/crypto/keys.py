@@ -14,6 +14,7 @@ import hmac
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -119,6 +120,35 @@ def _write_secret(path: Path, data: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
+
+
+class MasterKeySource(Protocol):
+    """Where the master key comes from. The embedded default reads a file or the environment;
+    a production deployment implements this over its KMS or HSM (unwrap a wrapped master key at
+    start-up), and nothing else in the gateway changes."""
+
+    def load(self) -> bytes:
+        """The 32-byte master key. Raises :class:`KeyUnavailable` with what to do."""
+
+
+@dataclass(frozen=True)
+class FileMasterKey:
+    folder: Path
+
+    def load(self) -> bytes:
+        return load_master_key(self.folder, None)
+
+
+@dataclass(frozen=True)
+class EnvironmentMasterKey:
+    value: str = field(repr=False)
+
+    def load(self) -> bytes:
+        return load_master_key(Path("."), self.value)
+
+
+def master_key_source(folder: Path, env_value: str | None) -> MasterKeySource:
+    return EnvironmentMasterKey(env_value) if env_value else FileMasterKey(folder)
 
 
 def load_master_key(folder: Path, env_value: str | None) -> bytes:

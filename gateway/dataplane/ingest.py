@@ -30,6 +30,10 @@ from gateway.domain.catalogue import Column, ColumnType, Dataset
 
 MAX_REPORTED = 100
 PERSON = "person"
+CPR = "cpr"
+VAULT_SCHEMA = pa.schema(
+    [pa.field(PERSON, pa.binary(32), nullable=False), pa.field(CPR, pa.string(), nullable=False)]
+)
 CSV_BLOCK = 8 << 20
 PARQUET_BATCH = 256_000
 _NULL_STR = pa.scalar(None, pa.string())
@@ -178,6 +182,7 @@ class _ColumnResult:
     code: str | None = None
     extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
     extra_code: str | None = None
+    normalised: pa.Array | None = None  # the CPR column only: 10-digit CPR, for the vault
 
 
 def _check_column(
@@ -193,7 +198,9 @@ def _check_column(
         # Pseudonymise only rows that will be kept; others get a placeholder that is never stored.
         normalised = pc.if_else(usable, checked.normalised, pa.scalar("0000000000"))
         typed = internal_pseudonyms(normalised, key)
-        return _ColumnResult(typed, malformed, "invalid-cpr-format", bad, "invalid-cpr-date")
+        return _ColumnResult(
+            typed, malformed, "invalid-cpr-format", bad, "invalid-cpr-date", normalised
+        )
     if kind is ColumnType.DATE:
         typed, ok = _parse_dates(pc.fill_null(text, "x"))
         return _ColumnResult(
@@ -241,6 +248,7 @@ def ingest(
     municipalities: list[str],
     pseudonym_key: bytes,
     sink: BinaryIO | io.RawIOBase,
+    vault: BinaryIO | io.RawIOBase | None = None,
 ) -> IngestReport:
     """Validate the file ``opener`` opens against ``ds``; while clean, write the stored form.
 
@@ -266,9 +274,10 @@ def ingest(
     schema = stored_schema(ds)
     known = pa.array(municipalities, pa.string())
     writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    vault_writer = pq.ParquetWriter(vault, VAULT_SCHEMA) if vault is not None else None
     try:
         for batch in reader.batches(expected):
-            _ingest_batch(batch, ds, known, pseudonym_key, report, writer, schema)
+            _ingest_batch(batch, ds, known, pseudonym_key, report, writer, schema, vault_writer)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
     if reader.malformed:
@@ -276,6 +285,8 @@ def ingest(
             [Problem(None, None, "wrong-field-count")], {"wrong-field-count": reader.malformed}
         )
     writer.close()
+    if vault_writer is not None:
+        vault_writer.close()
     return report
 
 
@@ -287,12 +298,14 @@ def _ingest_batch(
     report: IngestReport,
     writer: pq.ParquetWriter,
     schema: pa.Schema,
+    vault: pq.ParquetWriter | None,
 ) -> None:
     offset = report.rows
     report.rows += batch.num_rows
     candidates: list[Problem] = []
     counts: dict[str, int] = {}
     typed: dict[str, pa.Array] = {}
+    normalised: pa.Array | None = None
     for col in ds.columns:
         text = _clean(batch.column(col.name))
         if col.required:
@@ -317,6 +330,12 @@ def _ingest_batch(
                 counts,
             )
         typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
+        if result.normalised is not None:
+            normalised = result.normalised
     report.add(candidates, counts)
     if report.ok and batch.num_rows:
         writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))
+        if vault is not None and normalised is not None:
+            pairs = pa.table({PERSON: typed[PERSON], CPR: normalised})
+            distinct = pairs.group_by([PERSON, CPR]).aggregate([])
+            vault.write_table(distinct.select([PERSON, CPR]).cast(VAULT_SCHEMA))

@@ -26,6 +26,17 @@ from gateway.domain.extracts import ExtractSpec
 
 # Reads the stored rows of a dataset for the spec's months: (dataset id, columns) -> table.
 StoredReader = Callable[[str, Sequence[str]], pa.Table]
+# Turns internal pseudonyms into the identifier the recipient receives: (column name, values).
+Identify = Callable[[pa.Array], tuple[str, pa.Array]]
+
+
+def pseudonymise_for(recipient_key: bytes) -> Identify:
+    """The default identifier: the recipient's own pseudonym (column ``person``)."""
+
+    def identify(internal: pa.Array) -> tuple[str, pa.Array]:
+        return PERSON, recipient_pseudonyms(internal, recipient_key)
+
+    return identify
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,7 @@ def population_persons(
 
 
 def build_release(
-    catalogue: Catalogue, spec: ExtractSpec, read: StoredReader, recipient_key: bytes
+    catalogue: Catalogue, spec: ExtractSpec, read: StoredReader, identify: Identify
 ) -> LinkedRelease:
     """Link the spec's datasets on the person, limited to its population and period."""
     population = catalogue.populations[spec.population]
@@ -111,11 +122,10 @@ def build_release(
         parts.append(pa.table(columns))
         counts[ds.id] = table.num_rows
     linked = pa.concat_tables(parts, promote_options="default")
-    internal = linked[PERSON].combine_chunks()
-    pseudonyms = recipient_pseudonyms(internal, recipient_key)
-    linked = linked.set_column(0, PERSON, pseudonyms)
+    name, identifiers = identify(linked[PERSON].combine_chunks())
+    linked = linked.set_column(0, name, identifiers)
     linked = linked.sort_by(
-        [(PERSON, "ascending"), ("event_start", "ascending"), ("dataset", "ascending")]
+        [(name, "ascending"), ("event_start", "ascending"), ("dataset", "ascending")]
     )
-    distinct = pc.count_distinct(linked[PERSON]).as_py() if linked.num_rows else 0
+    distinct = pc.count_distinct(linked[name]).as_py() if linked.num_rows else 0
     return LinkedRelease(linked, int(distinct), counts)

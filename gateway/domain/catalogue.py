@@ -129,7 +129,16 @@ class Grant(_Frozen):
     citation: Citation
     population: Identifier
     columns: tuple[ColumnName, ...]
-    identifier: IdentifierForm = IdentifierForm.RECIPIENT_PSEUDONYM
+    identifier: IdentifierForm = Field(
+        IdentifierForm.RECIPIENT_PSEUDONYM,
+        description="cpr only for administration, with the supervisory approval's reference.",
+    )
+    approval_reference: str | None = Field(
+        None, description="Reference of the approval that lets CPR itself be released."
+    )
+    restricted_exception: str | None = Field(
+        None, description="Citation of the explicit basis for passing on a restricted dataset."
+    )
     outputs: frozenset[OutputForm] = frozenset({OutputForm.MICRODATA})
     valid_from: dt.date
     valid_to: dt.date | None = None

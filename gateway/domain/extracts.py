@@ -9,7 +9,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from gateway.domain.catalogue import ColumnName, Identifier, OutputForm, Purpose
+from gateway.domain.catalogue import ColumnName, Identifier, IdentifierForm, OutputForm, Purpose
 
 Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
 
@@ -65,6 +65,7 @@ class ExtractSpec(BaseModel):
     period_from: Month
     period_to: Month
     output: OutputForm = OutputForm.MICRODATA
+    identifier: IdentifierForm = IdentifierForm.RECIPIENT_PSEUDONYM
     description: str = Field("", max_length=2000)
 
     @model_validator(mode="after")

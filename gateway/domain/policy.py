@@ -6,9 +6,13 @@ Order (first deny wins; the order is part of the legal reasoning and is tested):
 2. ``purpose-binding``     the purpose is not among the dataset's shared purposes
 3. ``legal-basis``         no grant in force for recipient x dataset x purpose ("no legal basis")
 4. ``grant-output``        the output form (microdata/aggregate) is not allowed by the grant
-5. ``grant-population``    the requested population is wider than the grant's
+5. ``grant-population``    the population is wider than the grant's, or defined on restricted data
 6. ``grant-columns``       columns outside the grant
-7. ``allow``               citing the grant
+7. ``grant-identifier``    CPR asked for without a CPR grant for administration with an approval
+8. ``allow``               citing the grant
+
+A restricted dataset passes rule 1 only through a grant in force that carries an explicit
+``restricted_exception``; without one it never leaves, in any form.
 
 The evaluator fails closed: unknown recipients, datasets and purposes are errors, never allows,
 and a request naming no dataset is an error too (an empty request is not trivially allowed).
@@ -21,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gateway.domain.catalogue import Catalogue, Grant, OutputForm, Purpose
+from gateway.domain.catalogue import Catalogue, Grant, IdentifierForm, OutputForm, Purpose
 from gateway.errors import InvalidRequest
 
 Outcome = Literal["pass", "deny", "allow"]
@@ -33,6 +37,7 @@ RULE_ORDER = (
     "grant-output",
     "grant-population",
     "grant-columns",
+    "grant-identifier",
     "allow",
 )
 
@@ -135,8 +140,9 @@ def evaluate(
     on: dt.date,
     output: OutputForm = OutputForm.MICRODATA,
     population: str | None = None,
+    identifier: IdentifierForm = IdentifierForm.RECIPIENT_PSEUDONYM,
 ) -> Decision:
-    """Decide ``recipient``'s request for ``datasets`` (each with its columns; None = all granted).
+    """Decide ``recipient``'s request for ``datasets`` (each with its columns; None = any granted).
 
     Raises :class:`InvalidRequest` for unknown recipients, datasets, populations or an empty
     request; every other outcome is a :class:`Decision`.
@@ -147,10 +153,8 @@ def evaluate(
         raise InvalidRequest("a request must name at least one dataset")
     if population is not None and population not in catalogue.populations:
         raise InvalidRequest(f"unknown population '{population}'")
-    decisions = tuple(
-        _evaluate_dataset(catalogue, recipient, purpose, ds, cols, on, output, population)
-        for ds, cols in datasets
-    )
+    request = _Request(catalogue, recipient, purpose, on, output, population, identifier)
+    decisions = tuple(request.dataset(ds, cols) for ds, cols in datasets)
     return Decision(
         recipient=recipient,
         purpose=purpose,
@@ -161,103 +165,148 @@ def evaluate(
     )
 
 
-def _evaluate_dataset(
-    cat: Catalogue,
-    recipient: str,
-    purpose: Purpose,
-    dataset_id: str,
-    columns: Sequence[str] | None,
-    on: dt.date,
-    output: OutputForm,
-    population: str | None,
-) -> DatasetDecision:
-    ds = cat.datasets.get(dataset_id)
-    if ds is None:
-        raise InvalidRequest(f"unknown dataset '{dataset_id}'")
-    done: list[RuleResult] = []
+@dataclass(frozen=True)
+class _Request:
+    cat: Catalogue
+    recipient: str
+    purpose: Purpose
+    on: dt.date
+    output: OutputForm
+    population: str | None
+    identifier: IdentifierForm
 
-    def deny(rule: str, reason: str, citation: str | None) -> DatasetDecision:
-        done.append(RuleResult(rule, "deny", reason, citation))
-        return DatasetDecision(dataset_id, False, tuple(done))
+    def _grants(self, dataset: str) -> list[Grant]:
+        return [
+            g for g in self.cat.grants_for(self.recipient, dataset) if self.purpose in g.purposes
+        ]
 
-    if ds.restricted:
-        return deny(
-            "restricted-dataset",
-            f"'{ds.id}' is restricted: it may not be passed on in any form",
-            ds.restriction_citation,
-        )
-    done.append(RuleResult("restricted-dataset", "pass", f"'{ds.id}' is not restricted"))
+    def dataset(self, dataset_id: str, columns: Sequence[str] | None) -> DatasetDecision:
+        ds = self.cat.datasets.get(dataset_id)
+        if ds is None:
+            raise InvalidRequest(f"unknown dataset '{dataset_id}'")
+        done: list[RuleResult] = []
 
-    if purpose not in ds.purposes:
-        shared = ", ".join(sorted(p.value for p in ds.purposes))
-        return deny(
-            "purpose-binding",
-            f"'{ds.id}' is shared only for {shared}, not for {purpose.value}",
-            ds.purpose_citation,
-        )
-    done.append(
-        RuleResult(
-            "purpose-binding",
-            "pass",
-            f"'{ds.id}' is shared for {purpose.value}",
-            ds.purpose_citation,
-        )
-    )
+        def deny(rule: str, reason: str, citation: str | None) -> DatasetDecision:
+            done.append(RuleResult(rule, "deny", reason, citation))
+            return DatasetDecision(dataset_id, False, tuple(done))
 
-    candidates = [g for g in cat.grants_for(recipient, ds.id) if purpose in g.purposes]
-    grant = next((g for g in candidates if g.in_force(on)), None)
-    if grant is None:
-        lapsed = f" (grant '{candidates[0].id}' is not in force on {on})" if candidates else ""
-        return deny(
-            "legal-basis",
-            f"no legal basis: no grant lets '{recipient}' receive '{ds.id}' for "
-            f"{purpose.value}{lapsed}",
-            None,
-        )
-    done.append(
-        RuleResult("legal-basis", "pass", f"grant '{grant.id}' is in force", grant.citation)
-    )
+        candidates = self._grants(ds.id)
+        in_force = [g for g in candidates if g.in_force(self.on)]
+        if ds.restricted:
+            exception = next((g for g in in_force if g.restricted_exception), None)
+            if exception is None:
+                return deny(
+                    "restricted-dataset",
+                    f"'{ds.id}' is restricted: it may not be passed on in any form",
+                    ds.restriction_citation,
+                )
+            done.append(
+                RuleResult(
+                    "restricted-dataset",
+                    "pass",
+                    f"'{ds.id}' is restricted, but grant '{exception.id}' explicitly allows it",
+                    exception.restricted_exception,
+                )
+            )
+        else:
+            done.append(RuleResult("restricted-dataset", "pass", f"'{ds.id}' is not restricted"))
 
-    if output not in grant.outputs:
-        forms = ", ".join(sorted(o.value for o in grant.outputs))
-        return _deny_in_grant(
-            done,
-            dataset_id,
-            grant,
-            "grant-output",
-            f"grant '{grant.id}' allows only {forms} output, not {output.value}",
+        if self.purpose not in ds.purposes:
+            shared = ", ".join(sorted(p.value for p in ds.purposes))
+            return deny(
+                "purpose-binding",
+                f"'{ds.id}' is shared only for {shared}, not for {self.purpose.value}",
+                ds.purpose_citation,
+            )
+        done.append(
+            RuleResult(
+                "purpose-binding",
+                "pass",
+                f"'{ds.id}' is shared for {self.purpose.value}",
+                ds.purpose_citation,
+            )
         )
-    if population is not None and grant.population not in ("everyone", population):
-        return _deny_in_grant(
-            done,
-            dataset_id,
-            grant,
-            "grant-population",
-            f"grant '{grant.id}' is limited to population '{grant.population}', "
-            f"the request asks for '{population}'",
-        )
-    outside = sorted(set(columns or ()) - set(grant.columns))
-    if outside:
-        return _deny_in_grant(
-            done,
-            dataset_id,
-            grant,
-            "grant-columns",
-            f"columns {outside} of '{ds.id}' are not allowed by grant '{grant.id}'",
-        )
-    done.append(
-        RuleResult(
-            "allow",
-            "allow",
-            f"'{recipient}' may receive '{ds.id}' for {purpose.value} under '{grant.id}'",
-            grant.citation,
-        )
-    )
-    return DatasetDecision(dataset_id, True, tuple(done), grant)
 
+        grant = next((g for g in in_force if not ds.restricted or g.restricted_exception), None)
+        if grant is None:
+            lapsed = (
+                f" (grant '{candidates[0].id}' is not in force on {self.on})" if candidates else ""
+            )
+            return deny(
+                "legal-basis",
+                f"no legal basis: no grant lets '{self.recipient}' receive '{ds.id}' for "
+                f"{self.purpose.value}{lapsed}",
+                None,
+            )
+        done.append(
+            RuleResult("legal-basis", "pass", f"grant '{grant.id}' is in force", grant.citation)
+        )
+        refusal = self._within_grant(grant, ds.id, columns)
+        if refusal is not None:
+            done.append(refusal)
+            return DatasetDecision(dataset_id, False, tuple(done), grant)
+        done.append(
+            RuleResult(
+                "allow",
+                "allow",
+                f"'{self.recipient}' may receive '{ds.id}' for {self.purpose.value} under "
+                f"'{grant.id}'" + (" with CPR" if self.identifier is IdentifierForm.CPR else ""),
+                grant.citation,
+            )
+        )
+        return DatasetDecision(dataset_id, True, tuple(done), grant)
 
-def _deny_in_grant(
-    done: list[RuleResult], dataset_id: str, grant: Grant, rule: str, reason: str
-) -> DatasetDecision:
-    done.append(RuleResult(rule, "deny", reason, grant.citation))
-    return DatasetDecision(dataset_id, False, tuple(done), grant)
+    def _within_grant(
+        self, grant: Grant, dataset: str, columns: Sequence[str] | None
+    ) -> RuleResult | None:
+        """The first way the request goes beyond ``grant``, as a deny; None if it stays inside."""
+        if self.output not in grant.outputs:
+            forms = ", ".join(sorted(o.value for o in grant.outputs))
+            return RuleResult(
+                "grant-output",
+                "deny",
+                f"grant '{grant.id}' allows only {forms} output, not {self.output.value}",
+                grant.citation,
+            )
+        if self.population is not None:
+            pop = self.cat.populations[self.population]
+            pop_ds = self.cat.datasets.get(pop.dataset) if pop.dataset else None
+            if pop_ds is not None and pop_ds.restricted:
+                return RuleResult(
+                    "grant-population",
+                    "deny",
+                    f"population '{pop.id}' is defined on restricted dataset "
+                    f"'{pop_ds.id}'; membership would disclose it",
+                    pop_ds.restriction_citation,
+                )
+            if grant.population not in ("everyone", self.population):
+                return RuleResult(
+                    "grant-population",
+                    "deny",
+                    f"grant '{grant.id}' is limited to population "
+                    f"'{grant.population}', the request asks for "
+                    f"'{self.population}'",
+                    grant.citation,
+                )
+        outside = sorted(set(columns or ()) - set(grant.columns))
+        if outside:
+            return RuleResult(
+                "grant-columns",
+                "deny",
+                f"columns {outside} of '{dataset}' are not allowed by grant '{grant.id}'",
+                grant.citation,
+            )
+        if self.identifier is IdentifierForm.CPR and not (
+            grant.identifier is IdentifierForm.CPR
+            and self.purpose is Purpose.ADMINISTRATION
+            and grant.approval_reference
+        ):
+            return RuleResult(
+                "grant-identifier",
+                "deny",
+                f"grant '{grant.id}' does not allow CPR numbers: releases carry "
+                "the recipient's pseudonyms unless an approved basis for CPR "
+                "covers administration",
+                grant.citation,
+            )
+        return None

@@ -27,7 +27,9 @@ from gateway.domain.catalogue import (
     ColumnType,
     Dataset,
     Grant,
+    IdentifierForm,
     Population,
+    Purpose,
     Recipient,
     Source,
 )
@@ -230,12 +232,22 @@ def _check_grant(
         ld.problems.append(f"{where}: valid_to {grant.valid_to} is before valid_from")
     if not grant.purposes:
         ld.problems.append(f"{where}: purposes must name at least one purpose")
+    if grant.identifier is IdentifierForm.CPR:
+        if grant.purposes != {Purpose.ADMINISTRATION}:
+            ld.problems.append(f"{where}: CPR may be granted for the administration purpose only")
+        if not (grant.approval_reference or "").strip():
+            ld.problems.append(f"{where}: a CPR grant needs the approval_reference")
     ds = datasets.get(grant.dataset)
     if ds is None:
         ld.problems.append(f"{where}: dataset '{grant.dataset}' is not a known dataset")
         return
-    if ds.restricted:
-        ld.problems.append(f"{where}: dataset '{ds.id}' is restricted (no onward transfer)")
+    if ds.restricted and not (grant.restricted_exception or "").strip():
+        ld.problems.append(
+            f"{where}: dataset '{ds.id}' is restricted (no onward transfer); a grant on it needs "
+            "an explicit restricted_exception citing the basis"
+        )
+    if grant.restricted_exception and not ds.restricted:
+        ld.problems.append(f"{where}: restricted_exception on '{ds.id}', which is not restricted")
     extra = sorted(p.value for p in grant.purposes - ds.purposes)
     if extra:
         shared = sorted(p.value for p in ds.purposes)
@@ -257,7 +269,7 @@ def _check_overlaps(ld: _Loader, grants: list[tuple[Grant, Path]]) -> None:
             if shared and _periods_overlap(a, b):
                 ld.problems.append(
                     f"{ld.rel(path)}: grant '{a.id}': overlaps grant '{b.id}' for purposes "
-                    f"{sorted(shared)}"
+                    f"{sorted(p.value for p in shared)}"
                 )
 
 
@@ -281,6 +293,10 @@ def _check_population(
     if ds is None:
         ld.problems.append(f"{where}: dataset '{pop.dataset}' is not a known dataset")
         return
+    if ds.restricted:
+        ld.problems.append(
+            f"{where}: defined on restricted dataset '{ds.id}': membership would disclose it"
+        )
     for col, value in pop.match.items():
         if col not in ds.column_names:
             ld.problems.append(f"{where}: match column '{col}' is not a column of '{ds.id}'")

@@ -20,6 +20,7 @@ class DeliveryRecord:
     received_at: str
     pushed_by: str
     audit_index: int
+    vault_blob_key: str
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class ReleaseRecord:
     persons: int
     sha256: str
     key_version: int
+    identifier: str
     blob_key: str
     created_at: str
     released_by: str

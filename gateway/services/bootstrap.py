@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.config import Settings
-from gateway.crypto.keys import KeyRing, init_key_folder, load_master_key
+from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.tokens import TokenVerifier
 from gateway.domain.policy_files import load_catalogue
 from gateway.errors import KeyUnavailable
@@ -42,7 +42,7 @@ def open_runtime(settings: Settings) -> Runtime:
     created = []
     if stored_kcv is None and not settings.master_key:
         created = init_key_folder(settings.resolved_keys_dir)
-    keys = KeyRing(load_master_key(settings.resolved_keys_dir, settings.master_key))
+    keys = KeyRing(master_key_source(settings.resolved_keys_dir, settings.master_key).load())
     with store.unit_of_work() as uow:
         if stored_kcv is None:
             uow.set_meta(KEY_CHECK, keys.key_check_value)

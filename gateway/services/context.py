@@ -14,6 +14,9 @@ from gateway.domain.principal import Principal
 from gateway.errors import GatewayError
 from gateway.services.ports import BlobStore, Store
 
+BLOB_KEK_VERSION = "blob-kek-version"
+RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
+
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
@@ -25,11 +28,24 @@ class Context:
     store: Store
     blobs: BlobStore
     keys: KeyRing
-    kek_version: int = 1
     clock: Callable[[], dt.datetime] = field(default=_utc_now)
 
     def today(self) -> dt.date:
         return self.clock().date()
+
+    def _version(self, key: str) -> int:
+        with self.store.unit_of_work() as uow:
+            value = uow.get_meta(key)
+        return int(value) if value else 1
+
+    def blob_kek_version(self) -> int:
+        """The key-encryption key version new blobs are sealed under (read per use, so a
+        rotation by another process takes effect without a restart)."""
+        return self._version(BLOB_KEK_VERSION)
+
+    def recipient_key_version(self, recipient: str) -> int:
+        """The pseudonym key version new releases for ``recipient`` use."""
+        return self._version(RECIPIENT_KEY_VERSION + recipient)
 
     def refuse(
         self,

@@ -125,7 +125,8 @@ def push_delivery(
 
     delivery_id = f"dlv-{uuid.uuid4().hex}"
     blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
-    report = _store_sealed(ctx, upload, ds.id, blob_key)
+    vault_key = f"vault/{dataset}/{period}/{delivery_id}.gwb"
+    report, kek_version = _store_sealed(ctx, upload, ds.id, blob_key, vault_key)
     if not report.ok:
         problems = [p.as_dict() for p in report.problems]
         ctx.refuse(
@@ -156,7 +157,7 @@ def push_delivery(
                         "sha256": sha256,
                         "rows": report.rows,
                         "size_bytes": size,
-                        "kek_version": ctx.kek_version,
+                        "kek_version": kek_version,
                     },
                 )
             )
@@ -172,11 +173,13 @@ def push_delivery(
                 entry.recorded_at,
                 by.label,
                 entry.index,
+                vault_key,
             )
             uow.add_delivery(record)
     except Conflict:
         # A concurrent push of the same content won the race: return its receipt.
         ctx.blobs.delete(blob_key)
+        ctx.blobs.delete(vault_key)
         with ctx.store.unit_of_work() as uow:
             winner = uow.find_delivery(dataset, period, sha256)
         if winner is None:
@@ -184,35 +187,42 @@ def push_delivery(
         return Receipt.of(winner, duplicate=True)
     except BaseException:
         ctx.blobs.delete(blob_key)
+        ctx.blobs.delete(vault_key)
         raise
     return Receipt.of(record, duplicate=False)
 
 
-def _store_sealed(ctx: Context, upload: Opener, dataset: str, blob_key: str) -> IngestReport:
+def _store_sealed(
+    ctx: Context, upload: Opener, dataset: str, blob_key: str, vault_key: str
+) -> tuple[IngestReport, int]:
+    """Write the stored form and the identity vault, both sealed; keep neither if it fails.
+
+    Returns the report and the key-encryption key version both were sealed under."""
     ds = ctx.catalogue.datasets[dataset]
+    version = ctx.blob_kek_version()
+    kek = ctx.keys.blob_kek(version)
     report = IngestReport()
     try:
-        with ctx.blobs.create(blob_key) as fh:
-            sealed = SealingWriter(
-                fh,
-                blob_id=blob_key,
-                kek=ctx.keys.blob_kek(ctx.kek_version),
-                kek_version=ctx.kek_version,
-            )
+        with ctx.blobs.create(blob_key) as fh, ctx.blobs.create(vault_key) as vh:
+            sealed = SealingWriter(fh, blob_id=blob_key, kek=kek, kek_version=version)
+            vault = SealingWriter(vh, blob_id=vault_key, kek=kek, kek_version=version)
             report = ingest(
                 upload,
                 ds,
                 municipalities=list(ctx.catalogue.municipalities),
                 pseudonym_key=ctx.keys.internal_pseudonym_key(),
                 sink=sealed,
+                vault=vault,
             )
             if not report.ok:
                 sealed.abort()
+                vault.abort()
                 raise _Discard
             sealed.close()
+            vault.close()
     except _Discard:
         pass
-    return report
+    return report, version
 
 
 def get_delivery(ctx: Context, *, by: Principal, delivery_id: str) -> DeliveryRecord:

@@ -15,21 +15,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import OpeningReader, SealingWriter
-from gateway.dataplane.ingest import stored_schema
-from gateway.dataplane.link import build_release
+from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA, stored_schema
+from gateway.dataplane.link import Identify, build_release, pseudonymise_for
+from gateway.domain.catalogue import IdentifierForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
 from gateway.domain.policy import Decision, evaluate
 from gateway.domain.principal import Principal, Role
 from gateway.domain.records import ExtractRecord, ReleaseRecord
-from gateway.errors import Conflict, Forbidden, NotFound, PolicyDenied
+from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
 from gateway.services.context import Context
-
-RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
 
 
 def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
@@ -41,6 +41,7 @@ def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
         on=ctx.today(),
         output=spec.output,
         population=spec.population,
+        identifier=spec.identifier,
     )
 
 
@@ -170,12 +171,6 @@ def decide_extract(
     return updated
 
 
-def _recipient_key_version(ctx: Context, recipient: str) -> int:
-    with ctx.store.unit_of_work() as uow:
-        value = uow.get_meta(RECIPIENT_KEY_VERSION + recipient)
-    return int(value) if value else 1
-
-
 def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecord:
     """Run an approved spec: decide again, link, pseudonymise for the recipient, seal, record."""
     by.require(Role.RECIPIENT)
@@ -195,9 +190,13 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             refs=refs,
             details={"decision": decision.as_dict()},
         )
-    version = _recipient_key_version(ctx, record.recipient)
-    key = ctx.keys.recipient_pseudonym_key(record.recipient, version)
-    linked = build_release(ctx.catalogue, record.spec, _stored_reader(ctx, record.spec), key)
+    version = ctx.recipient_key_version(record.recipient)
+    read = _stored_reader(ctx, record.spec)
+    if record.spec.identifier is IdentifierForm.CPR:
+        identify = _cpr_from_vault(ctx, record.spec)
+    else:
+        identify = pseudonymise_for(ctx.keys.recipient_pseudonym_key(record.recipient, version))
+    linked = build_release(ctx.catalogue, record.spec, read, identify)
     release_id = f"rel-{uuid.uuid4().hex}"
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
     digest = _seal_table(ctx, blob_key, linked.table)
@@ -214,6 +213,16 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                         "persons": linked.persons,
                         "rows_by_dataset": linked.rows_by_dataset,
                         "pseudonym_key_version": version,
+                        "identifier": record.spec.identifier.value,
+                        "approval_references": sorted(
+                            {
+                                d.grant.approval_reference
+                                for d in decision.datasets
+                                if d.grant and d.grant.approval_reference
+                            }
+                        )
+                        if record.spec.identifier is IdentifierForm.CPR
+                        else [],
                         "decision": decision.as_dict(),
                     },
                 )
@@ -226,6 +235,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                 linked.persons,
                 digest,
                 version,
+                record.spec.identifier.value,
                 blob_key,
                 entry.recorded_at,
                 by.label,
@@ -236,6 +246,27 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
         ctx.blobs.delete(blob_key)
         raise
     return release
+
+
+def _cpr_from_vault(ctx: Context, spec: ExtractSpec) -> Identify:
+    """Map internal pseudonyms back to CPR through the sealed identity vaults of the deliveries
+    the release reads. Only reached when the decision allowed CPR (grant-identifier)."""
+
+    def identify(internal: pa.Array) -> tuple[str, pa.Array]:
+        tables = [pa.Table.from_batches([], schema=VAULT_SCHEMA)]
+        for request in spec.datasets:
+            with ctx.store.unit_of_work() as uow:
+                deliveries = uow.latest_deliveries(request.dataset, spec.months)
+            for delivery in deliveries:
+                with _open_sealed(ctx, delivery.vault_blob_key) as fh:
+                    tables.append(pq.read_table(fh))
+        vault = pa.concat_tables(tables).group_by([PERSON, CPR]).aggregate([])
+        positions = pc.index_in(internal, value_set=vault[PERSON].combine_chunks())
+        if len(internal) and pc.any(pc.is_null(positions)).as_py():
+            raise IntegrityError("a released person has no entry in the identity vault")
+        return CPR, pc.take(vault[CPR].combine_chunks(), positions)
+
+    return identify
 
 
 def _stored_reader(ctx: Context, spec: ExtractSpec) -> Any:
@@ -275,12 +306,10 @@ class _HashingSink(io.RawIOBase):
 
 
 def _seal_table(ctx: Context, blob_key: str, table: pa.Table) -> str:
+    version = ctx.blob_kek_version()
     with ctx.blobs.create(blob_key) as fh:
         sealed = SealingWriter(
-            fh,
-            blob_id=blob_key,
-            kek=ctx.keys.blob_kek(ctx.kek_version),
-            kek_version=ctx.kek_version,
+            fh, blob_id=blob_key, kek=ctx.keys.blob_kek(version), kek_version=version
         )
         sink = _HashingSink(sealed)
         pq.write_table(table, sink, compression="zstd")

@@ -83,6 +83,12 @@ class BlobStore(Protocol):
     def open(self, key: str) -> BinaryIO:
         """Raises :class:`gateway.errors.NotFound` if there is no blob under ``key``."""
 
+    def open_for_update(self, key: str) -> BinaryIO:
+        """Read-write access in place (for header re-wraps). Raises NotFound if missing."""
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every blob key starting with ``prefix``, in sorted order."""
+
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...

@@ -47,6 +47,19 @@ class LocalBlobStore:
         except FileNotFoundError:
             raise NotFound(f"blob '{key}' is missing from the blob store") from None
 
+    def open_for_update(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "r+b")
+        except FileNotFoundError:
+            raise NotFound(f"blob '{key}' is missing from the blob store") from None
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        for path in sorted(self.root.rglob("*")):
+            if path.is_file() and not path.name.startswith("."):
+                key = path.relative_to(self.root).as_posix()
+                if key.startswith(prefix):
+                    yield key
+
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 

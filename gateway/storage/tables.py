@@ -38,6 +38,7 @@ deliveries = Table(
     Column("received_at", String(40), nullable=False),
     Column("pushed_by", String(200), nullable=False),
     Column("audit_index", BigInteger, nullable=False),
+    Column("vault_blob_key", String(300), nullable=False),
     UniqueConstraint("dataset", "period", "sha256", name="uq_delivery_content"),
     Index("ix_deliveries_dataset_period", "dataset", "period"),
 )
@@ -67,6 +68,7 @@ releases = Table(
     Column("persons", BigInteger, nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("key_version", Integer, nullable=False),
+    Column("identifier", String(30), nullable=False),
     Column("blob_key", String(300), nullable=False),
     Column("created_at", String(40), nullable=False),
     Column("released_by", String(200), nullable=False),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,12 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from fastapi.testclient import TestClient
 
-from gateway.api.app import create_app
 from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
 from gateway.domain import cpr
 from gateway.domain.principal import Role
-from gateway.logging import close_log_file
 from gateway.services.ports import AuditQuery
-from tests.conftest import POLICIES, Gateway, Synthetic, make_settings
+from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 
 PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}
 LINKED = {
@@ -228,19 +224,14 @@ def test_recipients_cannot_see_each_others_extracts(gateway: Gateway, synthetic:
 @pytest.fixture
 def expiring(tmp_path: Path) -> Iterator[Gateway]:
     """A gateway whose star-analyse lpr grant ends on 2026-12-31."""
-    policies = tmp_path / "policies"
-    shutil.copytree(POLICIES, policies)
-    path = policies / "grants" / "star-analyse.yaml"
-    text = path.read_text()
     marker = "    population: persons-in-resource-course\n    columns: [contact_start"
-    assert marker in text
-    path.write_text(text.replace(marker, "    valid_to: 2026-12-31\n" + marker, 1))
-    app = create_app(make_settings(tmp_path / "var", policies_dir=policies))
-    app.state.runtime.context.clock = lambda: dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    with TestClient(app) as client:
-        yield Gateway(client, make_settings(tmp_path / "var", policies_dir=policies))
-    app.state.runtime.store.dispose()
-    close_log_file()
+    policies = edited_policies(
+        tmp_path / "policies",
+        {"grants/star-analyse.yaml": (marker, "    valid_to: 2026-12-31\n" + marker)},
+    )
+    with running_gateway(tmp_path / "var", policies) as gw:
+        gw.runtime.context.clock = lambda: dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+        yield gw
 
 
 def test_an_expired_grant_blocks_the_release_of_an_approved_spec(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -102,9 +103,22 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
     )
     assert typo.returncode == 2 and "unknown purpose" in typo.stderr
 
+    broken = tmp_path / "broken"
+
+    shutil.copytree(POLICIES, broken)
+    grants = broken / "grants" / "star-analyse.yaml"
+    grants.write_text(grants.read_text().replace("dataset: lpr", "dataset: lrp"))
+    checked = gateway_cmd("policy", "check", "--dir", str(broken), data_dir=data)
+    assert checked.returncode == 2
+    assert "grant 'star-analyse-lpr': dataset 'lrp' is not a known dataset" in checked.stderr
+
     assert "ready" in gateway_cmd("db", "upgrade", data_dir=data, check=True).stdout
+    rotated = gateway_cmd("keys", "rotate", "--recipient", "star-analyse", data_dir=data)
+    assert rotated.returncode == 0 and "pseudonym key v2" in rotated.stdout
+    rewrapped = gateway_cmd("keys", "rotate", "--blob-kek", data_dir=data)
+    assert rewrapped.returncode == 0 and "v1 -> v2" in rewrapped.stdout
     ok = gateway_cmd("audit", "verify", data_dir=data)
-    assert ok.returncode == 0 and "audit trail OK: 2 entries" in ok.stdout
+    assert ok.returncode == 0 and "audit trail OK: 5 entries" in ok.stdout
     with sqlite3.connect(data / "gateway.db") as conn:
         conn.execute("DROP TRIGGER audit_entries_no_update")
         conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")

@@ -62,6 +62,17 @@ def test_hkdf_sha256_rfc5869_test_case_1() -> None:
     )
 
 
+def test_aes_256_gcm_known_answers() -> None:
+    # The GCM specification's test cases 13 and 14 (AES-256, zero key and IV).
+    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+    aead = AESGCM(bytes(32))
+    assert aead.encrypt(bytes(12), b"", None).hex() == "530f8afbc74536b9a963b4f1c4cb738b"
+    assert aead.encrypt(bytes(12), bytes(16), None).hex() == (
+        "cea7403d4d606b6e074ec5d3baf39d18d0d1c8a799996bf0265b98b5d48ab919"
+    )
+
+
 # -- pseudonyms ----------------------------------------------------------------------------
 @settings(max_examples=100)
 @given(

@@ -105,6 +105,47 @@ CASES = {
         lambda r: (r / "grants/copy.yaml").write_text((r / "grants/kommune-101.yaml").read_text()),
         "grant 'kommune-101-dfdg-indsats': duplicate id",
     ),
+    "overlapping grants": (
+        lambda r: (r / "grants/extra.yaml").write_text(
+            (r / "grants/kommune-101.yaml")
+            .read_text()
+            .replace("id: kommune-101-dfdg-indsats", "id: kommune-101-dfdg-indsats-2")
+        ),
+        "grant 'kommune-101-dfdg-indsats-2': overlaps grant 'kommune-101-dfdg-indsats' for "
+        "purposes ['administration']",
+    ),
+    "cpr without approval": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml", "    valid_from:", "    identifier: cpr\n    valid_from:"
+        ),
+        "grant 'kommune-101-dfdg-indsats': a CPR grant needs the approval_reference",
+    ),
+    "cpr for statistics": (
+        lambda r: _replace(
+            r / "grants/star-statistik.yaml",
+            "    outputs: [microdata, aggregate]\n    valid_from: 2013",
+            "    identifier: cpr\n    approval_reference: x\n"
+            "    outputs: [microdata, aggregate]\n    valid_from: 2013",
+        ),
+        "grant 'star-statistik-dfdg-indsats': CPR may be granted for the administration "
+        "purpose only",
+    ),
+    "population on restricted data": (
+        lambda r: _replace(
+            r / "populations.yaml",
+            "dataset: dfdg-indsats\n    match:\n      record_type: ressourceforloeb",
+            "dataset: sfi-hjemloese",
+        ),
+        "population 'persons-in-resource-course': defined on restricted dataset",
+    ),
+    "exception on unrestricted": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "    valid_from:",
+            "    restricted_exception: a citation long enough\n    valid_from:",
+        ),
+        "restricted_exception on 'dfdg-indsats', which is not restricted",
+    ),
     "unknown owner": (
         lambda r: _replace(r / "datasets/ssr.yaml", "owner: sundhedsdatastyrelsen", "owner: ssi"),
         "dataset 'ssr': owner 'ssi' is not a known source",
@@ -117,6 +158,21 @@ def test_broken_policies_are_refused_with_named_messages(tmp_path: Path, case: s
     edit, expected = CASES[case]
     error = _broken(tmp_path, edit)
     assert any(expected in p for p in error.problems), error.problems
+
+
+def test_an_explicit_exception_makes_a_restricted_grant_valid(tmp_path: Path) -> None:
+    root = tmp_path / "policies"
+    shutil.copytree(POLICIES, root)
+    (root / "grants" / "exception.yaml").write_text(
+        "grants:\n  - id: star-statistik-hjemloese\n    recipient: star-statistik\n"
+        "    dataset: sfi-hjemloese\n    purposes: [statistics]\n"
+        "    citation: A hypothetical explicit agreement with SFI for this test\n"
+        "    restricted_exception: Hypothetical written consent of SFI, for this test only\n"
+        "    population: everyone\n    columns: [kommune]\n    outputs: [aggregate]\n"
+        "    valid_from: 2016-01-01\n"
+    )
+    cat = load_catalogue(root)
+    assert any(g.restricted_exception for g in cat.grants)
 
 
 def test_policy_hash_changes_with_any_file(tmp_path: Path) -> None:
