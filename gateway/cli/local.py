@@ -15,6 +15,7 @@ from gateway.config import Settings
 from gateway.crypto import tokens
 from gateway.crypto.keys import DEV_ISSUER_PRIVATE, DEV_ISSUER_PUBLIC, init_key_folder
 from gateway.dataplane import synth
+from gateway.domain.catalogue import OutputForm, Purpose
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principal import Principal, Role
@@ -87,6 +88,12 @@ def register(sub: Any) -> None:
     p.add_argument("--on", type=dt.date.fromisoformat, default=None, help="date, default today")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=policy_explain)
+
+    p = policy.add_parser("table", help="decision for every recipient x dataset x purpose")
+    p.add_argument("--on", type=dt.date.fromisoformat, default=None, help="date, default today")
+    p.add_argument("--output", choices=["microdata", "aggregate"], default="microdata")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=policy_table)
 
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
         dest="verb", required=True
@@ -233,6 +240,42 @@ def policy_explain(args: argparse.Namespace) -> int:
                 lines.append(f"          citation: {r.citation}")
     _emit(args, decision.as_dict(), "\n".join(lines))
     return 0 if decision.allowed else 1
+
+
+def policy_table(args: argparse.Namespace) -> int:
+    """Every recipient x dataset x purpose, decided for the grant's own population."""
+    cat = load_catalogue(Settings().policies_dir)
+    rows = []
+    for recipient in sorted(cat.recipients):
+        for dataset in sorted(cat.datasets):
+            for purpose in Purpose:
+                decision = evaluate(
+                    cat,
+                    recipient=recipient,
+                    purpose=purpose,
+                    datasets=[(dataset, None)],
+                    on=args.on or dt.date.today(),
+                    output=OutputForm(args.output),
+                )
+                d = decision.datasets[0]
+                rows.append(
+                    {
+                        "recipient": recipient,
+                        "dataset": dataset,
+                        "purpose": purpose.value,
+                        "allowed": d.allowed,
+                        "rule": d.deciding_rule.rule,
+                        "grant": d.grant.id if d.grant else None,
+                    }
+                )
+    lines = [f"{'recipient':15} {'dataset':21} {'purpose':15} decision  rule"]
+    lines += [
+        f"{r['recipient']:15} {r['dataset']:21} {r['purpose']:15} "
+        f"{'ALLOW' if r['allowed'] else 'deny':9} {r['rule']}"
+        for r in rows
+    ]
+    _emit(args, rows, "\n".join(lines))
+    return 0
 
 
 def audit_verify(args: argparse.Namespace) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -90,6 +91,11 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
         data_dir=data,
     )
     assert allow.returncode == 0 and '"allowed": true' in allow.stdout
+    table = gateway_cmd("policy", "table", "--on", "2026-11-23", "--json", data_dir=data)
+    rows = json.loads(table.stdout)
+    allowed = {(r["recipient"], r["dataset"], r["purpose"]) for r in rows if r["allowed"]}
+    assert ("star-analyse", "lpr", "analysis") in allowed
+    assert not {r for r in allowed if r[1] in ("sfi-hjemloese", "laegemiddelstatistik")}
     typo = gateway_cmd(
         "policy",
         "explain",
