@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     max_delivery_bytes: int = Field(
         8 * 1024**3, description="Largest request body accepted for one delivery."
     )
+    audit_origin: str = Field(
+        "gateway.local/audit", description="Name of the audit log in its signed checkpoints."
+    )
+    checkpoint_file: Path | None = Field(
+        None, description="Append-only copy of every signed checkpoint; default data_dir/audit."
+    )
     log_level: str = "INFO"
     log_json: bool = True
     log_file: Path | None = Field(None, description="Append logs here instead of stderr.")
@@ -51,6 +57,10 @@ class Settings(BaseSettings):
     @property
     def resolved_blobs_dir(self) -> Path:
         return self.blobs_dir or self.data_dir / "blobs"
+
+    @property
+    def resolved_checkpoint_file(self) -> Path:
+        return self.checkpoint_file or self.data_dir / "audit" / "checkpoints.jsonl"
 
     @property
     def resolved_database_url(self) -> str:

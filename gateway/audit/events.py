@@ -28,6 +28,9 @@ class EventType(StrEnum):
     KEYS_INITIALISED = "keys.initialised"
     KEY_ROTATED = "keys.rotated"  # a new version of a recipient key or the blob KEK
     KEYS_REWRAPPED = "keys.rewrapped"  # blob data keys re-wrapped under the new KEK
+    AUDIT_SEARCHED = "audit.searched"  # an auditor searched the trail (filters recorded)
+    AUDIT_SUBJECT_LOOKUP = "audit.subject-lookup"  # who looked up whom (keyed subject only)
+    AUDIT_EXPORTED = "audit.exported"
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ class AuditEvent:
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """A stored entry: its position, the exact bytes that were hashed, and the chain hash."""
+    """A stored entry: its position, the exact bytes that are the Merkle leaf, and its hash."""
 
     index: int
     recorded_at: str
@@ -60,4 +63,4 @@ class AuditEntry:
     dataset: str | None
     recipient: str | None
     body: bytes
-    entry_hash: str
+    leaf_hash: str  # hex of RFC 9162 SHA-256(0x00 || body)

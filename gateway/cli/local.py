@@ -10,16 +10,19 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.audit.chain import verify
+from gateway.audit import receipts
+from gateway.audit.verify import VerifyResult
 from gateway.config import Settings
 from gateway.crypto import tokens
 from gateway.crypto.keys import DEV_ISSUER_PRIVATE, DEV_ISSUER_PUBLIC, init_key_folder
+from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.catalogue import OutputForm, Purpose
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principal import Principal, Role
 from gateway.errors import ConfigurationError
+from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
 from gateway.services.bootstrap import open_runtime
 from gateway.services.ports import AuditQuery
@@ -40,7 +43,12 @@ def register(sub: Any) -> None:
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="verb", required=True)
     p = keys.add_parser("init", help="create the master key and dev issuer keys if missing")
     p.set_defaults(handler=keys_init)
-    p = keys.add_parser("show-public", help="print the token issuer's public key (PEM)")
+    p = keys.add_parser("show-public", help="print a public key")
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="the audit log's checkpoint verifier key instead of the token issuer's",
+    )
     p.set_defaults(handler=keys_show_public)
     p = keys.add_parser("rotate", help="new version of a recipient's pseudonym key or the blob KEK")
     which = p.add_mutually_exclusive_group(required=True)
@@ -98,9 +106,32 @@ def register(sub: Any) -> None:
     audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
         dest="verb", required=True
     )
-    p = audit.add_parser("verify", help="recompute the hash chain; name the first bad entry")
+    p = audit.add_parser("verify", help="verify the log against its signed checkpoints")
+    p.add_argument(
+        "--since",
+        type=Path,
+        action="append",
+        default=[],
+        help="a checkpoint saved earlier (signed note): prove the log only grew",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=audit_verify)
+    p = audit.add_parser("verify-receipt", help="check a receipt offline with the public key")
+    p.add_argument("file", type=Path, help="a delivery receipt or release (JSON)")
+    key = p.add_mutually_exclusive_group(required=True)
+    key.add_argument("--key", help="the log's verifier key (vkey)")
+    key.add_argument("--key-file", type=Path)
+    p.set_defaults(handler=audit_verify_receipt)
+    p = audit.add_parser("verify-export", help="verify an exported log offline")
+    p.add_argument("dir", type=Path)
+    p.add_argument("--key", required=True, help="the log's verifier key (vkey)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=audit_verify_export)
+    p = audit.add_parser("export", help="entries as JSON Lines, checkpoints and the verifier key")
+    p.add_argument("--out", type=Path, required=True)
+    p.set_defaults(handler=audit_export)
+    p = audit.add_parser("subject", help="every entry about one person (CPR read from stdin)")
+    p.set_defaults(handler=audit_subject)
     p = audit.add_parser("search", help="list audit entries")
     for name in ("event-type", "actor", "dataset", "recipient", "since", "until"):
         p.add_argument(f"--{name}")
@@ -139,7 +170,10 @@ def keys_init(_args: argparse.Namespace) -> int:
     return 0
 
 
-def keys_show_public(_args: argparse.Namespace) -> int:
+def keys_show_public(args: argparse.Namespace) -> int:
+    if args.audit:
+        print(audit_service.verifier_key(open_runtime(Settings()).context))
+        return 0
     path = Settings().resolved_keys_dir / DEV_ISSUER_PUBLIC
     print(path.read_text(), end="")
     return 0
@@ -278,19 +312,63 @@ def policy_table(args: argparse.Namespace) -> int:
     return 0
 
 
-def audit_verify(args: argparse.Namespace) -> int:
-    settings = Settings()
-    store = SqlStore.open(settings.resolved_database_url)
-    result = verify(store.audit_entries())
+def _auditor() -> Principal:
+    return Principal(subject=getpass.getuser(), roles=frozenset({Role.AUDITOR}))
+
+
+def _show_verify(args: argparse.Namespace, result: VerifyResult) -> int:
     if result.ok:
-        text = f"audit trail OK: {result.entries} entries, head {result.head}"
+        since = f"; proved {result.proven_since} only grew" if result.proven_since else ""
+        text = (
+            f"audit log OK: {result.entries} entries, {result.checkpoints} signed "
+            f"checkpoints verified, root {result.root}{since}"
+        )
     else:
         text = (
-            f"audit trail BROKEN at entry {result.first_bad_index}: {result.problem} "
+            f"audit log BROKEN at entry {result.first_bad_index}: {result.problem} "
             f"({result.entries} entries read)"
         )
     _emit(args, dict(result.__dict__), text)
     return 0 if result.ok else 1
+
+
+def audit_verify(args: argparse.Namespace) -> int:
+    ctx = open_runtime(Settings()).context
+    since = [path.read_text() for path in args.since]
+    return _show_verify(args, audit_service.verify(ctx, since=since))
+
+
+def audit_verify_receipt(args: argparse.Namespace) -> int:
+    vkey = args.key or args.key_file.read_text().strip()
+    receipt = json.loads(args.file.read_text())
+    checked = receipts.verify_receipt(receipt, NoteVerifier.from_vkey(vkey))
+    print(
+        f"receipt OK: entry {checked.index} ({checked.type}) is in the log of "
+        f"'{checked.origin}' at size {checked.tree_size}, checkpoint signed by the key"
+    )
+    return 0
+
+
+def audit_verify_export(args: argparse.Namespace) -> int:
+    folder: Path = args.dir
+    return _show_verify(args, receipts.verify_export(folder, NoteVerifier.from_vkey(args.key)))
+
+
+def audit_export(args: argparse.Namespace) -> int:
+    ctx = open_runtime(Settings()).context
+    done = audit_service.export(ctx, by=_auditor(), out=args.out)
+    print(f"exported {done.entries} entries to {args.out}: {', '.join(done.files)}")
+    return 0
+
+
+def audit_subject(_args: argparse.Namespace) -> int:
+    ctx = open_runtime(Settings()).context
+    # Never from argv: the command line is visible to other users and kept in shell history.
+    prompt = sys.stdin.isatty()
+    cpr = getpass.getpass("CPR (not echoed): ") if prompt else sys.stdin.readline()
+    for entry in audit_service.subject_lookup(ctx, by=_auditor(), cpr=cpr):
+        sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")
+    return 0
 
 
 def audit_search(args: argparse.Namespace) -> int:

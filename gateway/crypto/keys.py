@@ -34,6 +34,7 @@ class Labels:
     INTERNAL_PSEUDONYM = "gateway/v1/pseudonym/internal"
     KEY_CHECK = "gateway/v1/key-check"
     SUBJECT_INDEX = "gateway/v1/audit/subject-index"
+    CHECKPOINT_SIGNING = "gateway/v1/audit/checkpoint-signing"
 
     @staticmethod
     def recipient_pseudonym(recipient: str, version: int) -> str:
@@ -78,6 +79,13 @@ class KeyRing:
 
     def blob_kek(self, version: int) -> bytes:
         return self.derive(Labels.blob_kek(version))
+
+    def subject_index_key(self) -> bytes:
+        return self.derive(Labels.SUBJECT_INDEX)
+
+    def checkpoint_seed(self) -> bytes:
+        """Ed25519 seed of the audit log's checkpoint signing key."""
+        return self.derive(Labels.CHECKPOINT_SIGNING)
 
     def matches(self, key_check_value: str) -> bool:
         return hmac.compare_digest(self.key_check_value, key_check_value)

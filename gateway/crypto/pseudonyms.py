@@ -64,3 +64,15 @@ def internal_pseudonyms(normalised_cpr: pa.Array, key: bytes) -> pa.Array:
 def recipient_pseudonyms(internal: pa.Array, key: bytes) -> pa.Array:
     """Recipient pseudonyms (32 hex characters) for an array of internal pseudonyms."""
     return _map_distinct(internal, Hmac(key), pa.string(), encode=False)
+
+
+SUBJECT_KEY_BYTES = 16
+
+
+def subject_keys(internal: pa.Array, key: bytes) -> list[bytes]:
+    """Keyed index entries for the audit trail: 128 bits of HMAC(k_subject, internal pseudonym).
+
+    One per distinct person; lets the DPO find every entry about a person without the log
+    holding a CPR or a pseudonym any recipient ever saw."""
+    fn = Hmac(key)
+    return [fn.digest(p)[:SUBJECT_KEY_BYTES] for p in pc.unique(internal).to_pylist()]

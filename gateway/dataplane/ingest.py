@@ -77,6 +77,12 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     codes: dict[str, int] = field(default_factory=dict)
+    persons: list[pa.Array] = field(default_factory=list)  # distinct internal pseudonyms/batch
+
+    def distinct_persons(self) -> pa.Array:
+        if not self.persons:
+            return pa.array([], pa.binary(32))
+        return pc.unique(pa.concat_arrays(self.persons))
 
     @property
     def ok(self) -> bool:
@@ -335,6 +341,7 @@ def _ingest_batch(
     report.add(candidates, counts)
     if report.ok and batch.num_rows:
         writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))
+        report.persons.append(pc.unique(typed[PERSON]))
         if vault is not None and normalised is not None:
             pairs = pa.table({PERSON: typed[PERSON], CPR: normalised})
             distinct = pairs.group_by([PERSON, CPR]).aggregate([])

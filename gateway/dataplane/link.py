@@ -44,6 +44,7 @@ class LinkedRelease:
     table: pa.Table
     persons: int
     rows_by_dataset: dict[str, int]
+    internal_persons: pa.Array  # distinct internal pseudonyms released (for the audit index)
 
 
 def output_column(dataset: str, column: str) -> str:
@@ -122,10 +123,11 @@ def build_release(
         parts.append(pa.table(columns))
         counts[ds.id] = table.num_rows
     linked = pa.concat_tables(parts, promote_options="default")
-    name, identifiers = identify(linked[PERSON].combine_chunks())
+    internal = linked[PERSON].combine_chunks()
+    name, identifiers = identify(internal)
     linked = linked.set_column(0, name, identifiers)
     linked = linked.sort_by(
         [(name, "ascending"), ("event_start", "ascending"), ("dataset", "ascending")]
     )
     distinct = pc.count_distinct(linked[name]).as_py() if linked.num_rows else 0
-    return LinkedRelease(linked, int(distinct), counts)
+    return LinkedRelease(linked, int(distinct), counts, pc.unique(internal))

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEvent, EventType
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
+from gateway.crypto.notes import NoteSigner
 from gateway.crypto.tokens import TokenVerifier
 from gateway.domain.policy_files import load_catalogue
 from gateway.errors import KeyUnavailable
@@ -33,6 +35,12 @@ class Runtime:
     settings: Settings
 
 
+def audit_checkpointer(settings: Settings, keys: KeyRing) -> Checkpointer:
+    """The checkpoint signer: an Ed25519 key derived from the master key, named after the log."""
+    signer = NoteSigner.from_seed(settings.audit_origin, keys.checkpoint_seed())
+    return Checkpointer(signer, settings.resolved_checkpoint_file)
+
+
 def open_runtime(settings: Settings) -> Runtime:
     """Everything the API and CLI need, checked. Raises ConfigurationError subclasses."""
     catalogue = load_catalogue(settings.policies_dir)
@@ -43,6 +51,8 @@ def open_runtime(settings: Settings) -> Runtime:
     if stored_kcv is None and not settings.master_key:
         created = init_key_folder(settings.resolved_keys_dir)
     keys = KeyRing(master_key_source(settings.resolved_keys_dir, settings.master_key).load())
+    checkpointer = audit_checkpointer(settings, keys)
+    store.checkpointer = checkpointer
     with store.unit_of_work() as uow:
         if stored_kcv is None:
             uow.set_meta(KEY_CHECK, keys.key_check_value)
@@ -89,5 +99,6 @@ def open_runtime(settings: Settings) -> Runtime:
         store=store,
         blobs=LocalBlobStore(settings.resolved_blobs_dir),
         keys=keys,
+        checkpointer=checkpointer,
     )
     return Runtime(context=context, verifier=verifier, store=store, settings=settings)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NoReturn
 
+from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
@@ -28,6 +29,7 @@ class Context:
     store: Store
     blobs: BlobStore
     keys: KeyRing
+    checkpointer: Checkpointer
     clock: Callable[[], dt.datetime] = field(default=_utc_now)
 
     def today(self) -> dt.date:

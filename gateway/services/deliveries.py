@@ -10,6 +10,7 @@ from typing import Any
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import SealingWriter
+from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, Opener, ingest
 from gateway.domain.principal import Principal, Role
 from gateway.domain.records import DeliveryRecord
@@ -21,6 +22,7 @@ from gateway.errors import (
     NotFound,
     PolicyDenied,
 )
+from gateway.services import audit as audit_service
 from gateway.services.context import Context
 
 PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
@@ -39,10 +41,11 @@ class Receipt:
     size_bytes: int
     received_at: str
     audit_index: int
-    duplicate: bool = False
+    duplicate: bool
+    audit: dict[str, Any]  # entry bytes, inclusion proof, signed checkpoint
 
     @classmethod
-    def of(cls, record: DeliveryRecord, *, duplicate: bool) -> Receipt:
+    def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool) -> Receipt:
         return cls(
             record.id,
             record.source,
@@ -54,6 +57,7 @@ class Receipt:
             record.received_at,
             record.audit_index,
             duplicate,
+            audit_service.proof_material(ctx, record.audit_index),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -121,7 +125,7 @@ def push_delivery(
     with ctx.store.unit_of_work() as uow:
         earlier = uow.find_delivery(dataset, period, sha256)
     if earlier is not None:
-        return Receipt.of(earlier, duplicate=True)
+        return Receipt.of(ctx, earlier, duplicate=True)
 
     delivery_id = f"dlv-{uuid.uuid4().hex}"
     blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
@@ -146,6 +150,7 @@ def push_delivery(
                 "problem_codes": report.codes,
             },
         )
+    subjects = subject_keys(report.distinct_persons(), ctx.keys.subject_index_key())
     try:
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
@@ -159,7 +164,8 @@ def push_delivery(
                         "size_bytes": size,
                         "kek_version": kek_version,
                     },
-                )
+                ),
+                subjects=subjects,
             )
             record = DeliveryRecord(
                 delivery_id,
@@ -184,12 +190,12 @@ def push_delivery(
             winner = uow.find_delivery(dataset, period, sha256)
         if winner is None:
             raise
-        return Receipt.of(winner, duplicate=True)
+        return Receipt.of(ctx, winner, duplicate=True)
     except BaseException:
         ctx.blobs.delete(blob_key)
         ctx.blobs.delete(vault_key)
         raise
-    return Receipt.of(record, duplicate=False)
+    return Receipt.of(ctx, record, duplicate=False)
 
 
 def _store_sealed(

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import OpeningReader, SealingWriter
+from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA, stored_schema
 from gateway.dataplane.link import Identify, build_release, pseudonymise_for
 from gateway.domain.catalogue import IdentifierForm
@@ -225,7 +226,8 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                         else [],
                         "decision": decision.as_dict(),
                     },
-                )
+                ),
+                subjects=subject_keys(linked.internal_persons, ctx.keys.subject_index_key()),
             )
             release = ReleaseRecord(
                 release_id,

@@ -5,14 +5,17 @@ Each method says how it fails; none returns an ORM object.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, Protocol, TypeVar
 
 from gateway.audit.events import AuditEntry, AuditEvent
+from gateway.audit.merkle import Subtree
 from gateway.domain.extracts import ExtractStatus
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -30,8 +33,9 @@ class AuditQuery:
 class UnitOfWork(Protocol):
     """One transaction. Everything written through it commits together, audit entries included."""
 
-    def append_audit(self, event: AuditEvent) -> AuditEntry:
-        """Append at the next index after the current head (appends are serialised)."""
+    def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
+        """Append at the next index after the current head (appends are serialised), with the
+        keyed subject index of the persons involved. The transaction signs a checkpoint."""
 
     def find_delivery(self, dataset: str, period: str, sha256: str) -> DeliveryRecord | None: ...
 
@@ -74,6 +78,18 @@ class Store(Protocol):
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
 
     def audit_size(self) -> int: ...
+
+    def latest_checkpoint(self) -> str | None:
+        """The newest signed checkpoint (a C2SP signed note), or None for an empty log."""
+
+    def checkpoint_notes(self) -> list[str]: ...
+
+    def with_subtree(self, fn: Callable[[Subtree], T]) -> T:
+        """Run ``fn`` with MTH(D[start:end]) over one consistent read of the tree."""
+
+    def subject_entries(self, subject: bytes) -> list[AuditEntry]: ...
+
+    def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
 
 
 class BlobStore(Protocol):

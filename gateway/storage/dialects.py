@@ -6,12 +6,14 @@ from typing import Any
 
 from sqlalchemy import Engine, event, text
 
-SQLITE_AUDIT_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS audit_entries_no_update BEFORE UPDATE ON audit_entries
-       BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only: UPDATE refused'); END""",
-    """CREATE TRIGGER IF NOT EXISTS audit_entries_no_delete BEFORE DELETE ON audit_entries
-       BEGIN SELECT RAISE(ABORT, 'audit_entries is append-only: DELETE refused'); END""",
-)
+
+def sqlite_append_only_triggers(table: str) -> tuple[str, str]:
+    """SQLite has no TRUNCATE; a DELETE without WHERE fires the row trigger too."""
+    return tuple(  # type: ignore[return-value]
+        f"CREATE TRIGGER IF NOT EXISTS {table}_no_{verb.lower()} BEFORE {verb} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {verb} refused'); END"
+        for verb in ("UPDATE", "DELETE")
+    )
 
 
 def configure_sqlite(engine: Engine) -> None:
@@ -37,10 +39,12 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def install_append_only_triggers(engine: Engine) -> None:
-    """Refuse UPDATE and DELETE on the audit table (defence in depth; the chain is the proof)."""
+def install_append_only_triggers(engine: Engine, tables: tuple[str, ...]) -> None:
+    """Refuse UPDATE and DELETE on the audit tables (defence in depth; the signed checkpoints
+    are the proof)."""
     if engine.dialect.name != "sqlite":
         raise NotImplementedError(f"append-only triggers for {engine.dialect.name} are not built")
     with engine.begin() as conn:
-        for ddl in SQLITE_AUDIT_TRIGGERS:
-            conn.execute(text(ddl))
+        for table in tables:
+            for ddl in sqlite_append_only_triggers(table):
+                conn.execute(text(ddl))

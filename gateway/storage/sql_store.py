@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
-from gateway.audit.chain import GENESIS, chain_hash, entry_body
+from gateway.audit.checkpointer import Checkpointer
+from gateway.audit.encoding import entry_body
 from gateway.audit.events import AuditEntry, AuditEvent
+from gateway.audit.merkle import leaf_hash, node_hash, root, split_point
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
-from gateway.errors import Conflict
+from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import tables as t
 from gateway.storage.dialects import configure_sqlite, install_append_only_triggers
+
+T = TypeVar("T")
 
 
 def utc_now() -> str:
@@ -40,7 +44,7 @@ def make_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     """Create tables and triggers if missing (idempotent)."""
     t.metadata.create_all(engine)
-    install_append_only_triggers(engine)
+    install_append_only_triggers(engine, t.APPEND_ONLY)
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -52,25 +56,43 @@ def _entry(row: Any) -> AuditEntry:
         dataset=row.dataset,
         recipient=row.recipient,
         body=bytes(row.body),
-        entry_hash=row.entry_hash,
+        leaf_hash=row.leaf_hash,
     )
+
+
+def node_reader(conn: Connection) -> Callable[[int, int], bytes]:
+    """MTH(D[start:end]) from the node table: stored for complete aligned subtrees, combined
+    on the right edge (O(log n) reads)."""
+    n = t.audit_nodes.c
+
+    def subtree(start: int, end: int) -> bytes:
+        width = end - start
+        if width & (width - 1) == 0 and start % width == 0:
+            level = width.bit_length() - 1
+            value = conn.execute(
+                select(n.hash).where(n.level == level, n.idx == start >> level)
+            ).scalar()
+            if value is None:
+                raise IntegrityError(f"audit tree node ({level}, {start >> level}) is missing")
+            return bytes(value)
+        k = split_point(width)
+        return node_hash(subtree(start, start + k), subtree(start + k, end))
+
+    return subtree
 
 
 class SqlUnitOfWork:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.appended = 0
 
     # audit -----------------------------------------------------------------
-    def append_audit(self, event: AuditEvent) -> AuditEntry:
-        head = self.conn.execute(
-            select(t.audit_entries.c.idx, t.audit_entries.c.entry_hash)
-            .order_by(t.audit_entries.c.idx.desc())
-            .limit(1)
-        ).first()
-        index = 0 if head is None else head.idx + 1
-        previous = GENESIS if head is None else bytes.fromhex(head.entry_hash)
+    def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
+        head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
+        index = 0 if head is None else int(head) + 1
         recorded_at = utc_now()
-        body = entry_body(index, recorded_at, event)
+        body = entry_body(index, recorded_at, event, subjects)
+        leaf = leaf_hash(body)
         entry = AuditEntry(
             index=index,
             recorded_at=recorded_at,
@@ -79,7 +101,7 @@ class SqlUnitOfWork:
             dataset=event.dataset,
             recipient=event.recipient,
             body=body,
-            entry_hash=chain_hash(previous, body).hex(),
+            leaf_hash=leaf.hex(),
         )
         self.conn.execute(
             t.audit_entries.insert().values(
@@ -90,10 +112,37 @@ class SqlUnitOfWork:
                 dataset=entry.dataset,
                 recipient=entry.recipient,
                 body=entry.body,
-                entry_hash=entry.entry_hash,
+                leaf_hash=entry.leaf_hash,
             )
         )
+        self._add_nodes(index, leaf)
+        if subjects:
+            self.conn.execute(
+                t.audit_subjects.insert(),
+                [{"entry_index": index, "subject": s} for s in subjects],
+            )
+        self.appended += 1
         return entry
+
+    def _add_nodes(self, index: int, leaf: bytes) -> None:
+        """Store the leaf and every subtree it completes."""
+        n = t.audit_nodes.c
+        rows = [{"level": 0, "idx": index, "hash": leaf}]
+        value, level, position = leaf, 0, index
+        while position & 1:
+            left = self.conn.execute(
+                select(n.hash).where(n.level == level, n.idx == position - 1)
+            ).scalar_one()
+            value = node_hash(bytes(left), value)
+            level += 1
+            position >>= 1
+            rows.append({"level": level, "idx": position, "hash": value})
+        self.conn.execute(t.audit_nodes.insert(), rows)
+
+    def audit_head(self) -> int:
+        """The number of entries (the next index)."""
+        head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
+        return 0 if head is None else int(head) + 1
 
     # deliveries --------------------------------------------------------------
     def find_delivery(self, dataset: str, period: str, sha256: str) -> DeliveryRecord | None:
@@ -191,19 +240,86 @@ class SqlUnitOfWork:
 
 
 class SqlStore:
-    def __init__(self, engine: Engine) -> None:
+    """Records and the audit log in one database; every audited transaction signs a checkpoint."""
+
+    def __init__(self, engine: Engine, checkpointer: Checkpointer | None = None) -> None:
         self.engine = engine
+        self.checkpointer = checkpointer
 
     @classmethod
-    def open(cls, url: str) -> SqlStore:
+    def open(cls, url: str, checkpointer: Checkpointer | None = None) -> SqlStore:
         engine = make_engine(url)
         create_schema(engine)
-        return cls(engine)
+        return cls(engine, checkpointer)
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
+        note = None
         with self.engine.begin() as conn:
-            yield SqlUnitOfWork(conn)
+            uow = SqlUnitOfWork(conn)
+            yield uow
+            if uow.appended:
+                note = self._checkpoint(uow)
+        if note is not None and self.checkpointer is not None:
+            self.checkpointer.record(note)
+
+    def _checkpoint(self, uow: SqlUnitOfWork) -> str:
+        """Sign the new tree head inside the transaction that grew the tree."""
+        if self.checkpointer is None:
+            raise ConfigurationError("audit entries need a checkpoint signer; none configured")
+        size = uow.audit_head()
+        subtree = node_reader(uow.conn)
+        head = root(subtree, size)
+        note = self.checkpointer.sign(size, head, subtree, utc_now())
+        uow.conn.execute(t.audit_checkpoints.insert().values(size=size, root=head.hex(), note=note))
+        return note
+
+    def checkpoint_notes(self) -> list[str]:
+        """Every signed checkpoint in the database, by size."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.audit_checkpoints.c.note).order_by(t.audit_checkpoints.c.size)
+            )
+            return [r.note for r in rows]
+
+    def latest_checkpoint(self) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(t.audit_checkpoints.c.note)
+                .order_by(t.audit_checkpoints.c.size.desc())
+                .limit(1)
+            ).scalar()
+
+    def with_subtree(self, fn: Callable[[Callable[[int, int], bytes]], T]) -> T:
+        """Run ``fn`` with a consistent read of the tree's nodes."""
+        with self.engine.connect() as conn:
+            return fn(node_reader(conn))
+
+    def subject_entries(self, subject: bytes) -> list[AuditEntry]:
+        s = t.audit_subjects.c
+        a = t.audit_entries.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(t.audit_entries)
+                .where(a.idx.in_(select(s.entry_index).where(s.subject == subject)))
+                .order_by(a.idx)
+            )
+            return [_entry(r) for r in rows]
+
+    def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]:
+        """Every entry's subject keys, grouped, in index order (for verification)."""
+        s = t.audit_subjects.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(s.entry_index, s.subject).order_by(s.entry_index))
+            current, keys = -1, list[bytes]()
+            for row in rows:
+                if row.entry_index != current and keys:
+                    yield current, keys
+                    keys = []
+                current = row.entry_index
+                keys.append(bytes(row.subject))
+            if keys:
+                yield current, keys
 
     def audit_entries(self, start: int = 0) -> Iterator[AuditEntry]:
         batch = 5000

@@ -85,5 +85,34 @@ audit_entries = Table(
     Column("dataset", String(100), index=True),
     Column("recipient", String(100), index=True),
     Column("body", LargeBinary, nullable=False),
-    Column("entry_hash", String(64), nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
 )
+
+# Every complete subtree of the Merkle tree (level 0 = leaf hashes): proofs in O(log n) reads.
+audit_nodes = Table(
+    "audit_nodes",
+    metadata,
+    Column("level", Integer, primary_key=True, autoincrement=False),
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", LargeBinary, nullable=False),
+)
+
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root", String(64), nullable=False),
+    Column("note", Text, nullable=False),
+)
+
+# Keyed hashes of the persons an entry's data involved (never a CPR): for the DPO's lookups.
+audit_subjects = Table(
+    "audit_subjects",
+    metadata,
+    Column("entry_index", BigInteger, nullable=False),
+    Column("subject", LargeBinary, nullable=False),
+    Index("ix_audit_subjects_subject", "subject"),
+    Index("ix_audit_subjects_entry", "entry_index"),
+)
+
+APPEND_ONLY = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gateway.audit.chain import verify
 from gateway.domain.principal import Role
+from gateway.services import audit as audit_service
 from tests.conftest import Gateway, Synthetic
 
 LPR_HEADER = "cpr,kommune,contact_start,contact_end,contact_type,diagnosis_chapter\n"
@@ -143,4 +143,4 @@ def test_every_delivery_leaves_a_verifiable_trail(gateway: Gateway, synthetic: S
         gateway.push(f.source, dataset, synthetic.bytes(dataset))
     types = [e["type"] for e in _audit(gateway)]
     assert types.count("delivery.accepted") == 6 and types.count("delivery.refused") == 1
-    assert verify(gateway.runtime.store.audit_entries()).ok
+    assert audit_service.verify(gateway.runtime.context).ok

@@ -41,7 +41,7 @@ def test_demo_runs_against_a_real_server_and_leaves_no_cpr(tmp_path: Path) -> No
     for expected in (
         "== Summary",
         "6 of 7 accepted",
-        "audit trail: verified",
+        "audit log: verified",
         "restricted-dataset",
         "purpose-binding",
         "four-eyes",
@@ -124,9 +124,11 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
     rewrapped = gateway_cmd("keys", "rotate", "--blob-kek", data_dir=data)
     assert rewrapped.returncode == 0 and "v1 -> v2" in rewrapped.stdout
     ok = gateway_cmd("audit", "verify", data_dir=data)
-    assert ok.returncode == 0 and "audit trail OK: 5 entries" in ok.stdout
+    assert ok.returncode == 0 and "audit log OK: 5 entries" in ok.stdout
     with sqlite3.connect(data / "gateway.db") as conn:
         conn.execute("DROP TRIGGER audit_entries_no_update")
         conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")
     broken = gateway_cmd("audit", "verify", data_dir=data)
     assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout
+    vkey = gateway_cmd("keys", "show-public", "--audit", data_dir=data, check=True).stdout
+    assert vkey.startswith("gateway.local/audit+")

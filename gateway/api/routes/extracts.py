@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
+from gateway.services import audit as audit_service
 from gateway.services import extracts
 
 router = APIRouter(prefix="/v1", tags=["extracts"])
@@ -67,7 +68,8 @@ def reject(
 
 @router.post("/extracts/{extract_id}/releases", status_code=201, summary="Run an approved spec")
 def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    return _release(extracts.run_release(ctx, by=by, extract_id=extract_id))
+    record = extracts.run_release(ctx, by=by, extract_id=extract_id)
+    return {**_release(record), "audit": audit_service.proof_material(ctx, record.audit_index)}
 
 
 @router.get("/releases/{release_id}")

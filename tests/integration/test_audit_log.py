@@ -1,0 +1,321 @@
+"""The audit trail as a verifiable log: tamper drills, proofs, receipts, lookups."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from gateway.audit import receipts
+from gateway.audit.checkpointer import Checkpointer
+from gateway.audit.checkpoints import Checkpoint
+from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from gateway.audit.verify import verify_log
+from gateway.crypto.notes import NoteSigner, NoteVerifier
+from gateway.domain.principal import Role
+from gateway.errors import IntegrityError
+from gateway.services import audit as audit_service
+from gateway.storage.sql_store import SqlStore
+from tests.conftest import Gateway, Synthetic
+from tests.cpr_scan import input_cprs
+from tests.integration.test_extracts_api import LINKED, push_all, release_for
+
+SIGNER = NoteSigner.from_seed("test.example/audit", b"\x05" * 32)
+VERIFIER = NoteVerifier.from_vkey(SIGNER.vkey)
+TRIGGERS = [
+    f"{t}_no_{v}"
+    for t in ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")
+    for v in ("update", "delete")
+]
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[SqlStore]:
+    store = SqlStore.open(
+        f"sqlite:///{tmp_path / 'audit.db'}", Checkpointer(SIGNER, tmp_path / "checkpoints.jsonl")
+    )
+    for i in range(12):
+        with store.unit_of_work() as uow:
+            uow.append_audit(
+                AuditEvent(
+                    EventType.DELIVERY_ACCEPTED,
+                    f"source-{i}[source]",
+                    {"dataset": "lpr", "delivery": f"d{i}"},
+                    {"rows": i},
+                ),
+                subjects=[bytes([i]) * 16],
+            )
+    yield store
+    store.dispose()
+
+
+def check(store: SqlStore, since: list[str] | None = None):  # type: ignore[no-untyped-def]
+    notes = [*store.checkpoint_notes(), *store.checkpointer.notes()]  # type: ignore[union-attr]
+    return verify_log(
+        store.audit_entries(),
+        notes,
+        VERIFIER,
+        subjects=store.subjects_by_entry(),
+        since=since or [],
+    )
+
+
+def behind_the_back(store: SqlStore, *statements: str) -> None:
+    """An attacker with the database file: drop the triggers, then write."""
+    with store.engine.begin() as conn:
+        for trigger in TRIGGERS:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+        for sql in statements:
+            conn.execute(text(sql))
+
+
+def test_clean_log_verifies_every_checkpoint(store: SqlStore) -> None:
+    result = check(store)
+    assert result.ok, result.problem
+    assert (result.entries, result.checkpoints) == (12, 12)
+
+
+def test_database_refuses_update_and_delete_on_every_audit_table(store: SqlStore) -> None:
+    for sql in (
+        "UPDATE audit_entries SET actor = 'x' WHERE idx = 3",
+        "DELETE FROM audit_entries WHERE idx = 3",
+        "DELETE FROM audit_entries",
+        "UPDATE audit_nodes SET hash = x'00' WHERE level = 0 AND idx = 1",
+        "DELETE FROM audit_checkpoints",
+        "DELETE FROM audit_subjects",
+    ):
+        with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+            conn.execute(text(sql))
+    assert check(store).ok
+
+
+LEAF7 = "(SELECT leaf_hash FROM audit_entries WHERE idx = 7)"
+TAMPERING = {
+    "edit a body": [
+        "UPDATE audit_entries SET body = CAST(replace(CAST(body AS TEXT), "
+        "'\"rows\"\\:4', '\"rows\"\\:5') AS BLOB) WHERE idx = 4"
+    ],
+    "edit an indexed column": ["UPDATE audit_entries SET dataset = 'ssr' WHERE idx = 6"],
+    "delete one": ["DELETE FROM audit_entries WHERE idx = 5"],
+    "reorder two": [
+        "UPDATE audit_entries SET idx = -1 WHERE idx = 2",
+        "UPDATE audit_entries SET idx = 2 WHERE idx = 3",
+        "UPDATE audit_entries SET idx = 3 WHERE idx = -1",
+    ],
+    "rewrite a leaf hash": [
+        "UPDATE audit_entries SET leaf_hash = "
+        "'00000000000000000000000000000000' || "
+        "'00000000000000000000000000000000' WHERE idx = 8"
+    ],
+    "tamper with the subject index": [
+        "UPDATE audit_subjects SET subject = x'ff' WHERE entry_index = 9"
+    ],
+}
+FIRST_BAD = {
+    "edit a body": 4,
+    "edit an indexed column": 6,
+    "delete one": 5,
+    "reorder two": 2,
+    "rewrite a leaf hash": 8,
+    "tamper with the subject index": 9,
+}
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERING))
+def test_tampering_is_detected_at_the_first_bad_index(store: SqlStore, case: str) -> None:
+    behind_the_back(store, *TAMPERING[case])
+    result = check(store)
+    assert not result.ok
+    assert result.first_bad_index == FIRST_BAD[case], result.problem
+
+
+def test_a_consistent_rewrite_of_body_and_leaf_is_caught_by_the_signed_checkpoint(
+    store: SqlStore,
+) -> None:
+    entry = next(store.audit_entries(7))
+    forged = entry.body.replace(b'"rows":7', b'"rows":70')
+    behind_the_back(
+        store,
+        f"UPDATE audit_entries SET body = x'{forged.hex()}', "
+        f"leaf_hash = '{leaf_hash(forged).hex()}' WHERE idx = 7",
+    )
+    result = check(store)
+    assert not result.ok and result.first_bad_index == 7
+    assert "signed checkpoint" in (result.problem or "")
+
+
+def test_truncation_is_caught_by_the_checkpoints(store: SqlStore) -> None:
+    behind_the_back(
+        store,
+        "DELETE FROM audit_entries WHERE idx >= 10",
+        "DELETE FROM audit_checkpoints WHERE size > 10",
+    )
+    result = check(store)  # the file outside the database still holds checkpoint 12
+    assert not result.ok and result.first_bad_index == 10
+    assert "cut off" in (result.problem or "")
+
+
+def test_an_inserted_entry_is_detected(store: SqlStore) -> None:
+    behind_the_back(
+        store,
+        "UPDATE audit_entries SET idx = idx + 100 WHERE idx >= 8",
+        "UPDATE audit_entries SET idx = idx - 99 WHERE idx >= 100",
+        "INSERT INTO audit_entries SELECT 8, recorded_at, event_type, actor, "
+        "dataset, recipient, body, leaf_hash FROM audit_entries WHERE idx = 2",
+    )
+    result = check(store)
+    assert (result.ok, result.first_bad_index) == (False, 8)
+
+
+def test_the_signer_refuses_a_head_inconsistent_with_its_last_checkpoint(
+    store: SqlStore,
+) -> None:
+    # Rewrite the stored subtree over entries 0..7, as if the first entries had been replaced.
+    behind_the_back(
+        store, f"UPDATE audit_nodes SET hash = x'{'ab' * 32}' WHERE level = 3 AND idx = 0"
+    )
+    with pytest.raises(IntegrityError, match="refusing to sign"), store.unit_of_work() as uow:
+        uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "x[system]"))
+
+
+def test_concurrent_appends_get_unique_gap_free_indexes(store: SqlStore) -> None:
+    def worker(n: int) -> None:
+        for i in range(15):
+            with store.unit_of_work() as uow:
+                uow.append_audit(
+                    AuditEvent(EventType.AUDIT_SEARCHED, f"w{n}[auditor]", {}, {"i": i})
+                )
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [e.index for e in store.audit_entries()] == list(range(12 + 6 * 15))
+    assert check(store).ok
+
+
+def test_a_saved_checkpoint_proves_the_log_only_grew(store: SqlStore) -> None:
+    saved = store.latest_checkpoint()
+    assert saved is not None
+    with store.unit_of_work() as uow:
+        uow.append_audit(AuditEvent(EventType.AUDIT_SEARCHED, "dpo[auditor]"))
+    result = check(store, since=[saved])
+    assert result.ok and result.proven_since == [12]
+    forged = SIGNER.sign(Checkpoint("test.example/audit", 5, b"\x01" * 32).text())
+    assert not check(store, since=[forged]).ok
+    foreign = NoteSigner.from_seed("test.example/audit", b"\x09" * 32)
+    assert not check(
+        store, since=[foreign.sign(Checkpoint("test.example/audit", 5, b"\x01" * 32).text())]
+    ).ok
+
+
+# -- over HTTP, with the whole gateway ---------------------------------------------------------
+def test_receipts_and_releases_carry_proofs_that_verify_offline(
+    gateway: Gateway, synthetic: Synthetic, tmp_path: Path
+) -> None:
+    push_all(gateway, synthetic)
+    receipt = gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr")).json()
+    vkey = gateway.client.get(
+        "/v1/audit/checkpoint", headers=gateway.auth("dfdg", Role.SOURCE)
+    ).json()["vkey"]
+    checked = receipts.verify_receipt(receipt, NoteVerifier.from_vkey(vkey))
+    assert checked.type == "delivery.accepted"
+    forged = {**receipt, "sha256": "0" * 64}
+    with pytest.raises(IntegrityError):
+        receipts.verify_receipt(forged, NoteVerifier.from_vkey(vkey))
+    release, _ = release_for(gateway, "star-analyse", LINKED)
+    material = audit_service.proof_material(gateway.runtime.context, release["audit_index"])
+    receipts.verify_receipt({"id": release["id"], "audit": material}, NoteVerifier.from_vkey(vkey))
+
+    # Proof endpoints, checked as an outside verifier would.
+    auth = gateway.auth("star-analyse", Role.RECIPIENT)
+    cp = gateway.client.get("/v1/audit/checkpoint", headers=auth).json()
+    head = Checkpoint.parse(NoteVerifier.from_vkey(vkey).open(cp["checkpoint"]))
+    inc = gateway.client.get("/v1/audit/proofs/inclusion/3", headers=auth).json()
+    verify_inclusion(
+        3,
+        inc["tree_size"],
+        bytes.fromhex(inc["leaf_hash"]),
+        [bytes.fromhex(p) for p in inc["inclusion_proof"]],
+        head.root,
+    )
+    con = gateway.client.get(
+        "/v1/audit/proofs/consistency", params={"from": 4}, headers=auth
+    ).json()
+    old = Checkpoint.parse(
+        NoteVerifier.from_vkey(vkey).open(
+            next(
+                n
+                for n in gateway.runtime.store.checkpoint_notes()
+                if Checkpoint.parse(n.split("\n\n")[0] + "\n").size == 4
+            )
+        )
+    )
+    verify_consistency(4, con["to"], old.root, head.root, [bytes.fromhex(p) for p in con["proof"]])
+
+    # The offline CLI check of a receipt file.
+    path = tmp_path / "receipt.json"
+    path.write_text(json.dumps(receipt))
+    from gateway.cli.main import main
+
+    assert main(["audit", "verify-receipt", str(path), "--key", vkey]) == 0
+
+
+def test_subject_lookup_finds_every_entry_about_a_person_and_is_audited(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push_all(gateway, synthetic)
+    release_for(gateway, "star-analyse", LINKED)
+    # A person in a resource course with an LPR contact: in both deliveries and the release.
+    lpr = input_cprs([synthetic.path("lpr")])
+    dfdg = input_cprs([synthetic.path("dfdg-indsats")])
+    person = sorted(lpr & dfdg)[0]
+    dpo = gateway.auth("dpo@star.dk", Role.AUDITOR)
+    r = gateway.client.post("/v1/audit/subject-lookup", json={"cpr": person}, headers=dpo)
+    assert r.status_code == 200
+    entries = r.json()["entries"]
+    delivered = {e["refs"]["dataset"] for e in entries if e["type"] == "delivery.accepted"}
+    assert {"lpr", "dfdg-indsats"} <= delivered
+    assert "release.created" in [e["type"] for e in entries]
+    assert person not in r.text
+    assert (
+        gateway.client.post(
+            "/v1/audit/subject-lookup",
+            json={"cpr": person},
+            headers=gateway.auth("x", Role.RECIPIENT),
+        ).status_code
+        == 403
+    )
+    again = gateway.client.post("/v1/audit/subject-lookup", json={"cpr": person}, headers=dpo)
+    assert "audit.subject-lookup" in [e["type"] for e in again.json()["entries"]]
+    bad = gateway.client.post("/v1/audit/subject-lookup", json={"cpr": "3102991234"}, headers=dpo)
+    assert bad.status_code == 422 and "3102991234" not in bad.text
+    searched = gateway.client.get(
+        "/v1/audit/entries", params={"event_type": "release.created"}, headers=dpo
+    )
+    assert len(searched.json()["entries"]) == 1
+    assert audit_service.verify(gateway.runtime.context).ok
+
+
+def test_export_verifies_offline(gateway: Gateway, synthetic: Synthetic, tmp_path: Path) -> None:
+    push_all(gateway, synthetic)
+    ctx = gateway.runtime.context
+    from gateway.domain.principal import Principal
+
+    done = audit_service.export(
+        ctx, by=Principal("dpo", frozenset({Role.AUDITOR})), out=tmp_path / "export"
+    )
+    vkey = (tmp_path / "export" / "vkey.txt").read_text().strip()
+    result = receipts.verify_export(tmp_path / "export", NoteVerifier.from_vkey(vkey))
+    assert result.ok and result.entries == done.entries
+    lines = (tmp_path / "export" / "entries.jsonl").read_text().splitlines()
+    lines[3] = lines[3].replace("delivery.accepted", "delivery.rejected")
+    (tmp_path / "export" / "entries.jsonl").write_text("\n".join(lines) + "\n")
+    broken = receipts.verify_export(tmp_path / "export", NoteVerifier.from_vkey(vkey))
+    assert not broken.ok and broken.first_bad_index == 3
