@@ -4,7 +4,7 @@ Layers (imports only point downwards):
 
 * ``gateway.domain``  catalogue, policy evaluation, CPR rules, extract states (no I/O)
 * ``gateway.crypto``  key hierarchy, pseudonyms, envelope encryption, tokens
-* ``gateway.audit``   audit events and the hash chain
+* ``gateway.audit``   audit events, the Merkle log, checkpoints and their verification
 * ``gateway.dataplane`` columnar ingest, linking and synthetic data (Arrow)
 * ``gateway.services`` use cases: who may do what, with one audit entry per change
 * ``gateway.storage`` SQLAlchemy and blob implementations of the service ports

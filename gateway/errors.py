@@ -13,7 +13,7 @@ Hierarchy::
     ├── Conflict                      409  wrong state for the action (e.g. release before approval)
     ├── InvalidRequest                422  a request that makes no sense (bad purpose or period)
     │   └── DeliveryRejected               a delivery failed validation; carries row/column problems
-    └── IntegrityError                500  stored data does not verify (audit chain, blob tag)
+    └── IntegrityError                500  stored data does not verify (audit log, blob tag)
 
 Messages are written for the person reading them and never contain payload data (no CPR,
 no row content) or key material: callers pass identifiers and counts, not values.

@@ -1,1 +1,1 @@
-"""The audit trail: events, their canonical encoding and the hash chain over them."""
+"""The audit trail: events, their canonical encoding, the Merkle log and its verification."""
