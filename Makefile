@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test check lint typecheck policy-check clean
+.PHONY: demo serve test check lint typecheck policy-check bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,11 +22,14 @@ test: $(STAMP)  ## the test suite
 	$(BIN)/gateway policy check
 	$(BIN)/python -m pytest
 
+bench: $(STAMP)  ## benchmarks (not tests): figures and ratios to same-run baselines
+	$(BIN)/python -m bench
+
 check: lint typecheck policy-check  ## linters and type checks
 
 lint: $(STAMP)
-	$(BIN)/ruff check gateway tests
-	$(BIN)/ruff format --check gateway tests
+	$(BIN)/ruff check gateway tests bench
+	$(BIN)/ruff format --check gateway tests bench
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, func, select, update
+from sqlalchemy import Connection, Engine, bindparam, create_engine, func, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -62,19 +62,24 @@ def _entry(row: Any) -> AuditEntry:
 
 def node_reader(conn: Connection) -> Callable[[int, int], bytes]:
     """MTH(D[start:end]) from the node table: stored for complete aligned subtrees, combined
-    on the right edge (O(log n) reads)."""
+    on the right edge (O(log n) reads, memoised for the life of the reader)."""
     n = t.audit_nodes.c
+    query = select(n.hash).where(n.level == bindparam("level"), n.idx == bindparam("idx"))
+    memo: dict[tuple[int, int], bytes] = {}
+
+    def stored(level: int, idx: int) -> bytes:
+        if (level, idx) not in memo:
+            value = conn.execute(query, {"level": level, "idx": idx}).scalar()
+            if value is None:
+                raise IntegrityError(f"audit tree node ({level}, {idx}) is missing")
+            memo[(level, idx)] = bytes(value)
+        return memo[(level, idx)]
 
     def subtree(start: int, end: int) -> bytes:
         width = end - start
         if width & (width - 1) == 0 and start % width == 0:
             level = width.bit_length() - 1
-            value = conn.execute(
-                select(n.hash).where(n.level == level, n.idx == start >> level)
-            ).scalar()
-            if value is None:
-                raise IntegrityError(f"audit tree node ({level}, {start >> level}) is missing")
-            return bytes(value)
+            return stored(level, start >> level)
         k = split_point(width)
         return node_hash(subtree(start, start + k), subtree(start + k, end))
 
@@ -82,14 +87,24 @@ def node_reader(conn: Connection) -> Callable[[int, int], bytes]:
 
 
 class SqlUnitOfWork:
+    """One transaction. Audit entries, tree nodes and subject keys are buffered and written in
+    bulk when the transaction ends (before its checkpoint is signed), so a batch of appends
+    costs a few statements, not several per entry."""
+
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.appended = 0
+        self._next: int | None = None
+        self._entries: list[dict[str, Any]] = []
+        self._nodes: dict[tuple[int, int], bytes] = {}
+        self._subjects: list[dict[str, Any]] = []
 
     # audit -----------------------------------------------------------------
     def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
-        head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
-        index = 0 if head is None else int(head) + 1
+        if self._next is None:
+            self._next = self._stored_head()
+        index = self._next
+        self._next += 1
         recorded_at = utc_now()
         body = entry_body(index, recorded_at, event, subjects)
         leaf = leaf_hash(body)
@@ -103,46 +118,59 @@ class SqlUnitOfWork:
             body=body,
             leaf_hash=leaf.hex(),
         )
-        self.conn.execute(
-            t.audit_entries.insert().values(
-                idx=entry.index,
-                recorded_at=entry.recorded_at,
-                event_type=entry.type,
-                actor=entry.actor,
-                dataset=entry.dataset,
-                recipient=entry.recipient,
-                body=entry.body,
-                leaf_hash=entry.leaf_hash,
-            )
+        self._entries.append(
+            {
+                "idx": index,
+                "recorded_at": recorded_at,
+                "event_type": entry.type,
+                "actor": entry.actor,
+                "dataset": entry.dataset,
+                "recipient": entry.recipient,
+                "body": body,
+                "leaf_hash": entry.leaf_hash,
+            }
         )
         self._add_nodes(index, leaf)
-        if subjects:
-            self.conn.execute(
-                t.audit_subjects.insert(),
-                [{"entry_index": index, "subject": s} for s in subjects],
-            )
+        self._subjects.extend({"entry_index": index, "subject": s} for s in subjects)
         self.appended += 1
         return entry
 
-    def _add_nodes(self, index: int, leaf: bytes) -> None:
-        """Store the leaf and every subtree it completes."""
+    def _node(self, level: int, idx: int) -> bytes:
+        if (level, idx) in self._nodes:
+            return self._nodes[(level, idx)]
         n = t.audit_nodes.c
-        rows = [{"level": 0, "idx": index, "hash": leaf}]
+        value = self.conn.execute(select(n.hash).where(n.level == level, n.idx == idx)).scalar_one()
+        return bytes(value)
+
+    def _add_nodes(self, index: int, leaf: bytes) -> None:
+        """The leaf and every subtree it completes (left siblings from memory where possible)."""
+        self._nodes[(0, index)] = leaf
         value, level, position = leaf, 0, index
         while position & 1:
-            left = self.conn.execute(
-                select(n.hash).where(n.level == level, n.idx == position - 1)
-            ).scalar_one()
-            value = node_hash(bytes(left), value)
+            value = node_hash(self._node(level, position - 1), value)
             level += 1
             position >>= 1
-            rows.append({"level": level, "idx": position, "hash": value})
-        self.conn.execute(t.audit_nodes.insert(), rows)
+            self._nodes[(level, position)] = value
 
-    def audit_head(self) -> int:
-        """The number of entries (the next index)."""
+    def flush(self) -> None:
+        """Write the buffered audit rows (called before the checkpoint is signed)."""
+        if self._entries:
+            self.conn.execute(t.audit_entries.insert(), self._entries)
+            self.conn.execute(
+                t.audit_nodes.insert(),
+                [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self._nodes.items()],
+            )
+            if self._subjects:
+                self.conn.execute(t.audit_subjects.insert(), self._subjects)
+        self._entries, self._nodes, self._subjects = [], {}, []
+
+    def _stored_head(self) -> int:
         head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
         return 0 if head is None else int(head) + 1
+
+    def audit_head(self) -> int:
+        """The number of entries (the next index), buffered appends included."""
+        return self._stored_head() if self._next is None else self._next
 
     # deliveries --------------------------------------------------------------
     def find_delivery(self, dataset: str, period: str, sha256: str) -> DeliveryRecord | None:
@@ -267,6 +295,7 @@ class SqlStore:
         """Sign the new tree head inside the transaction that grew the tree."""
         if self.checkpointer is None:
             raise ConfigurationError("audit entries need a checkpoint signer; none configured")
+        uow.flush()
         size = uow.audit_head()
         subtree = node_reader(uow.conn)
         head = root(subtree, size)
