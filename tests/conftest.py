@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,10 +23,37 @@ from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principal import Role
 from gateway.logging import close_log_file
 from gateway.services.bootstrap import Runtime
+from tests import pg
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 PERIOD = "2016-11"
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[pg.PgServer]:
+    """A PostgreSQL server for the session. Missing PostgreSQL is a skip on a developer's
+    machine and a failure where GATEWAY_REQUIRE_POSTGRES=1 (CI)."""
+    try:
+        server = pg.start()
+    except RuntimeError as exc:
+        if os.environ.get("GATEWAY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL is required here but unavailable: {exc}")
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    yield server
+    server.stop()
+
+
+BACKENDS = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'gateway.db'}"
+    server: pg.PgServer = request.getfixturevalue("postgres")
+    return server.url(server.new_database())
 
 
 @pytest.fixture(scope="session")

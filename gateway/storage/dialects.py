@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Connection, Engine, event, text
 
 
 def sqlite_append_only_triggers(table: str) -> tuple[str, str]:
@@ -39,12 +39,67 @@ def configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+POSTGRES_REFUSE = """
+CREATE OR REPLACE FUNCTION gateway_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP;
+END $$"""
+
+
+def postgres_append_only_triggers(table: str) -> list[str]:
+    """Row triggers for UPDATE/DELETE and a statement trigger for TRUNCATE (which skips row
+    triggers), enabled ALWAYS so ``session_replication_role = replica`` cannot skip them."""
+    return [
+        f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}",
+        f"CREATE TRIGGER {table}_no_change BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION gateway_append_only()",
+        f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION gateway_append_only()",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_change",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {table}_no_truncate",
+    ]
+
+
 def install_append_only_triggers(engine: Engine, tables: tuple[str, ...]) -> None:
-    """Refuse UPDATE and DELETE on the audit tables (defence in depth; the signed checkpoints
-    are the proof)."""
-    if engine.dialect.name != "sqlite":
-        raise NotImplementedError(f"append-only triggers for {engine.dialect.name} are not built")
+    """Refuse UPDATE, DELETE (and TRUNCATE) on the audit tables: defence in depth; the signed
+    checkpoints are the proof."""
     with engine.begin() as conn:
-        for table in tables:
-            for ddl in sqlite_append_only_triggers(table):
-                conn.execute(text(ddl))
+        if engine.dialect.name == "sqlite":
+            statements = [ddl for table in tables for ddl in sqlite_append_only_triggers(table)]
+        elif engine.dialect.name == "postgresql":
+            statements = [POSTGRES_REFUSE]
+            statements += [ddl for table in tables for ddl in postgres_append_only_triggers(table)]
+        else:
+            raise NotImplementedError(f"no append-only triggers for {engine.dialect.name}")
+        for ddl in statements:
+            conn.execute(text(ddl))
+
+
+AUDIT_LOCK_KEY = 0x6761_7465  # "gate": one advisory lock serialises audit appends
+
+
+def lock_audit_head(conn: Connection) -> None:
+    """Serialise audit appends so indexes are unique and gap-free across workers.
+
+    SQLite: already serialised (every transaction is BEGIN IMMEDIATE). PostgreSQL: a
+    transaction-level advisory lock, released at commit or rollback.
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+
+
+def grant_application_role(
+    engine: Engine, role: str, audit_tables: tuple[str, ...], other_tables: tuple[str, ...]
+) -> None:
+    """PostgreSQL: the role the gateway runs as may only INSERT and SELECT the audit tables
+    (it does not own them, so it cannot drop their triggers either)."""
+    if engine.dialect.name != "postgresql":
+        raise NotImplementedError("application roles exist on PostgreSQL only")
+    quoted = engine.dialect.identifier_preparer.quote(role)
+    with engine.begin() as conn:
+        for table in audit_tables:
+            conn.execute(text(f"REVOKE ALL ON {table} FROM {quoted}"))
+            conn.execute(text(f"GRANT SELECT, INSERT ON {table} TO {quoted}"))
+        for table in other_tables:
+            conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON {table} TO {quoted}"))

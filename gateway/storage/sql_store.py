@@ -21,7 +21,11 @@ from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, install_append_only_triggers
+from gateway.storage.dialects import (
+    configure_sqlite,
+    install_append_only_triggers,
+    lock_audit_head,
+)
 
 T = TypeVar("T")
 
@@ -102,6 +106,7 @@ class SqlUnitOfWork:
     # audit -----------------------------------------------------------------
     def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
         if self._next is None:
+            lock_audit_head(self.conn)
             self._next = self._stored_head()
         index = self._next
         self._next += 1

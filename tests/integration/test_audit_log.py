@@ -27,18 +27,13 @@ from tests.integration.test_extracts_api import LINKED, push_all, release_for
 
 SIGNER = NoteSigner.from_seed("test.example/audit", b"\x05" * 32)
 VERIFIER = NoteVerifier.from_vkey(SIGNER.vkey)
-TRIGGERS = [
-    f"{t}_no_{v}"
-    for t in ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")
-    for v in ("update", "delete")
-]
+TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqlStore]:
-    store = SqlStore.open(
-        f"sqlite:///{tmp_path / 'audit.db'}", Checkpointer(SIGNER, tmp_path / "checkpoints.jsonl")
-    )
+def store(tmp_path: Path, database_url: str) -> Iterator[SqlStore]:
+    """Twelve entries, one transaction (and signed checkpoint) each, on SQLite and PostgreSQL."""
+    store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "checkpoints.jsonl"))
     for i in range(12):
         with store.unit_of_work() as uow:
             uow.append_audit(
@@ -65,11 +60,38 @@ def check(store: SqlStore, since: list[str] | None = None):  # type: ignore[no-u
     )
 
 
+def pg(store: SqlStore) -> bool:
+    return store.engine.dialect.name == "postgresql"
+
+
+def blob(store: SqlStore, data: bytes) -> str:
+    """A binary literal in the store's SQL dialect."""
+    return f"decode('{data.hex()}', 'hex')" if pg(store) else f"x'{data.hex()}'"
+
+
+def edit_body(store: SqlStore, old: str, new: str, index: int) -> str:
+    old, new = old.replace(":", "\\:"), new.replace(":", "\\:")
+    if pg(store):
+        return (
+            "UPDATE audit_entries SET body = convert_to(replace(convert_from(body, 'UTF8'), "
+            f"'{old}', '{new}'), 'UTF8') WHERE idx = {index}"
+        )
+    return (
+        f"UPDATE audit_entries SET body = CAST(replace(CAST(body AS TEXT), '{old}', '{new}') "
+        f"AS BLOB) WHERE idx = {index}"
+    )
+
+
 def behind_the_back(store: SqlStore, *statements: str) -> None:
-    """An attacker with the database file: drop the triggers, then write."""
+    """An attacker with the database files (an owner or superuser): drop the triggers, write."""
     with store.engine.begin() as conn:
-        for trigger in TRIGGERS:
-            conn.execute(text(f"DROP TRIGGER IF EXISTS {trigger}"))
+        for table in TABLES:
+            if pg(store):
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_change ON {table}"))
+                conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}"))
+            else:
+                for verb in ("update", "delete"):
+                    conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{verb}"))
         for sql in statements:
             conn.execute(text(sql))
 
@@ -81,14 +103,18 @@ def test_clean_log_verifies_every_checkpoint(store: SqlStore) -> None:
 
 
 def test_database_refuses_update_and_delete_on_every_audit_table(store: SqlStore) -> None:
-    for sql in (
+    statements = [
         "UPDATE audit_entries SET actor = 'x' WHERE idx = 3",
         "DELETE FROM audit_entries WHERE idx = 3",
         "DELETE FROM audit_entries",
-        "UPDATE audit_nodes SET hash = x'00' WHERE level = 0 AND idx = 1",
+        f"UPDATE audit_nodes SET hash = {blob(store, b'0')} WHERE level = 0 AND idx = 1",
         "DELETE FROM audit_checkpoints",
         "DELETE FROM audit_subjects",
-    ):
+    ]
+    if pg(store):
+        statements += [f"TRUNCATE {table}" for table in TABLES]
+        statements += ["SET session_replication_role = replica; DELETE FROM audit_entries"]
+    for sql in statements:
         with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
             conn.execute(text(sql))
     assert check(store).ok
@@ -96,10 +122,7 @@ def test_database_refuses_update_and_delete_on_every_audit_table(store: SqlStore
 
 LEAF7 = "(SELECT leaf_hash FROM audit_entries WHERE idx = 7)"
 TAMPERING = {
-    "edit a body": [
-        "UPDATE audit_entries SET body = CAST(replace(CAST(body AS TEXT), "
-        "'\"rows\"\\:4', '\"rows\"\\:5') AS BLOB) WHERE idx = 4"
-    ],
+    "edit a body": [],  # dialect-specific: see the test
     "edit an indexed column": ["UPDATE audit_entries SET dataset = 'ssr' WHERE idx = 6"],
     "delete one": ["DELETE FROM audit_entries WHERE idx = 5"],
     "reorder two": [
@@ -112,9 +135,7 @@ TAMPERING = {
         "'00000000000000000000000000000000' || "
         "'00000000000000000000000000000000' WHERE idx = 8"
     ],
-    "tamper with the subject index": [
-        "UPDATE audit_subjects SET subject = x'ff' WHERE entry_index = 9"
-    ],
+    "tamper with the subject index": [],  # dialect-specific: see the test
 }
 FIRST_BAD = {
     "edit a body": 4,
@@ -128,7 +149,14 @@ FIRST_BAD = {
 
 @pytest.mark.parametrize("case", sorted(TAMPERING))
 def test_tampering_is_detected_at_the_first_bad_index(store: SqlStore, case: str) -> None:
-    behind_the_back(store, *TAMPERING[case])
+    statements = TAMPERING[case]
+    if case == "edit a body":
+        statements = [edit_body(store, '"rows":4', '"rows":5', 4)]
+    elif case == "tamper with the subject index":
+        statements = [
+            f"UPDATE audit_subjects SET subject = {blob(store, b'x')} WHERE entry_index = 9"
+        ]
+    behind_the_back(store, *statements)
     result = check(store)
     assert not result.ok
     assert result.first_bad_index == FIRST_BAD[case], result.problem
@@ -141,7 +169,7 @@ def test_a_consistent_rewrite_of_body_and_leaf_is_caught_by_the_signed_checkpoin
     forged = entry.body.replace(b'"rows":7', b'"rows":70')
     behind_the_back(
         store,
-        f"UPDATE audit_entries SET body = x'{forged.hex()}', "
+        f"UPDATE audit_entries SET body = {blob(store, forged)}, "
         f"leaf_hash = '{leaf_hash(forged).hex()}' WHERE idx = 7",
     )
     result = check(store)
@@ -177,7 +205,7 @@ def test_the_signer_refuses_a_head_inconsistent_with_its_last_checkpoint(
 ) -> None:
     # Rewrite the stored subtree over entries 0..7, as if the first entries had been replaced.
     behind_the_back(
-        store, f"UPDATE audit_nodes SET hash = x'{'ab' * 32}' WHERE level = 3 AND idx = 0"
+        store, f"UPDATE audit_nodes SET hash = {blob(store, bytes(32))} WHERE level = 3 AND idx = 0"
     )
     with pytest.raises(IntegrityError, match="refusing to sign"), store.unit_of_work() as uow:
         uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "x[system]"))
@@ -197,6 +225,37 @@ def test_concurrent_appends_get_unique_gap_free_indexes(store: SqlStore) -> None
     for t in threads:
         t.join()
     assert [e.index for e in store.audit_entries()] == list(range(12 + 6 * 15))
+    assert check(store).ok
+
+
+def test_the_application_role_may_only_insert_and_select_audit_rows(store: SqlStore) -> None:
+    if not pg(store):
+        pytest.skip("roles and privileges are PostgreSQL's")
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import DBAPIError
+
+    from gateway.storage import tables as t
+    from gateway.storage.dialects import grant_application_role
+
+    with store.engine.begin() as conn:
+        conn.execute(text("CREATE ROLE gateway_app LOGIN"))
+    others = tuple(name for name in t.metadata.tables if name not in t.APPEND_ONLY)
+    grant_application_role(store.engine, "gateway_app", t.APPEND_ONLY, others)
+    app = SqlStore(create_engine(store.engine.url.set(username="gateway_app")), store.checkpointer)
+    with app.unit_of_work() as uow:  # the application can still append
+        uow.append_audit(AuditEvent(EventType.AUDIT_SEARCHED, "dpo[auditor]"))
+    for sql in (
+        "UPDATE audit_entries SET actor = 'x' WHERE idx = 1",
+        "DELETE FROM audit_entries WHERE idx = 1",
+        "TRUNCATE audit_entries",
+        "DROP TRIGGER audit_entries_no_change ON audit_entries",
+    ):
+        with (
+            pytest.raises(DBAPIError, match=r"permission denied|must be owner"),
+            app.engine.begin() as conn,
+        ):
+            conn.execute(text(sql))
+    app.dispose()
     assert check(store).ok
 
 
