@@ -129,9 +129,12 @@ class Gateway:
 
 
 @contextmanager
-def running_gateway(data_dir: Path, policies: Path = POLICIES) -> Iterator[Gateway]:
-    """An app on its own state folder (and optionally its own copy of the policies)."""
-    settings = make_settings(data_dir, policies_dir=policies)
+def running_gateway(
+    data_dir: Path, policies: Path = POLICIES, database_url: str | None = None
+) -> Iterator[Gateway]:
+    """An app on its own state folder (and optionally its own copy of the policies and its own
+    database; the default is the embedded SQLite file in the state folder)."""
+    settings = make_settings(data_dir, policies_dir=policies, database_url=database_url)
     app = create_app(settings)
     try:
         with TestClient(app) as client:
@@ -151,7 +154,12 @@ def edited_policies(folder: Path, edits: dict[str, tuple[str, str]]) -> Path:
     return folder
 
 
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[Gateway]:
-    with running_gateway(tmp_path / "var") as gw:
+@pytest.fixture(params=BACKENDS)
+def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]:
+    """The whole gateway over HTTP (ASGI), on SQLite and on PostgreSQL."""
+    url = None
+    if request.param == "postgresql":
+        server: pg.PgServer = request.getfixturevalue("postgres")
+        url = server.url(server.new_database())
+    with running_gateway(tmp_path / "var", database_url=url) as gw:
         yield gw

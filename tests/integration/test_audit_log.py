@@ -24,6 +24,7 @@ from gateway.storage.sql_store import SqlStore
 from tests.conftest import Gateway, Synthetic
 from tests.cpr_scan import input_cprs
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
+from tests.pg import PgServer
 
 SIGNER = NoteSigner.from_seed("test.example/audit", b"\x05" * 32)
 VERIFIER = NoteVerifier.from_vkey(SIGNER.vkey)
@@ -228,9 +229,13 @@ def test_concurrent_appends_get_unique_gap_free_indexes(store: SqlStore) -> None
     assert check(store).ok
 
 
-def test_the_application_role_may_only_insert_and_select_audit_rows(store: SqlStore) -> None:
-    if not pg(store):
-        pytest.skip("roles and privileges are PostgreSQL's")
+def test_the_application_role_may_only_insert_and_select_audit_rows(
+    tmp_path: Path, postgres: PgServer
+) -> None:
+    """PostgreSQL only: roles and privileges."""
+    store = SqlStore.open(
+        postgres.url(postgres.new_database()), Checkpointer(SIGNER, tmp_path / "checkpoints.jsonl")
+    )
     from sqlalchemy import create_engine
     from sqlalchemy.exc import DBAPIError
 
@@ -257,6 +262,7 @@ def test_the_application_role_may_only_insert_and_select_audit_rows(store: SqlSt
             conn.execute(text(sql))
     app.dispose()
     assert check(store).ok
+    store.dispose()
 
 
 def test_a_saved_checkpoint_proves_the_log_only_grew(store: SqlStore) -> None:

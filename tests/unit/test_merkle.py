@@ -13,9 +13,8 @@ from hypothesis import strategies as st
 from gateway.audit import merkle
 from gateway.audit.merkle import MemoryTree, ProofError
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "vectors"
+SHARED = Path(__file__).resolve().parents[1] / "fixtures" / "vectors"
 VECTORS = SHARED / "merkle_vectors.json"
-pytestmark = pytest.mark.skipif(not VECTORS.exists(), reason="../shared/vectors is missing")
 
 
 def vectors() -> dict:  # type: ignore[type-arg]

@@ -10,8 +10,7 @@ import pytest
 from gateway.audit.checkpoints import Checkpoint
 from gateway.crypto.notes import NoteError, NoteSigner, NoteVerifier
 
-VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "merkle_vectors.json"
-pytestmark = pytest.mark.skipif(not VECTORS.exists(), reason="../shared/vectors is missing")
+VECTORS = Path(__file__).resolve().parents[1] / "fixtures" / "vectors" / "merkle_vectors.json"
 
 
 def notes() -> list[dict[str, str]]:
