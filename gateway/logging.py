@@ -7,6 +7,7 @@ messages from the data plane, so no CPR can reach a log line.
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import TextIO
 
@@ -37,6 +38,12 @@ def _log_target(settings: Settings) -> TextIO:
     return _log_file
 
 
+def _add_pid(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+    """Which worker process wrote the line (several workers share one log)."""
+    event["pid"] = os.getpid()
+    return event
+
+
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
     renderer: structlog.types.Processor = (
@@ -47,6 +54,7 @@ def configure_logging(settings: Settings) -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            _add_pid,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             renderer,

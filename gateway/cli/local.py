@@ -147,11 +147,23 @@ def register(sub: Any) -> None:
 def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    settings = Settings()
     from gateway.api.app import create_app
 
-    app = create_app(settings)  # fail here, loudly, on bad policies or keys
-    uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    app = create_app(Settings())  # fail here, loudly, on bad policies, keys or database
+    if args.workers == 1:
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
+    else:
+        # Each worker process builds its own app from the same environment; they share the
+        # database (PostgreSQL for several workers), the blob folder and the key folder.
+        uvicorn.run(
+            "gateway.api.app:create_app",
+            factory=True,
+            workers=args.workers,
+            host=args.host,
+            port=args.port,
+            log_config=None,
+            access_log=False,
+        )
     return 0
 
 
