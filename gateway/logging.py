@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TextIO
+from collections.abc import MutableMapping
+from typing import Any, TextIO
 
 import structlog
 
@@ -38,7 +39,7 @@ def _log_target(settings: Settings) -> TextIO:
     return _log_file
 
 
-def _add_pid(_logger: object, _name: str, event: dict[str, object]) -> dict[str, object]:
+def _add_pid(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """Which worker process wrote the line (several workers share one log)."""
     event["pid"] = os.getpid()
     return event
