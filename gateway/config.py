@@ -40,6 +40,11 @@ class Settings(BaseSettings):
     max_delivery_bytes: int = Field(
         8 * 1024**3, description="Largest request body accepted for one delivery."
     )
+    auto_migrate: bool = Field(
+        True,
+        description="Upgrade the schema at start-up (embedded default). Production workers set "
+        "false and a migration job runs 'gateway db upgrade'.",
+    )
     audit_origin: str = Field(
         "gateway.local/audit", description="Name of the audit log in its signed checkpoints."
     )

@@ -26,6 +26,7 @@ from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
 from gateway.services.bootstrap import open_runtime
 from gateway.services.ports import AuditQuery
+from gateway.storage import migrate
 from gateway.storage.sql_store import SqlStore
 
 
@@ -384,7 +385,8 @@ def audit_subject(_args: argparse.Namespace) -> int:
 
 
 def audit_search(args: argparse.Namespace) -> int:
-    store = SqlStore.open(Settings().resolved_database_url)
+    """Search the trail as an auditor (the search itself is an audit entry)."""
+    ctx = open_runtime(Settings()).context
     query = AuditQuery(
         args.event_type,
         args.actor,
@@ -395,14 +397,17 @@ def audit_search(args: argparse.Namespace) -> int:
         args.limit,
         args.offset,
     )
-    for entry in store.search_audit(query):
-        sys.stdout.write(
-            json.dumps({"index": entry.index, **json.loads(entry.body)}, ensure_ascii=False) + "\n"
-        )
+    for entry in audit_service.search(ctx, by=_auditor(), query=query):
+        sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")
     return 0
 
 
 def db_upgrade(_args: argparse.Namespace) -> int:
-    runtime = open_runtime(Settings())
-    print(f"database ready: {runtime.store.audit_size()} audit entries")
+    """The migration job: upgrade the schema, then check the installation starts."""
+    settings = Settings()
+    store = SqlStore.open(settings.resolved_database_url, migrate_schema=True)
+    revision = migrate.current_revision(store.engine)
+    store.dispose()
+    runtime = open_runtime(settings.model_copy(update={"auto_migrate": False}))
+    print(f"database ready at revision {revision}: {runtime.store.audit_size()} audit entries")
     return 0

@@ -44,7 +44,7 @@ def audit_checkpointer(settings: Settings, keys: KeyRing) -> Checkpointer:
 def open_runtime(settings: Settings) -> Runtime:
     """Everything the API and CLI need, checked. Raises ConfigurationError subclasses."""
     catalogue = load_catalogue(settings.policies_dir)
-    store = SqlStore.open(settings.resolved_database_url)
+    store = SqlStore.open(settings.resolved_database_url, migrate_schema=settings.auto_migrate)
     with store.unit_of_work() as uow:
         stored_kcv = uow.get_meta(KEY_CHECK)
     created = []

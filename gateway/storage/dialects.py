@@ -61,19 +61,18 @@ def postgres_append_only_triggers(table: str) -> list[str]:
     ]
 
 
-def install_append_only_triggers(engine: Engine, tables: tuple[str, ...]) -> None:
+def install_append_only_triggers(conn: Connection, tables: tuple[str, ...]) -> None:
     """Refuse UPDATE, DELETE (and TRUNCATE) on the audit tables: defence in depth; the signed
-    checkpoints are the proof."""
-    with engine.begin() as conn:
-        if engine.dialect.name == "sqlite":
-            statements = [ddl for table in tables for ddl in sqlite_append_only_triggers(table)]
-        elif engine.dialect.name == "postgresql":
-            statements = [POSTGRES_REFUSE]
-            statements += [ddl for table in tables for ddl in postgres_append_only_triggers(table)]
-        else:
-            raise NotImplementedError(f"no append-only triggers for {engine.dialect.name}")
-        for ddl in statements:
-            conn.execute(text(ddl))
+    checkpoints are the proof. Runs inside the caller's transaction (a migration)."""
+    if conn.dialect.name == "sqlite":
+        statements = [ddl for table in tables for ddl in sqlite_append_only_triggers(table)]
+    elif conn.dialect.name == "postgresql":
+        statements = [POSTGRES_REFUSE]
+        statements += [ddl for table in tables for ddl in postgres_append_only_triggers(table)]
+    else:
+        raise NotImplementedError(f"no append-only triggers for {conn.dialect.name}")
+    for ddl in statements:
+        conn.execute(text(ddl))
 
 
 AUDIT_LOCK_KEY = 0x6761_7465  # "gate": one advisory lock serialises audit appends

@@ -20,12 +20,9 @@ from gateway.domain.extracts import ExtractSpec, ExtractStatus
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
+from gateway.storage import migrate
 from gateway.storage import tables as t
-from gateway.storage.dialects import (
-    configure_sqlite,
-    install_append_only_triggers,
-    lock_audit_head,
-)
+from gateway.storage.dialects import configure_sqlite, lock_audit_head
 
 T = TypeVar("T")
 
@@ -46,9 +43,8 @@ def make_engine(url: str) -> Engine:
 
 
 def create_schema(engine: Engine) -> None:
-    """Create tables and triggers if missing (idempotent)."""
-    t.metadata.create_all(engine)
-    install_append_only_triggers(engine, t.APPEND_ONLY)
+    """Bring the schema to the newest revision (Alembic; idempotent)."""
+    migrate.upgrade(engine)
 
 
 def _entry(row: Any) -> AuditEntry:
@@ -280,9 +276,21 @@ class SqlStore:
         self.checkpointer = checkpointer
 
     @classmethod
-    def open(cls, url: str, checkpointer: Checkpointer | None = None) -> SqlStore:
+    def open(
+        cls, url: str, checkpointer: Checkpointer | None = None, *, migrate_schema: bool = True
+    ) -> SqlStore:
+        """Connect; upgrade the schema, or (``migrate_schema=False``) insist it is current."""
         engine = make_engine(url)
-        create_schema(engine)
+        if migrate_schema:
+            create_schema(engine)
+        else:
+            current, head = migrate.current_revision(engine), migrate.head_revision()
+            if current != head:
+                engine.dispose()
+                raise ConfigurationError(
+                    f"the database schema is at revision {current}, this gateway needs {head}: "
+                    "run 'gateway db upgrade' (the migration job) first"
+                )
         return cls(engine, checkpointer)
 
     @contextmanager

@@ -128,7 +128,9 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
     with sqlite3.connect(data / "gateway.db") as conn:
         conn.execute("DROP TRIGGER audit_entries_no_update")
         conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")
-    broken = gateway_cmd("audit", "verify", data_dir=data)
-    assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout
+    searched = gateway_cmd("audit", "search", "--event-type", "keys.rotated", data_dir=data)
+    assert searched.returncode == 0 and searched.stdout.count('"keys.rotated"') == 2
     vkey = gateway_cmd("keys", "show-public", "--audit", data_dir=data, check=True).stdout
     assert vkey.startswith("gateway.local/audit+")
+    broken = gateway_cmd("audit", "verify", data_dir=data)
+    assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout

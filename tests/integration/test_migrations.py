@@ -1,0 +1,55 @@
+"""Alembic migrations on both backends: from empty, and from the previous revision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from gateway.audit.checkpointer import Checkpointer
+from gateway.audit.events import AuditEvent, EventType
+from gateway.crypto.notes import NoteSigner
+from gateway.errors import ConfigurationError
+from gateway.storage import migrate
+from gateway.storage.sql_store import SqlStore, make_engine
+
+SIGNER = NoteSigner.from_seed("test.example/audit", b"\x03" * 32)
+
+
+def test_an_empty_database_is_upgraded_to_head(database_url: str, tmp_path: Path) -> None:
+    store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
+    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0002"
+    with store.unit_of_work() as uow:
+        uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
+    with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM audit_entries"))
+    again = SqlStore.open(database_url)  # idempotent
+    assert again.audit_size() == 1
+    again.dispose()
+    store.dispose()
+
+
+def test_a_database_at_the_previous_revision_is_upgraded_with_its_data(
+    database_url: str, tmp_path: Path
+) -> None:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0001")
+    assert migrate.current_revision(engine) == "0001"
+    assert "ix_deliveries_source" not in {
+        i["name"] for i in inspect(engine).get_indexes("deliveries")
+    }
+    store = SqlStore(engine, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
+    with store.unit_of_work() as uow:
+        uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
+        uow.set_meta("policy-hash", "abc")
+    with pytest.raises(ConfigurationError, match="gateway db upgrade"):
+        SqlStore.open(database_url, migrate_schema=False)
+    migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0002"
+    assert "ix_deliveries_source" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
+    with store.unit_of_work() as uow:
+        assert uow.get_meta("policy-hash") == "abc"
+    assert store.audit_size() == 1
+    SqlStore.open(database_url, migrate_schema=False).dispose()  # now current: accepted
+    engine.dispose()
