@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -9,7 +10,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 
 from gateway import __version__
-from gateway.api import problems
+from gateway.api import metrics, problems
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health
 from gateway.config import Settings
 from gateway.logging import configure_logging
@@ -39,8 +40,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(request_id=request_id):
             response = await call_next(request)
+            route = request.scope.get("route")
+            template = getattr(route, "path", "unmatched")  # ids stay out of the labels
+            metrics.REQUEST_SECONDS.labels(request.method, template, response.status_code).observe(
+                time.perf_counter() - started
+            )
             # Paths carry ids only (CPR goes in bodies, never in URLs), so they are safe to log.
             log.info(
                 "request", method=request.method, path=request.url.path, status=response.status_code

@@ -8,6 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api import metrics
 from gateway.errors import GatewayError
 
 PROBLEM = "application/problem+json"
@@ -23,6 +24,8 @@ def install(app: FastAPI) -> None:
     async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
         body = exc.problem()
         body["instance"] = request.url.path
+        if exc.status in (401, 403):
+            metrics.REFUSALS.labels(exc.code).inc()
         log.info("request refused", status=exc.status, code=exc.code, path=request.url.path)
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
         response = _response(body, exc.status)

@@ -144,3 +144,22 @@ def test_every_delivery_leaves_a_verifiable_trail(gateway: Gateway, synthetic: S
     types = [e["type"] for e in _audit(gateway)]
     assert types.count("delivery.accepted") == 6 and types.count("delivery.refused") == 1
     assert audit_service.verify(gateway.runtime.context).ok
+
+
+def test_health_readiness_and_metrics(gateway: Gateway, synthetic: Synthetic) -> None:
+    assert gateway.client.get("/healthz").json() == {"status": "ok"}
+    ready = gateway.client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["audit_entries"] >= 2
+    gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"))
+    gateway.push("dfdg", "lpr", synthetic.bytes("lpr"))  # refused
+    assert gateway.client.get("/metrics").status_code == 401
+    assert (
+        gateway.client.get("/metrics", headers=gateway.auth("x", Role.AUDITOR)).status_code == 403
+    )
+    text = gateway.client.get("/metrics", headers=gateway.auth("ops", Role.OPERATOR)).text
+    assert 'gateway_deliveries_total{dataset="lpr",outcome="accepted"}' in text
+    assert 'gateway_deliveries_total{dataset="lpr",outcome="refused"}' in text
+    assert 'gateway_refusals_total{code="forbidden"}' in text
+    assert "gateway_delivery_rows_total" in text and "gateway_audit_entries " in text
+    assert 'route="/v1/sources/{source}/datasets/{dataset}/deliveries"' in text
+    assert "dlv-" not in text  # no ids in labels

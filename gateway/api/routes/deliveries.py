@@ -7,9 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
+from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
 from gateway.crypto.envelope import SealedSpool
-from gateway.errors import InvalidRequest
+from gateway.errors import DeliveryRejected, GatewayError, InvalidRequest
 from gateway.services import deliveries
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -44,7 +45,8 @@ async def push(
                     f"the delivery is larger than the limit of {settings.max_delivery_bytes} bytes"
                 )
         sha256 = spool.finish()
-        receipt = await run_in_threadpool(
+        receipt = await _counted(
+            dataset,
             deliveries.push_delivery,
             ctx,
             by=by,
@@ -59,7 +61,24 @@ async def push(
         spool.discard()
     if receipt.duplicate:
         response.status_code = 200
+        metrics.DELIVERIES.labels(dataset, "duplicate").inc()
+    else:
+        metrics.DELIVERIES.labels(dataset, "accepted").inc()
+        metrics.DELIVERY_ROWS.labels(dataset).inc(receipt.rows)
     return receipt.as_dict()
+
+
+async def _counted(label: str, fn: Any, *args: Any, **kwargs: Any) -> deliveries.Receipt:
+    """Run the push off the event loop, counting refused and rejected pushes by dataset."""
+    try:
+        receipt: deliveries.Receipt = await run_in_threadpool(fn, *args, **kwargs)
+    except DeliveryRejected:
+        metrics.DELIVERIES.labels(label, "rejected").inc()
+        raise
+    except GatewayError:
+        metrics.DELIVERIES.labels(label, "refused").inc()
+        raise
+    return receipt
 
 
 @router.get("/deliveries/{delivery_id}", summary="A delivery's status")

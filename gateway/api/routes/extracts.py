@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
@@ -69,6 +70,7 @@ def reject(
 @router.post("/extracts/{extract_id}/releases", status_code=201, summary="Run an approved spec")
 def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = extracts.run_release(ctx, by=by, extract_id=extract_id)
+    metrics.RELEASES.labels(record.recipient).inc()
     return {**_release(record), "audit": audit_service.proof_material(ctx, record.audit_index)}
 
 

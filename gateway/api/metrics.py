@@ -1,0 +1,50 @@
+"""Prometheus metrics. Labels are ids of datasets, recipients, routes and problem codes only.
+
+With several worker processes set PROMETHEUS_MULTIPROC_DIR (an empty folder shared by the
+workers of one host) and every worker's /metrics reports the sum over the workers; without it
+each worker reports its own counters.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+REQUEST_SECONDS = Histogram(
+    "gateway_http_request_duration_seconds",
+    "Request latency by route template and status",
+    ["method", "route", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+DELIVERIES = Counter(
+    "gateway_deliveries_total", "Delivery pushes by dataset and outcome", ["dataset", "outcome"]
+)
+DELIVERY_ROWS = Counter("gateway_delivery_rows_total", "Rows accepted, by dataset", ["dataset"])
+REFUSALS = Counter("gateway_refusals_total", "Refused requests by problem code", ["code"])
+RELEASES = Counter("gateway_releases_total", "Releases created, by recipient", ["recipient"])
+
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+
+
+def render(audit_entries: int) -> bytes:
+    """The exposition text, plus the audit log's size read at scrape time."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    else:
+        registry = REGISTRY
+    gauge = (
+        "# HELP gateway_audit_entries Entries in the audit log\n"
+        "# TYPE gateway_audit_entries gauge\n"
+        f"gateway_audit_entries {audit_entries}\n"
+    )
+    return generate_latest(registry) + gauge.encode()
