@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import client, demo, local
+from gateway.cli import client, demo, local, ops
 from gateway.errors import GatewayError
 
 
@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     local.register(sub)
     client.register(sub)
     demo.register(sub)
+    ops.register(sub)
     return parser
 
 
