@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     blobs_dir: Path | None = Field(
         None, description="Encrypted blob folder; default data_dir/blobs."
     )
+    s3_bucket: str | None = Field(
+        None, description="Keep blobs in this S3-compatible bucket instead of blobs_dir."
+    )
+    s3_prefix: str = Field("", description="Key prefix inside the bucket.")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO etc.).")
     master_key: str | None = Field(
         None,
         description="Base64 master key; overrides the key file (for containers and KMS shims).",

@@ -130,11 +130,16 @@ class Gateway:
 
 @contextmanager
 def running_gateway(
-    data_dir: Path, policies: Path = POLICIES, database_url: str | None = None
+    data_dir: Path,
+    policies: Path = POLICIES,
+    database_url: str | None = None,
+    **settings_overrides: object,
 ) -> Iterator[Gateway]:
     """An app on its own state folder (and optionally its own copy of the policies and its own
     database; the default is the embedded SQLite file in the state folder)."""
-    settings = make_settings(data_dir, policies_dir=policies, database_url=database_url)
+    settings = make_settings(
+        data_dir, policies_dir=policies, database_url=database_url, **settings_overrides
+    )
     app = create_app(settings)
     try:
         with TestClient(app) as client:

@@ -19,6 +19,7 @@ from gateway.crypto.tokens import TokenVerifier
 from gateway.domain.policy_files import load_catalogue
 from gateway.errors import KeyUnavailable
 from gateway.services.context import Context
+from gateway.services.ports import BlobStore
 from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.sql_store import SqlStore
 
@@ -33,6 +34,15 @@ class Runtime:
     verifier: TokenVerifier
     store: SqlStore
     settings: Settings
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """The local folder by default; an S3-compatible bucket when GATEWAY_S3_BUCKET is set."""
+    if settings.s3_bucket:
+        from gateway.storage.s3_blobs import S3BlobStore
+
+        return S3BlobStore.connect(settings.s3_bucket, settings.s3_prefix, settings.s3_endpoint_url)
+    return LocalBlobStore(settings.resolved_blobs_dir)
 
 
 def audit_checkpointer(settings: Settings, keys: KeyRing) -> Checkpointer:
@@ -97,7 +107,7 @@ def open_runtime(settings: Settings) -> Runtime:
     context = Context(
         catalogue=catalogue,
         store=store,
-        blobs=LocalBlobStore(settings.resolved_blobs_dir),
+        blobs=blob_store(settings),
         keys=keys,
         checkpointer=checkpointer,
     )

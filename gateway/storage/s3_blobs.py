@@ -1,0 +1,144 @@
+"""Blob storage on an S3-compatible object store (optional: ``pip install gateway[s3]``).
+
+Blobs are sealed before they get here, so the object store only ever sees ciphertext. Writes
+go to a local temporary file and are uploaded when the block ends normally (an aborted write
+uploads nothing). Reads download the object to a temporary file, which gives the sealed-blob
+reader the random access Parquet needs. A header re-wrap downloads, rewrites the 72 bytes and
+uploads the object again.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any, BinaryIO, cast
+
+from gateway.errors import ConfigurationError, NotFound
+
+_KEY = re.compile(r"^[a-z0-9][a-z0-9._/-]*$")
+SPOOL_IN_MEMORY = 8 << 20
+
+
+class _UploadOnClose:
+    """A downloaded copy opened read-write; closing it uploads it back (header re-wraps)."""
+
+    def __init__(self, store: S3BlobStore, key: str, fh: IO[bytes]) -> None:
+        self._store, self._key, self._fh = store, key, fh
+
+    def read(self, size: int = -1) -> bytes:
+        return self._fh.read(size)
+
+    def write(self, data: bytes) -> int:
+        return self._fh.write(data)
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._fh.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._fh.tell()
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def fileno(self) -> int:
+        return self._fh.fileno()
+
+    @property
+    def closed(self) -> bool:
+        return self._fh.closed
+
+    def close(self) -> None:
+        if self._fh.closed:
+            return
+        try:
+            self._fh.flush()
+            self._fh.seek(0)
+            self._store.upload(self._key, self._fh)
+        finally:
+            self._fh.close()
+
+    def __enter__(self) -> _UploadOnClose:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class S3BlobStore:
+    def __init__(self, client: Any, bucket: str, prefix: str = "") -> None:
+        from boto3.s3.transfer import TransferConfig
+
+        self._transfer = TransferConfig(use_threads=False)
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+
+    @classmethod
+    def connect(cls, bucket: str, prefix: str, endpoint_url: str | None) -> S3BlobStore:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:
+            raise ConfigurationError(
+                "S3 blob storage needs boto3: pip install 'gateway[s3]'"
+            ) from None
+        config = Config(s3={"addressing_style": "path"}, retries={"mode": "standard"})
+        client = boto3.client("s3", endpoint_url=endpoint_url, config=config)
+        return cls(client, bucket, prefix)
+
+    def _name(self, key: str) -> str:
+        if not _KEY.match(key) or ".." in key:
+            raise ValueError(f"invalid blob key '{key}'")
+        return self.prefix + key
+
+    @contextmanager
+    def create(self, key: str) -> Iterator[BinaryIO]:
+        self._name(key)  # validate before writing anything
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as fh:
+            yield cast(BinaryIO, fh)
+            fh.seek(0)
+            self.upload(key, fh)
+
+    def upload(self, key: str, fh: IO[bytes]) -> None:
+        """Upload (multipart for large blobs), in this thread."""
+        self.client.upload_fileobj(fh, self.bucket, self._name(key), Config=self._transfer)
+
+    def _download(self, key: str) -> IO[bytes]:
+        from botocore.exceptions import ClientError
+
+        fh = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the caller
+        try:
+            self.client.download_fileobj(self.bucket, self._name(key), fh, Config=self._transfer)
+        except ClientError as exc:
+            fh.close()
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise NotFound(f"blob '{key}' is missing from the blob store") from None
+            raise
+        fh.seek(0)
+        return fh
+
+    def open(self, key: str) -> BinaryIO:
+        return cast(BinaryIO, self._download(key))
+
+    def open_for_update(self, key: str) -> BinaryIO:
+        return cast(BinaryIO, _UploadOnClose(self, key, self._download(key)))
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        paginator = self.client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(self.prefix) :]
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def exists(self, key: str) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._name(key))
+        except ClientError:
+            return False
+        return True
