@@ -16,6 +16,7 @@ from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
 from gateway.crypto.tokens import TokenVerifier
+from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
 from gateway.errors import KeyUnavailable
 from gateway.services.context import Context
@@ -55,6 +56,14 @@ def open_runtime(settings: Settings) -> Runtime:
     """Everything the API and CLI need, checked. Raises ConfigurationError subclasses."""
     catalogue = load_catalogue(settings.policies_dir)
     store = SqlStore.open(settings.resolved_database_url, migrate_schema=settings.auto_migrate)
+    try:
+        return _checked_runtime(settings, catalogue, store)
+    except BaseException:
+        store.dispose()  # a refused start leaves no connection behind
+        raise
+
+
+def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) -> Runtime:
     with store.unit_of_work() as uow:
         stored_kcv = uow.get_meta(KEY_CHECK)
     created = []

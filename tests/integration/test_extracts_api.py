@@ -222,14 +222,14 @@ def test_recipients_cannot_see_each_others_extracts(gateway: Gateway, synthetic:
 
 
 @pytest.fixture
-def expiring(tmp_path: Path) -> Iterator[Gateway]:
+def expiring(tmp_path: Path, database_url: str) -> Iterator[Gateway]:
     """A gateway whose star-analyse lpr grant ends on 2026-12-31."""
     marker = "    population: persons-in-resource-course\n    columns: [contact_start"
     policies = edited_policies(
         tmp_path / "policies",
         {"grants/star-analyse.yaml": (marker, "    valid_to: 2026-12-31\n" + marker)},
     )
-    with running_gateway(tmp_path / "var", policies) as gw:
+    with running_gateway(tmp_path / "var", policies, database_url) as gw:
         gw.runtime.context.clock = lambda: dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
         yield gw
 

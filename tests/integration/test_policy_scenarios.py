@@ -70,7 +70,7 @@ def cpr_grant(tmp_path: Path) -> Path:
 
 
 def test_cpr_is_released_only_under_a_cpr_grant(
-    tmp_path: Path, cpr_grant: Path, synthetic: Synthetic
+    tmp_path: Path, cpr_grant: Path, synthetic: Synthetic, database_url: str
 ) -> None:
     spec = {
         "purpose": "administration",
@@ -80,7 +80,7 @@ def test_cpr_is_released_only_under_a_cpr_grant(
         "identifier": "cpr",
         "datasets": [{"dataset": "dfdg-indsats", "columns": ["kommune", "record_type"]}],
     }
-    with running_gateway(tmp_path / "var", cpr_grant) as gw:
+    with running_gateway(tmp_path / "var", cpr_grant, database_url) as gw:
         push_all(gw, synthetic)
         refused = gw.client.post(
             "/v1/extracts", json=spec, headers=gw.auth("star-analyse", Role.RECIPIENT)
@@ -104,14 +104,14 @@ def test_cpr_is_released_only_under_a_cpr_grant(
 
 
 def test_revoked_grant_blocks_release_of_approved_spec(
-    tmp_path: Path, synthetic: Synthetic
+    tmp_path: Path, synthetic: Synthetic, database_url: str
 ) -> None:
     marker = "    population: persons-in-resource-course\n    columns: [contact_start"
     policies = edited_policies(
         tmp_path / "policies",
         {"grants/star-analyse.yaml": (marker, "    revoked: 2026-12-15\n" + marker)},
     )
-    with running_gateway(tmp_path / "var", policies) as gw:
+    with running_gateway(tmp_path / "var", policies, database_url) as gw:
         gw.runtime.context.clock = lambda: dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
         push_all(gw, synthetic)
         recipient = gw.auth("star-analyse", Role.RECIPIENT)

@@ -19,24 +19,28 @@ def _events(runtime: object) -> list[dict[str, object]]:
     return [json.loads(e.body) for e in store.audit_entries()]
 
 
-def test_first_start_creates_keys_and_audits_policy(tmp_path: Path) -> None:
-    runtime = open_runtime(make_settings(tmp_path / "var"))
+def test_first_start_creates_keys_and_audits_policy(tmp_path: Path, database_url: str) -> None:
+    runtime = open_runtime(make_settings(tmp_path / "var", database_url=database_url))
     assert (tmp_path / "var" / "keys" / MASTER_KEY_FILE).exists()
     types = [e["type"] for e in _events(runtime)]
     assert types == ["keys.initialised", "policy.loaded"]
     runtime.store.dispose()
-    again = open_runtime(make_settings(tmp_path / "var"))
+    again = open_runtime(make_settings(tmp_path / "var", database_url=database_url))
     assert [e["type"] for e in _events(again)] == types  # unchanged policies: no new entry
     again.store.dispose()
 
 
-def test_a_policy_change_is_an_audit_entry(tmp_path: Path) -> None:
+def test_a_policy_change_is_an_audit_entry(tmp_path: Path, database_url: str) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
-    open_runtime(make_settings(tmp_path / "var", policies_dir=policies)).store.dispose()
+    open_runtime(
+        make_settings(tmp_path / "var", policies_dir=policies, database_url=database_url)
+    ).store.dispose()
     lpr = policies / "datasets" / "lpr.yaml"
     lpr.write_text(lpr.read_text().replace("first version.", "first version; reviewed."))
-    runtime = open_runtime(make_settings(tmp_path / "var", policies_dir=policies))
+    runtime = open_runtime(
+        make_settings(tmp_path / "var", policies_dir=policies, database_url=database_url)
+    )
     last = _events(runtime)[-1]
     assert last["type"] == "policy.loaded"
     details = last["details"]
@@ -44,24 +48,26 @@ def test_a_policy_change_is_an_audit_entry(tmp_path: Path) -> None:
     runtime.store.dispose()
 
 
-def test_lost_master_key_is_a_clear_error_not_a_new_key(tmp_path: Path) -> None:
-    open_runtime(make_settings(tmp_path / "var")).store.dispose()
+def test_lost_master_key_is_a_clear_error_not_a_new_key(tmp_path: Path, database_url: str) -> None:
+    open_runtime(make_settings(tmp_path / "var", database_url=database_url)).store.dispose()
     (tmp_path / "var" / "keys" / MASTER_KEY_FILE).unlink()
     with pytest.raises(KeyUnavailable, match="restore the master key"):
-        open_runtime(make_settings(tmp_path / "var"))
+        open_runtime(make_settings(tmp_path / "var", database_url=database_url))
     assert not (tmp_path / "var" / "keys" / MASTER_KEY_FILE).exists()
 
 
-def test_a_different_master_key_is_refused(tmp_path: Path) -> None:
-    open_runtime(make_settings(tmp_path / "var")).store.dispose()
+def test_a_different_master_key_is_refused(tmp_path: Path, database_url: str) -> None:
+    open_runtime(make_settings(tmp_path / "var", database_url=database_url)).store.dispose()
     other = "A" * 43 + "="
     with pytest.raises(KeyUnavailable, match="does not match"):
-        open_runtime(make_settings(tmp_path / "var", master_key=other))
+        open_runtime(make_settings(tmp_path / "var", master_key=other, database_url=database_url))
 
 
-def test_broken_policies_stop_the_start(tmp_path: Path) -> None:
+def test_broken_policies_stop_the_start(tmp_path: Path, database_url: str) -> None:
     policies = tmp_path / "policies"
     shutil.copytree(POLICIES, policies)
     (policies / "recipients.yaml").write_text("recipients: [{id: x}]\n")
     with pytest.raises(PolicyFileError, match=r"recipients\.yaml"):
-        open_runtime(make_settings(tmp_path / "var", policies_dir=policies))
+        open_runtime(
+            make_settings(tmp_path / "var", policies_dir=policies, database_url=database_url)
+        )
