@@ -8,28 +8,37 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit
+from bench import audit, ingest
 
 RESULTS = Path(__file__).with_name("results.json")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", nargs="?", default="all", choices=["all", "audit"])
+    parser.add_argument("suite", nargs="?", default="all", choices=["all", "audit", "ingest"])
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
     args = parser.parse_args()
     machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
     print(f"== benchmarks on {machine}, Python {platform.python_version()}")
     rows = []
+    if args.suite in ("all", "ingest"):
+        print("-- data plane")
+        rows += ingest.run(rows=args.rows, persons=max(1, args.rows // 4))
     if args.suite in ("all", "audit"):
         print("-- audit log")
         rows += audit.run(entries=args.entries)
     width = max(len(r["figure"]) for r in rows)
-    print(f"\n{'figure':{width}}  {'value':>12} {'unit':10} {'baseline':>12}  ratio")
+    print(
+        f"\n{'figure':{width}}  {'value':>12} {'unit':10} {'baseline':>12}  {'ratio':>7}  "
+        "target: holds?"
+    )
     for r in rows:
+        target = f"{r['target']}: {'yes' if r['holds'] else 'NO'}" if "target" in r else "-"
+        baseline = r["baseline"] if r["baseline"] is not None else "-"
         print(
-            f"{r['figure']:{width}}  {r['value']:>12} {r['unit']:10} "
-            f"{r['baseline'] if r['baseline'] is not None else '-':>12}  {r['ratio']}"
+            f"{r['figure']:{width}}  {r['value']:>12} {r['unit']:10} {baseline:>12}  "
+            f"{r['ratio']:>7}  {target}"
         )
     print(
         "(ratio: throughput / baseline, or time / baseline for times; baselines measured "

@@ -176,8 +176,14 @@ def _clean(values: pa.Array) -> pa.Array:
 
 
 def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """ISO dates. strptime rolls 30 February over to 1 March, so a date is valid only if it
+    has the ISO shape and its parsed day of month is the day that was written."""
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    ok = pc.fill_null(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text), False)
+    shaped = pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+    written_day = pc.cast(
+        pc.utf8_slice_codeunits(pc.if_else(shaped, text, "0000-00-00"), 8, 10), pa.int64()
+    )
+    ok = pc.fill_null(pc.and_(shaped, pc.equal(pc.day(parsed), written_day)), False)
     return pc.cast(parsed, pa.date32()), ok
 
 

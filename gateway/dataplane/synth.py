@@ -400,3 +400,29 @@ def _prescriptions(
             "packages": pa.array(rng.integers(1, 3, idx.size)),
         }
     )
+
+
+def lpr_like(
+    catalogue: Catalogue, path: Path, *, rows: int, persons: int, seed: int = 6
+) -> SynthFile:
+    """An LPR delivery of exactly ``rows`` rows over ``persons`` distinct synthetic CPRs
+    (for benchmarks: a month of national hospital contacts is about a million rows)."""
+    rng = np.random.default_rng(seed)
+    codes = np.array(sorted(catalogue.municipalities))
+    people = _People(rng, persons, codes)
+    idx = rng.integers(0, persons, rows)
+    cprs, kommune = people.take(idx, dashed=False)
+    start = _dates(rng, dt.date(2016, 11, 1), dt.date(2016, 11, 30), rows)
+    chapters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    table = pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "contact_start": _date_array(start),
+            "contact_end": _date_array(start + rng.integers(0, 5, rows), rng.random(rows) < 0.9),
+            "contact_type": _pick(rng, {"somatisk": 0.8, "psykiatrisk": 0.2}, rows),
+            "diagnosis_chapter": pa.array(chapters[rng.integers(0, chapters.size, rows)]),
+        }
+    )
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
+    return SynthFile("lpr", "sundhedsdatastyrelsen", "2016-11", path.name, "csv", rows)

@@ -102,3 +102,16 @@ def grant_application_role(
             conn.execute(text(f"GRANT SELECT, INSERT ON {table} TO {quoted}"))
         for table in other_tables:
             conn.execute(text(f"GRANT SELECT, INSERT, UPDATE ON {table} TO {quoted}"))
+
+
+def insert_many(
+    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> None:
+    """Bulk insert through the driver's executemany, skipping per-row statement compilation
+    (a delivery's subject index can be hundreds of thousands of rows)."""
+    style = conn.dialect.paramstyle
+    mark = "?" if style == "qmark" else "%s"
+    # Table and column names are the gateway's own constants, never user input.
+    names, marks = ", ".join(columns), ", ".join([mark] * len(columns))
+    sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
+    conn.exec_driver_sql(sql, rows)

@@ -22,7 +22,7 @@ from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, lock_audit_head
+from gateway.storage.dialects import configure_sqlite, insert_many, lock_audit_head
 
 T = TypeVar("T")
 
@@ -162,7 +162,12 @@ class SqlUnitOfWork:
                 [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self._nodes.items()],
             )
             if self._subjects:
-                self.conn.execute(t.audit_subjects.insert(), self._subjects)
+                insert_many(
+                    self.conn,
+                    "audit_subjects",
+                    ("entry_index", "subject"),
+                    [(s["entry_index"], s["subject"]) for s in self._subjects],
+                )
         self._entries, self._nodes, self._subjects = [], {}, []
 
     def _stored_head(self) -> int:

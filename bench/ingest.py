@@ -1,0 +1,173 @@
+"""Data-plane figures: ingest over HTTP, server memory, pseudonymisation rate.
+
+Baselines in the same run: ``pyarrow.csv.read_csv`` + ``pyarrow.parquet.write_table`` of the
+same file (ingest), and ``hmac.new`` per CPR in a Python loop (pseudonyms).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from gateway.config import Settings
+from gateway.crypto import tokens
+from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
+from gateway.dataplane import synth
+from gateway.domain.policy_files import load_catalogue
+from gateway.domain.principal import Role
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _chunks(path: Path, size: int = 1 << 20) -> Any:
+    with open(path, "rb") as fh:
+        while block := fh.read(size):
+            yield block
+
+
+def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    catalogue = load_catalogue(ROOT / "policies")
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        folder = Path(tmp)
+        csv_path = folder / "lpr-2016-11.csv"
+        synth.lpr_like(catalogue, csv_path, rows=rows, persons=persons)
+        size_mb = csv_path.stat().st_size / 1e6
+        print(f"  {rows:,} rows, {persons:,} persons, {size_mb:.0f} MB CSV", flush=True)
+
+        began = time.perf_counter()
+        pq.write_table(pacsv.read_csv(csv_path), folder / "baseline.parquet")
+        baseline = time.perf_counter() - began
+
+        data = folder / "var"
+        settings = Settings(data_dir=data, policies_dir=ROOT / "policies")
+        init_key_folder(settings.resolved_keys_dir)
+        port = _port()
+        env = {
+            **os.environ,
+            "GATEWAY_DATA_DIR": str(data),
+            "GATEWAY_POLICIES_DIR": str(ROOT / "policies"),
+            "GATEWAY_LOG_FILE": str(data / "server.log"),
+        }
+        env.pop("GATEWAY_DATABASE_URL", None)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            for _ in range(300):
+                try:
+                    if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    time.sleep(0.1)
+            idle_rss = _peak_rss_mib(server.pid)
+            key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
+            token = tokens.issue(
+                key,
+                subject="sundhedsdatastyrelsen",
+                roles=[Role.SOURCE],
+                issuer=settings.token_issuer,
+                audience=settings.token_audience,
+            )
+            began = time.perf_counter()
+            r = httpx.post(
+                f"{base}/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries",
+                params={"period": "2016-11"},
+                content=_chunks(csv_path),
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=3600,
+            )
+            elapsed = time.perf_counter() - began
+            assert r.status_code == 201, r.text[:500]
+            peak = _peak_rss_mib(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        out.append(
+            {
+                "figure": f"ingest {rows:,} rows over HTTP (validate, pseudonymise, seal, audit)",
+                "value": round(rows / elapsed),
+                "unit": "rows/s",
+                "baseline": round(rows / baseline),
+                "ratio": round(elapsed / baseline, 2),
+                "target": "time <= 3x baseline, >= 400,000 rows/s",
+                "holds": elapsed <= 3 * baseline and rows / elapsed >= 400_000,
+            }
+        )
+        out.append(
+            {
+                "figure": f"server peak RSS for {rows:,} rows (idle {idle_rss:.0f} MiB)",
+                "value": round(peak),
+                "unit": "MiB",
+                "baseline": round(idle_rss),
+                "ratio": round(peak / idle_rss, 2),
+                "target": "<= 1024 MiB",
+                "holds": peak <= 1024,
+            }
+        )
+
+        table = pacsv.read_csv(
+            csv_path, convert_options=pacsv.ConvertOptions(column_types={"cpr": pa.string()})
+        )
+        cprs = table["cpr"].combine_chunks()
+        k1, k2 = os.urandom(32), os.urandom(32)
+        began = time.perf_counter()
+        internal = internal_pseudonyms(cprs, k1)
+        external = recipient_pseudonyms(internal, k2)
+        ours = time.perf_counter() - began
+        sample = cprs.to_pylist()[:100_000]
+        began = time.perf_counter()
+        for value in sample:
+            inner = hmac.new(k1, value.encode(), hashlib.sha256).digest()
+            hmac.new(k2, inner, hashlib.sha256).digest()
+        naive = (time.perf_counter() - began) * rows / len(sample)
+        check = [
+            hmac.new(k2, hmac.new(k1, v.encode(), hashlib.sha256).digest(), hashlib.sha256)
+            .digest()[:16]
+            .hex()
+            for v in sample[:1000]
+        ]
+        assert external.to_pylist()[:1000] == check, "pseudonyms differ from the reference"
+        out.append(
+            {
+                "figure": f"pseudonymise {rows:,} CPR, internal + recipient ({persons:,} distinct)",
+                "value": round(2 * rows / ours),
+                "unit": "CPR/s",
+                "baseline": round(2 * rows / naive),
+                "ratio": round(naive / ours, 1),
+                "target": ">= 2,000,000 CPR/s",
+                "holds": 2 * rows / ours >= 2_000_000,
+            }
+        )
+    return out
