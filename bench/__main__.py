@@ -8,16 +8,22 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, ingest
+from bench import audit, ingest, linking, small_pushes
 
 RESULTS = Path(__file__).with_name("results.json")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
-    parser.add_argument("suite", nargs="?", default="all", choices=["all", "audit", "ingest"])
+    parser.add_argument(
+        "suite",
+        nargs="?",
+        default="all",
+        choices=["all", "audit", "ingest", "linking", "small-pushes"],
+    )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
     parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
+    parser.add_argument("--seconds", type=float, default=60.0, help="small-push run length")
     args = parser.parse_args()
     machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
     print(f"== benchmarks on {machine}, Python {platform.python_version()}")
@@ -25,6 +31,12 @@ def main() -> int:
     if args.suite in ("all", "ingest"):
         print("-- data plane")
         rows += ingest.run(rows=args.rows, persons=max(1, args.rows // 4))
+    if args.suite in ("all", "linking"):
+        print("-- linking")
+        rows += linking.run(rows=args.rows, persons=max(1, args.rows // 4))
+    if args.suite in ("all", "small-pushes"):
+        print("-- small pushes")
+        rows += small_pushes.run(seconds=args.seconds)
     if args.suite in ("all", "audit"):
         print("-- audit log")
         rows += audit.run(entries=args.entries)

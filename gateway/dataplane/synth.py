@@ -426,3 +426,38 @@ def lpr_like(
     )
     pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
     return SynthFile("lpr", "sundhedsdatastyrelsen", "2016-11", path.name, "csv", rows)
+
+
+def rows_like(
+    catalogue: Catalogue, dataset: str, *, rows: int, persons: int, seed: int, period: str
+) -> pa.Table:
+    """``rows`` schema-valid rows of any dataset over ``persons`` synthetic CPRs (the same
+    persons for the same ``persons`` count, whatever the dataset), events in ``period``."""
+    ds = catalogue.datasets[dataset]
+    people = _People(
+        np.random.default_rng(persons), persons, np.array(sorted(catalogue.municipalities))
+    )
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, persons, rows)
+    cprs, kommune = people.take(idx, dashed=False)
+    first, last = month_start(period), month_end(period)
+    columns: dict[str, pa.Array] = {}
+    for col in ds.columns:
+        kind = col.type.value
+        if kind == "cpr":
+            columns[col.name] = cprs
+        elif kind == "municipality":
+            columns[col.name] = kommune
+        elif kind == "date":
+            valid = None if col.required else rng.random(rows) < 0.8
+            columns[col.name] = _date_array(_dates(rng, first, last, rows), valid)
+        elif kind == "month":
+            columns[col.name] = pa.repeat(pa.scalar(period), rows)
+        elif kind == "integer":
+            columns[col.name] = pa.array(rng.integers(1, 5, rows))
+        elif kind == "category":
+            values = list(col.values or ())
+            columns[col.name] = pa.array(np.array(values)[rng.integers(0, len(values), rows)])
+        else:
+            columns[col.name] = pa.repeat(pa.scalar("x"), rows)
+    return pa.table(columns)
