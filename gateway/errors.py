@@ -8,7 +8,8 @@ Hierarchy::
     │   └── KeyUnavailable            503  master key missing, or not the one data was sealed with
     ├── NotAuthenticated              401  no, expired or forged bearer token
     ├── Forbidden                     403  the principal may not do this (role, owner, four eyes)
-    │   └── PolicyDenied                   the legal-basis evaluator said no; carries the decision
+    │   ├── PolicyDenied                   the legal-basis evaluator said no; carries the decision
+    │   └── DisclosureRefused              the disclosure checker failed an aggregate; carries why
     ├── NotFound                      404
     ├── Conflict                      409  wrong state for the action (e.g. release before approval)
     ├── InvalidRequest                422  a request that makes no sense (bad purpose or period)
@@ -88,6 +89,14 @@ class Forbidden(GatewayError):
 class PolicyDenied(Forbidden):
     code = "policy-denied"
     title = "Refused by the legal-basis policy"
+
+
+class DisclosureRefused(Forbidden):
+    """The output checker failed the aggregate; the problem body carries its report (which
+    never contains the value of a suppressed cell)."""
+
+    code = "disclosure-refused"
+    title = "Refused by disclosure control"
 
 
 class NotFound(GatewayError):

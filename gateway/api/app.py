@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request, Response
 
 from gateway import __version__
 from gateway.api import metrics, problems
-from gateway.api.routes import audit, catalogue, deliveries, extracts, health
+from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
 from gateway.config import Settings
 from gateway.logging import configure_logging
 from gateway.services.bootstrap import open_runtime
@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.runtime = runtime
     problems.install(app)
-    for module in (deliveries, catalogue, extracts, audit, health):
+    for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)
 
     log = structlog.get_logger("gateway.http")

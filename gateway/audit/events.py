@@ -23,6 +23,9 @@ class EventType(StrEnum):
     RELEASE_CREATED = "release.created"
     RELEASE_REFUSED = "release.refused"  # the policy said no at release time
     RELEASE_PULLED = "release.pulled"
+    RELEASE_HELD = "release.held-for-review"  # the disclosure checker said review
+    RELEASE_REVIEW_RELEASED = "release.review-released"  # an approver released a held one
+    RELEASE_WITHHELD = "release.withheld"  # an approver withheld a held one
     ACCESS_REFUSED = "access.refused"  # an authenticated principal tried something not theirs
     POLICY_LOADED = "policy.loaded"  # the policy set in force changed (at start-up)
     KEYS_INITIALISED = "keys.initialised"

@@ -6,9 +6,11 @@ The server is ``--url`` (or GATEWAY_URL), the bearer token ``--token`` (or GATEW
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -59,9 +61,38 @@ def register(sub: Any) -> None:
     p = ext.add_parser("pull", help="download a release")
     p.add_argument("release_id")
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--format", choices=["parquet", "csv"], default="parquet")
+    p.add_argument(
+        "--format",
+        choices=["parquet", "csv", "zip"],
+        default=None,
+        help="parquet (microdata) or zip (aggregates) by default",
+    )
     common(p)
     p.set_defaults(handler=pull)
+    p = ext.add_parser("queue", help="aggregates held for review (approver, auditor)")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/releases"))
+    for verb, path in (("release-held", "release"), ("withhold", "withhold")):
+        p = ext.add_parser(verb, help=f"{path} an aggregate held for review (approver)")
+        p.add_argument("release_id")
+        p.add_argument("--note", default=None)
+        common(p)
+        p.set_defaults(
+            handler=lambda a, path=path: _call(
+                a, "POST", f"/v1/releases/{a.release_id}/{path}", json_body={"note": a.note}
+            )
+        )
+
+    p = sub.add_parser(
+        "report", help="run a built-in aggregate report (e.g. ressourceforloeb) for a month"
+    )
+    p.add_argument("report_id", help="e.g. ressourceforloeb")
+    p.add_argument("--period", required=True, help="YYYY-MM")
+    p.add_argument(
+        "--out", type=Path, default=None, help="unpack the released bundle into this folder"
+    )
+    common(p)
+    p.set_defaults(handler=report)
 
 
 def _client(args: argparse.Namespace) -> httpx.Client:
@@ -113,7 +144,9 @@ def pull(args: argparse.Namespace) -> int:
     with (
         _client(args) as client,
         client.stream(
-            "GET", f"/v1/releases/{args.release_id}/content", params={"format": args.format}
+            "GET",
+            f"/v1/releases/{args.release_id}/content",
+            params={"format": args.format} if args.format else None,
         ) as response,
     ):
         if not response.is_success:
@@ -123,4 +156,29 @@ def pull(args: argparse.Namespace) -> int:
             for block in response.iter_bytes():
                 fh.write(block)
     print(f"wrote {args.out}")
+    return 0
+
+
+def report(args: argparse.Namespace) -> int:
+    """Run the report; if it was released (not held for review), unpack it into ``--out``."""
+    with _client(args) as client:
+        response = client.post(f"/v1/reports/{args.report_id}/runs", params={"period": args.period})
+        if not response.is_success or args.out is None:
+            return _report(response)
+        body = response.json()
+        print(f"release {body['id']}: {body['status']} (disclosure check: {body['sdc_status']})")
+        if body["status"] != "released":
+            print("held for an approver's review; pull it once released")
+            return 0
+        content = client.get(f"/v1/releases/{body['id']}/content", params={"format": "zip"})
+        if not content.is_success:
+            return _report(content)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(content.content)) as archive:
+        for name in archive.namelist():  # the gateway's own names; refuse anything else
+            if name.startswith("/") or ".." in Path(name).parts:
+                print(f"error: unexpected file name in the bundle: {name!r}", file=sys.stderr)
+                return 1
+        archive.extractall(args.out)
+    print(f"wrote {args.out}/index.html, tables/, charts/, headline.csv, results.json")
     return 0

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -314,8 +315,48 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
         f"pseudonyms: star-analyse and star-statistik share {len(shared)} of "
         f"{rel['persons']:,} person keys (unlinkable across recipients)"
     )
+    summary.extend(_report(demo))
     summary.append(f"finished {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC")
     return summary
+
+
+def _report(demo: _Demo) -> list[str]:
+    """The resource-course monitoring: computed in the hub, released through the checker."""
+    demo.say(f"\n== The resource-course report for {PERIOD} (aggregates, disclosure control)")
+    with demo.client("star-statistik", Role.RECIPIENT) as c:
+        run = _expect(
+            c.post("/v1/reports/ressourceforloeb/runs", params={"period": PERIOD}), 201, "report"
+        )
+        demo.say(
+            f"  release {run['id']}: {run['status']}, disclosure check {run['sdc_status']}, "
+            f"{run['rows']} published cells"
+        )
+        if run["status"] != "released":
+            return [f"report: held for review as {run['id']}"]
+        bundle = c.get(f"/v1/releases/{run['id']}/content", params={"format": "zip"})
+        _expect_ok(bundle)
+    folder = demo.folder / f"report-ressourceforloeb-{PERIOD}"
+    folder.mkdir(exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(bundle.content)) as archive:
+        archive.extractall(folder)
+    headline = json.loads((folder / "headline.json").read_text())["figures"]
+    shown = (
+        "persons in a resource course",
+        "in at least one employment offer",
+        "offers from more than one area",
+        "offers from one area only",
+        "13 weeks after: disability pension",
+    )
+    for row in headline:
+        if row["figure"] in shown:
+            share = "" if row["share_percent"] is None else f"{row['share_percent']:5.1f} %"
+            persons = "suppressed" if row["persons"] is None else f"{row['persons']:,}"
+            demo.say(f"    {row['figure']:38} {persons:>10}  {share}")
+    demo.say(f"  report page: {folder / 'index.html'}")
+    return [
+        f"report: {folder / 'index.html'} (tables, PNG/SVG charts, results.json); "
+        f"disclosure check {run['sdc_status']}"
+    ]
 
 
 def _expect_ok(response: httpx.Response) -> None:

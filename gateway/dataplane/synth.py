@@ -12,6 +12,10 @@ One seed gives the same files byte for byte. Shapes (period 2016-11 by default):
   background persons never in a course; both have health contacts, so population limits show.
 * social data (adult disability) only from 55 of the 98 municipalities (the others' data are
   not valid), so coverage gaps are real in the data.
+* 3,526 courses (scale 1.0) that ended 13 to 65 weeks before the period's end, with the weekly
+  benefit status 13 weeks after the end as in the audit office's follow-up: 2.7 % ordinary
+  job, 11.7 % flexjob, 43.3 % disability pension, the rest other benefits. Persons in a
+  course have the resource-course benefit as their status in the period's first week.
 * CPRs are synthetic: valid dates of birth, random serials, written with and without the dash.
 
 Everything is generated with numpy arrays; no Python loop per row.
@@ -50,6 +54,18 @@ OFFER_TYPES = {
     "loentilskud": 0.05,
 }
 VALID_SOCIAL_MUNICIPALITIES = 55
+FINISHED_COURSES = 3_526
+STATUS_AFTER_13_WEEKS = {
+    "ordinaer_beskaeftigelse": 0.027,
+    "fleksjob": 0.117,
+    "foertidspension": 0.433,
+    "kontanthjaelp": 0.2,
+    "ledighedsydelse": 0.08,
+    "sygedagpenge": 0.05,
+    "ressourceforloebsydelse": 0.04,
+    "andet": 0.053,
+}
+WEEKS_13 = 91
 PARQUET_DATASETS = frozenset({"ssr"})
 
 
@@ -146,6 +162,13 @@ def generate(
         "uip-spor2": _uip(rng, people, course, background, start),
         "laegemiddelstatistik": _prescriptions(rng, people, course, start, end),
     }
+    # Finished courses and weekly status draw from their own generator, so the tables above stay
+    # the same for a seed whatever is added here.
+    finished, status = _finished_courses(
+        np.random.default_rng(seed + 13), codes, scale, people, course, start, end
+    )
+    tables["dfdg-indsats"] = pa.concat_tables([tables["dfdg-indsats"], finished])
+    tables["dfdg-ydelse"] = status
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for dataset, table in tables.items():
@@ -208,6 +231,54 @@ def _dfdg(
             "end_date": _date_array(ends, end_valid),
         }
     )
+
+
+def _finished_courses(
+    rng: np.random.Generator,
+    codes: np.ndarray,
+    scale: float,
+    people: _People,
+    course: np.ndarray,
+    start: dt.date,
+    end: dt.date,
+) -> tuple[pa.Table, pa.Table]:
+    """Courses that ended 13 to 65 weeks before ``end`` (so the status 13 weeks on is known by
+    then), their status 13 weeks after, and the current course persons' benefit status."""
+    n = max(10, round(FINISHED_COURSES * scale))
+    done = _People(rng, n, codes)
+    last = end - dt.timedelta(days=WEEKS_13)
+    f_end = _dates(rng, last - dt.timedelta(days=364), last, n)
+    f_start = np.maximum(f_end - rng.integers(300, 1500, n), dt.date(2013, 1, 1).toordinal())
+    everyone = np.arange(n)
+    cprs, kommune = done.take(everyone, dashed=True)
+    courses = pa.table(
+        {
+            "cpr": cprs,
+            "kommune": kommune,
+            "record_type": pa.array(["ressourceforloeb"] * n),
+            "offer_type": pa.nulls(n, pa.string()),
+            "start_date": _date_array(f_start),
+            "end_date": _date_array(f_end),
+        }
+    )
+    c_cprs, c_kommune = people.take(course, dashed=False)
+    monday = start - dt.timedelta(days=start.weekday())
+    status = pa.table(
+        {
+            "cpr": pa.concat_arrays([done.take(everyone, dashed=False)[0], c_cprs]),
+            "kommune": pa.concat_arrays([kommune, c_kommune]),
+            "status_date": _date_array(
+                np.concatenate([f_end + WEEKS_13, np.full(course.size, monday.toordinal())])
+            ),
+            "status": pa.concat_arrays(
+                [
+                    _pick(rng, STATUS_AFTER_13_WEEKS, n),
+                    pa.array(["ressourceforloebsydelse"] * course.size),
+                ]
+            ),
+        }
+    )
+    return courses, status
 
 
 def _lpr(

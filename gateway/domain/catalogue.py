@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from gateway.domain.disclosure import DisclosureRules
+
 Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
 ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
 Citation = Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
@@ -83,6 +85,9 @@ class Dataset(_Frozen):
     event_start: ColumnName = Field(description="Date or month column that places a row in time.")
     event_end: ColumnName | None = Field(None, description="End of the row's period, if any.")
     quality_notes: tuple[str, ...] = ()
+    disclosure: DisclosureRules | None = Field(
+        None, description="Stricter disclosure rules for aggregates that use this dataset."
+    )
     changes: tuple[str, ...] = ()
 
     @property
@@ -155,6 +160,34 @@ class Grant(_Frozen):
         return not (self.revoked is not None and on >= self.revoked)
 
 
+class ReportDataset(_Frozen):
+    dataset: Identifier
+    columns: tuple[ColumnName, ...] = Field(min_length=1)
+
+
+class Sanction(_Frozen):
+    """Who approved a built-in report's specification once, so each run needs no new approval
+    (the policy decision and the disclosure checker still run every time)."""
+
+    approved_by: str = Field(min_length=3)
+    approved_on: dt.date
+    reference: str = Field(min_length=3)
+
+
+class ReportDefinition(_Frozen):
+    """A built-in aggregate report: what it reads, for whom, under which purpose."""
+
+    id: Identifier
+    title: str
+    description: str
+    recipients: tuple[Identifier, ...] = Field(min_length=1)
+    purpose: Purpose
+    population: Identifier
+    datasets: tuple[ReportDataset, ...] = Field(min_length=1)
+    sanction: Sanction
+    changes: tuple[str, ...] = ()
+
+
 class Catalogue(_Frozen):
     """Everything in ``policies/``, cross-checked, with the hash of the files it came from."""
 
@@ -164,7 +197,20 @@ class Catalogue(_Frozen):
     populations: dict[str, Population]
     grants: tuple[Grant, ...]
     municipalities: dict[str, str] = Field(description="Municipality code -> name.")
+    disclosure: DisclosureRules = Field(
+        default_factory=DisclosureRules, description="Default rules of the output checker."
+    )
+    reports: dict[str, ReportDefinition] = Field(default_factory=dict)
     policy_hash: str = Field(description="SHA-256 over the policy files, recorded in decisions.")
+
+    def disclosure_rules(self, datasets: list[str]) -> DisclosureRules:
+        """The defaults, tightened by every listed dataset's own rules."""
+        rules = self.disclosure
+        for name in datasets:
+            own = self.datasets[name].disclosure
+            if own is not None:
+                rules = rules.strictest(own)
+        return rules
 
     def grants_for(self, recipient: str, dataset: str) -> tuple[Grant, ...]:
         return tuple(g for g in self.grants if g.recipient == recipient and g.dataset == dataset)

@@ -54,6 +54,34 @@ class DatasetRequest(BaseModel):
     columns: tuple[ColumnName, ...] = Field(min_length=1)
 
 
+class Statistic(StrEnum):
+    PERSONS = "persons"  # distinct persons per cell
+    SUM = "sum"  # sum of an integer column per cell, checked per contributing person
+
+
+MONTH_DIMENSION = "month"  # derived: each month of the period an event overlaps
+
+
+class AggregateRequest(BaseModel):
+    """A table of one dataset's rows: distinct persons, or a sum, by up to four dimensions
+    (columns of the dataset that are categories, municipalities or months, or ``month``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    dataset: Identifier
+    statistic: Statistic = Statistic.PERSONS
+    value: ColumnName | None = Field(None, description="The integer column a sum adds up.")
+    dimensions: tuple[ColumnName, ...] = Field((), max_length=4)
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        if (self.statistic is Statistic.SUM) != (self.value is not None):
+            raise ValueError("a sum needs 'value' (the column to add up); a count takes none")
+        if len(set(self.dimensions)) != len(self.dimensions):
+            raise ValueError("a dimension is listed twice")
+        return self
+
+
 class ExtractSpec(BaseModel):
     """What a recipient asks for. The purpose is a closed set: a misspelling is an error."""
 
@@ -66,6 +94,9 @@ class ExtractSpec(BaseModel):
     period_to: Month
     output: OutputForm = OutputForm.MICRODATA
     identifier: IdentifierForm = IdentifierForm.RECIPIENT_PSEUDONYM
+    aggregate: AggregateRequest | None = Field(
+        None, description="The table to compute when output is aggregate."
+    )
     description: str = Field("", max_length=2000)
 
     @model_validator(mode="after")
@@ -75,10 +106,15 @@ class ExtractSpec(BaseModel):
         names = [d.dataset for d in self.datasets]
         if len(set(names)) != len(names):
             raise ValueError("a dataset is listed twice")
-        if self.output is not OutputForm.MICRODATA:
-            raise ValueError(
-                "only microdata output is available; aggregates need disclosure control"
-            )
+        if self.output is OutputForm.AGGREGATE:
+            if self.aggregate is None:
+                raise ValueError("an aggregate output needs 'aggregate' (the table to compute)")
+            if self.aggregate.dataset not in names:
+                raise ValueError("the aggregate's dataset is not among the requested datasets")
+            if self.identifier is not IdentifierForm.RECIPIENT_PSEUDONYM:
+                raise ValueError("an aggregate carries no person identifier")
+        elif self.aggregate is not None:
+            raise ValueError("'aggregate' is only for output: aggregate")
         return self
 
     @property

@@ -7,6 +7,8 @@ Layout of the folder::
     populations.yaml     populations: [...]
     municipalities.yaml  municipalities: {code: name}
     datasets/<id>.yaml   one dataset per file, file name = dataset id
+    disclosure.yaml      disclosure_control: {...}  (the output checker's default rules)
+    reports/<id>.yaml    one built-in aggregate report per file, file name = report id
     grants/<name>.yaml   grants: [...]  (one file per recipient by convention)
 
 A catalogue with any problem is refused whole: the gateway does not start on half a policy.
@@ -31,8 +33,10 @@ from gateway.domain.catalogue import (
     Population,
     Purpose,
     Recipient,
+    ReportDefinition,
     Source,
 )
+from gateway.domain.disclosure import DisclosureRules
 from gateway.errors import PolicyFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -155,6 +159,14 @@ def load_catalogue(root: Path) -> Catalogue:
     for pop in populations.values():
         _check_population(ld, pop, root / "populations.yaml", datasets)
 
+    disclosure = _load_disclosure(ld, root / "disclosure.yaml")
+    reports: dict[str, ReportDefinition] = {}
+    for path in sorted((root / "reports").glob("*.yaml")):
+        report = ld.model(ReportDefinition, ld.read(path), path, None)
+        if report is not None:
+            _check_report(ld, report, path, datasets, recipients, populations)
+            reports[report.id] = report
+
     if ld.problems:
         raise PolicyFileError(ld.problems)
     return Catalogue(
@@ -164,8 +176,46 @@ def load_catalogue(root: Path) -> Catalogue:
         populations=populations,
         grants=tuple(g for g, _ in grant_items),
         municipalities=municipalities,
+        disclosure=disclosure or DisclosureRules(),
+        reports=reports,
         policy_hash=hash_policy_files(root),
     )
+
+
+def _load_disclosure(ld: _Loader, path: Path) -> DisclosureRules | None:
+    doc = ld.read(path)
+    if doc is None:
+        return None
+    if not isinstance(doc, dict) or set(doc) - {"disclosure_control", "changes"}:
+        ld.problems.append(f"{ld.rel(path)}: expected one top-level map 'disclosure_control:'")
+        return None
+    return ld.model(DisclosureRules, doc.get("disclosure_control"), path, None)
+
+
+def _check_report(
+    ld: _Loader,
+    report: ReportDefinition,
+    path: Path,
+    datasets: dict[str, Dataset],
+    recipients: dict[str, Recipient],
+    populations: dict[str, Population],
+) -> None:
+    where = f"{ld.rel(path)}: report '{report.id}'"
+    if report.id != path.stem:
+        ld.problems.append(f"{where}: id must equal the file name")
+    for recipient in report.recipients:
+        if recipient not in recipients:
+            ld.problems.append(f"{where}: unknown recipient '{recipient}'")
+    if report.population not in populations:
+        ld.problems.append(f"{where}: unknown population '{report.population}'")
+    for item in report.datasets:
+        ds = datasets.get(item.dataset)
+        if ds is None:
+            ld.problems.append(f"{where}: unknown dataset '{item.dataset}'")
+            continue
+        unknown = sorted(set(item.columns) - set(ds.shared_columns))
+        if unknown:
+            ld.problems.append(f"{where}: dataset '{ds.id}' has no columns {unknown}")
 
 
 def _load_municipalities(ld: _Loader, path: Path) -> dict[str, str]:

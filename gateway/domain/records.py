@@ -37,6 +37,21 @@ class ExtractRecord:
     decision_note: str | None = None
 
 
+class ReleaseKind:
+    MICRODATA = "microdata"
+    AGGREGATE = "aggregate"
+    REPORT = "report"
+
+
+class ReleaseStatus:
+    """A microdata release is released at once; an aggregate the checker marked ``review``
+    waits for an approver, who releases or withholds it."""
+
+    RELEASED = "released"
+    PENDING_REVIEW = "pending-review"
+    WITHHELD = "withheld"
+
+
 @dataclass(frozen=True)
 class ReleaseRecord:
     id: str
@@ -51,3 +66,11 @@ class ReleaseRecord:
     created_at: str
     released_by: str
     audit_index: int
+    kind: str = ReleaseKind.MICRODATA
+    status: str = ReleaseStatus.RELEASED
+    sdc_status: str | None = None  # the output checker's pass/review for aggregates
+    report_blob_key: str | None = None  # the checker's results.json, sealed
+    report_sha256: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    review_note: str | None = None

@@ -6,11 +6,9 @@ a grant that expired or was revoked in between blocks the release of an approved
 
 from __future__ import annotations
 
-import hashlib
-import io
 import tempfile
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,17 +18,19 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from gateway.audit.events import AuditEvent, EventType
-from gateway.crypto.envelope import OpeningReader, SealingWriter
 from gateway.crypto.pseudonyms import subject_keys
-from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA, stored_schema
+from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA
 from gateway.dataplane.link import Identify, build_release, pseudonymise_for
-from gateway.domain.catalogue import IdentifierForm
+from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
 from gateway.domain.policy import Decision, evaluate
 from gateway.domain.principal import Principal, Role
-from gateway.domain.records import ExtractRecord, ReleaseRecord
+from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
+from gateway.reports.bundle import unzip
+from gateway.services import aggregates
 from gateway.services.context import Context
+from gateway.services.sealed import open_sealed, seal_table, stored_reader
 
 
 def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
@@ -191,8 +191,10 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             refs=refs,
             details={"decision": decision.as_dict()},
         )
+    if record.spec.output is OutputForm.AGGREGATE:
+        return aggregates.release_aggregate(ctx, by=by, record=record, decision=decision, refs=refs)
     version = ctx.recipient_key_version(record.recipient)
-    read = _stored_reader(ctx, record.spec)
+    read = stored_reader(ctx, record.spec.months)
     if record.spec.identifier is IdentifierForm.CPR:
         identify = _cpr_from_vault(ctx, record.spec)
     else:
@@ -200,7 +202,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
     linked = build_release(ctx.catalogue, record.spec, read, identify)
     release_id = f"rel-{uuid.uuid4().hex}"
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
-    digest = _seal_table(ctx, blob_key, linked.table)
+    digest = seal_table(ctx, blob_key, linked.table)
     try:
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
@@ -260,7 +262,7 @@ def _cpr_from_vault(ctx: Context, spec: ExtractSpec) -> Identify:
             with ctx.store.unit_of_work() as uow:
                 deliveries = uow.latest_deliveries(request.dataset, spec.months)
             for delivery in deliveries:
-                with _open_sealed(ctx, delivery.vault_blob_key) as fh:
+                with open_sealed(ctx, delivery.vault_blob_key) as fh:
                     tables.append(pq.read_table(fh))
         vault = pa.concat_tables(tables).group_by([PERSON, CPR]).aggregate([])
         positions = pc.index_in(internal, value_set=vault[PERSON].combine_chunks())
@@ -269,54 +271,6 @@ def _cpr_from_vault(ctx: Context, spec: ExtractSpec) -> Identify:
         return CPR, pc.take(vault[CPR].combine_chunks(), positions)
 
     return identify
-
-
-def _stored_reader(ctx: Context, spec: ExtractSpec) -> Any:
-    months = spec.months
-
-    def read(dataset: str, columns: Sequence[str]) -> pa.Table:
-        with ctx.store.unit_of_work() as uow:
-            deliveries = uow.latest_deliveries(dataset, months)
-        schema = stored_schema(ctx.catalogue.datasets[dataset])
-        tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
-        for delivery in deliveries:
-            with _open_sealed(ctx, delivery.blob_key) as fh:
-                tables.append(pq.read_table(fh, columns=list(columns)))
-        return pa.concat_tables(tables)
-
-    return read
-
-
-def _open_sealed(ctx: Context, blob_key: str) -> OpeningReader:
-    return OpeningReader(ctx.blobs.open(blob_key), blob_id=blob_key, kek_for=ctx.keys.blob_kek)
-
-
-class _HashingSink(io.RawIOBase):
-    """Passes writes through to a sealing writer while hashing the plaintext."""
-
-    def __init__(self, inner: SealingWriter) -> None:
-        super().__init__()
-        self.inner = inner
-        self.sha = hashlib.sha256()
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        self.sha.update(data)
-        return self.inner.write(data)
-
-
-def _seal_table(ctx: Context, blob_key: str, table: pa.Table) -> str:
-    version = ctx.blob_kek_version()
-    with ctx.blobs.create(blob_key) as fh:
-        sealed = SealingWriter(
-            fh, blob_id=blob_key, kek=ctx.keys.blob_kek(version), kek_version=version
-        )
-        sink = _HashingSink(sealed)
-        pq.write_table(table, sink, compression="zstd")
-        sealed.close()
-    return sink.sha.hexdigest()
 
 
 @dataclass(frozen=True)
@@ -345,12 +299,28 @@ def get_release(ctx: Context, *, by: Principal, release_id: str) -> ReleaseRecor
     )
 
 
-def pull_release(ctx: Context, *, by: Principal, release_id: str, fmt: str) -> ReleaseContent:
+def pull_release(
+    ctx: Context, *, by: Principal, release_id: str, fmt: str | None = None
+) -> ReleaseContent:
     """Only the recipient pulls its release; the pull is audited before any byte leaves."""
     by.require(Role.RECIPIENT)
     release = get_release(ctx, by=by, release_id=release_id)
-    if fmt not in ("parquet", "csv"):
-        raise NotFound(f"no format '{fmt}'; use parquet or csv")
+    if release.status != ReleaseStatus.RELEASED:
+        raise Conflict(
+            f"release '{release_id}' is {release.status}; only a released one can be pulled"
+        )
+    aggregate = release.kind != ReleaseKind.MICRODATA
+    formats = ("zip", "csv") if aggregate else ("parquet", "csv")
+    fmt = fmt or formats[0]
+    if fmt not in formats:
+        raise NotFound(
+            f"no format '{fmt}' for a {release.kind} release; use {' or '.join(formats)}"
+        )
+    if aggregate and fmt == "csv":
+        files = unzip(aggregates.bundle_bytes(ctx, release))
+        tables = sorted(n for n in files if n.startswith("tables/") and n.endswith(".csv"))
+        if len(tables) != 1:
+            raise Conflict(f"release '{release_id}' holds {len(tables)} tables; pull it as zip")
     with ctx.store.unit_of_work() as uow:
         uow.append_audit(
             AuditEvent(
@@ -364,7 +334,18 @@ def pull_release(ctx: Context, *, by: Principal, release_id: str, fmt: str) -> R
                 {"format": fmt, "sha256": release.sha256},
             )
         )
-    reader = _open_sealed(ctx, release.blob_key)
+    if aggregate:
+        if fmt == "csv":
+            return ReleaseContent(
+                release, "text/csv; charset=utf-8", f"{release_id}.csv", iter([files[tables[0]]])
+            )
+        return ReleaseContent(
+            release,
+            "application/zip",
+            f"{release_id}.zip",
+            iter([aggregates.bundle_bytes(ctx, release)]),
+        )
+    reader = open_sealed(ctx, release.blob_key)
     if fmt == "parquet":
         return ReleaseContent(
             release, "application/vnd.apache.parquet", f"{release_id}.parquet", _stream(reader)

@@ -63,6 +63,13 @@ class UnitOfWork(Protocol):
 
     def list_releases(self, extract_id: str) -> list[ReleaseRecord]: ...
 
+    def releases_by_status(self, status: str) -> list[ReleaseRecord]:
+        """Every release in ``status`` (e.g. the approvers' review queue), oldest first."""
+
+    def set_release_status(
+        self, release_id: str, status: str, *, by: str, at: str, note: str | None
+    ) -> None: ...
+
     def get_meta(self, key: str) -> str | None: ...
 
     def set_meta(self, key: str, value: str) -> None: ...

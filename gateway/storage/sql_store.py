@@ -262,6 +262,23 @@ class SqlUnitOfWork:
         )
         return [ReleaseRecord(**r._asdict()) for r in rows]
 
+    def releases_by_status(self, status: str) -> list[ReleaseRecord]:
+        rows = self.conn.execute(
+            select(t.releases)
+            .where(t.releases.c.status == status)
+            .order_by(t.releases.c.created_at)
+        )
+        return [ReleaseRecord(**r._asdict()) for r in rows]
+
+    def set_release_status(
+        self, release_id: str, status: str, *, by: str, at: str, note: str | None
+    ) -> None:
+        self.conn.execute(
+            update(t.releases)
+            .where(t.releases.c.id == release_id)
+            .values(status=status, reviewed_by=by, reviewed_at=at, review_note=note)
+        )
+
     # meta ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()

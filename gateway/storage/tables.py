@@ -73,6 +73,14 @@ releases = Table(
     Column("created_at", String(40), nullable=False),
     Column("released_by", String(200), nullable=False),
     Column("audit_index", BigInteger, nullable=False),
+    Column("kind", String(20), nullable=False, server_default="microdata"),
+    Column("status", String(30), nullable=False, server_default="released", index=True),
+    Column("sdc_status", String(10)),
+    Column("report_blob_key", String(300)),
+    Column("report_sha256", String(64)),
+    Column("reviewed_by", String(200)),
+    Column("reviewed_at", String(40)),
+    Column("review_note", Text),
 )
 
 audit_entries = Table(

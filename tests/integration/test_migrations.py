@@ -19,7 +19,7 @@ SIGNER = NoteSigner.from_seed("test.example/audit", b"\x03" * 32)
 
 def test_an_empty_database_is_upgraded_to_head(database_url: str, tmp_path: Path) -> None:
     store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
-    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0002"
+    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0003"
     with store.unit_of_work() as uow:
         uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
@@ -46,10 +46,36 @@ def test_a_database_at_the_previous_revision_is_upgraded_with_its_data(
     with pytest.raises(ConfigurationError, match="gateway db upgrade"):
         SqlStore.open(database_url, migrate_schema=False)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0002"
+    assert migrate.current_revision(engine) == "0003"
     assert "ix_deliveries_source" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
     with store.unit_of_work() as uow:
         assert uow.get_meta("policy-hash") == "abc"
     assert store.audit_size() == 1
     SqlStore.open(database_url, migrate_schema=False).dispose()  # now current: accepted
+    engine.dispose()
+
+
+def test_releases_from_before_aggregates_keep_working(database_url: str, tmp_path: Path) -> None:
+    """0003 adds kind, review status and the checker's report to releases: an existing
+    microdata release reads back as released microdata."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0002")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO releases (id, extract_id, recipient, rows, persons, sha256, "
+                "key_version, identifier, blob_key, created_at, released_by, audit_index) "
+                "VALUES ('rel-1', 'ext-1', 'star-analyse', 10, 3, :sha, 1, "
+                "'recipient-pseudonym', 'releases/star-analyse/rel-1.gwb', "
+                "'2026-11-23T00:00:00+00:00', 'star-analyse[recipient]', 5)"
+            ),
+            {"sha": "0" * 64},
+        )
+    migrate.upgrade(engine)
+    store = SqlStore(engine, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
+    with store.unit_of_work() as uow:
+        release = uow.get_release("rel-1")
+        assert release is not None
+        assert (release.kind, release.status, release.sdc_status) == ("microdata", "released", None)
+        assert uow.releases_by_status("released") == [release]
     engine.dispose()

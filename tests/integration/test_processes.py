@@ -40,7 +40,8 @@ def test_demo_runs_against_a_real_server_and_leaves_no_cpr(tmp_path: Path) -> No
     out = done.stdout
     for expected in (
         "== Summary",
-        "6 of 7 accepted",
+        "7 of 8 accepted",
+        "report: ",
         "audit log: verified",
         "restricted-dataset",
         "purpose-binding",

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[2] / "gateway"
-CORE = ("domain", "crypto", "audit", "dataplane", "services")
+CORE = ("domain", "crypto", "audit", "dataplane", "services", "reports")
 FORBIDDEN = ("fastapi", "starlette", "sqlalchemy", "uvicorn", "gateway.api", "gateway.cli")
 # The composition root wires storage into services; nothing else in services may.
 WIRING = {PACKAGE / "services" / "bootstrap.py"}

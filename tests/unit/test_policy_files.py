@@ -33,6 +33,8 @@ def test_shipped_policies_hold_the_required_catalogue(catalogue: Catalogue) -> N
     assert catalogue.datasets["laegemiddelstatistik"].collection_basis is None
     assert len(catalogue.municipalities) == 98
     assert all(g.citation for g in catalogue.grants)
+    assert catalogue.disclosure.min_persons == 5 and catalogue.disclosure.suppress
+    assert "ressourceforloeb" in catalogue.reports
 
 
 def test_every_extract_state_has_transitions() -> None:
@@ -149,6 +151,30 @@ CASES = {
     "unknown owner": (
         lambda r: _replace(r / "datasets/ssr.yaml", "owner: sundhedsdatastyrelsen", "owner: ssi"),
         "dataset 'ssr': owner 'ssi' is not a known source",
+    ),
+    "disclosure threshold below one": (
+        lambda r: _replace(r / "disclosure.yaml", "min_persons: 5", "min_persons: 0"),
+        "disclosure.yaml: document: min_persons: Input should be greater than or equal to 1",
+    ),
+    "misspelt disclosure rule": (
+        lambda r: _replace(r / "disclosure.yaml", "p_percent: 10", "p_procent: 10"),
+        "disclosure.yaml: document: p_procent: Extra inputs are not permitted",
+    ),
+    "report on an unknown column": (
+        lambda r: _replace(
+            r / "reports/ressourceforloeb.yaml", "columns: [service_date]", "columns: [diagnose]"
+        ),
+        "report 'ressourceforloeb': dataset 'ssr' has no columns ['diagnose']",
+    ),
+    "report for an unknown recipient": (
+        lambda r: _replace(
+            r / "reports/ressourceforloeb.yaml", "recipients: [star-statistik]", "recipients: [dst]"
+        ),
+        "report 'ressourceforloeb': unknown recipient 'dst'",
+    ),
+    "report without sanction": (
+        lambda r: _replace(r / "reports/ressourceforloeb.yaml", "sanction:", "sanctioned:"),
+        "reports/ressourceforloeb.yaml: entry 'ressourceforloeb': sanction: Field required",
     ),
 }
 

@@ -12,8 +12,8 @@ from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
+from gateway.services import aggregates, extracts
 from gateway.services import audit as audit_service
-from gateway.services import extracts
 
 router = APIRouter(prefix="/v1", tags=["extracts"])
 
@@ -29,7 +29,15 @@ def _extract(record: ExtractRecord) -> dict[str, Any]:
 
 
 def _release(record: ReleaseRecord) -> dict[str, Any]:
-    return {k: v for k, v in record.__dict__.items() if k != "blob_key"}
+    hidden = {"blob_key", "report_blob_key"}
+    return {k: v for k, v in record.__dict__.items() if k not in hidden}
+
+
+def released(ctx: Ctx, record: ReleaseRecord) -> dict[str, Any]:
+    """A new release with its audit proof (the recipient can verify it offline)."""
+    if record.status == "released":
+        metrics.RELEASES.labels(record.recipient).inc()
+    return {**_release(record), "audit": audit_service.proof_material(ctx, record.audit_index)}
 
 
 @router.post("/extracts", status_code=201, summary="Request an extract specification")
@@ -69,9 +77,48 @@ def reject(
 
 @router.post("/extracts/{extract_id}/releases", status_code=201, summary="Run an approved spec")
 def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    record = extracts.run_release(ctx, by=by, extract_id=extract_id)
-    metrics.RELEASES.labels(record.recipient).inc()
-    return {**_release(record), "audit": audit_service.proof_material(ctx, record.audit_index)}
+    return released(ctx, extracts.run_release(ctx, by=by, extract_id=extract_id))
+
+
+@router.get(
+    "/releases",
+    summary="Releases by status; the default is the approvers' review queue (pending-review)",
+)
+def list_releases(
+    ctx: Ctx,
+    by: CurrentPrincipal,
+    status: str = Query("pending-review", pattern="^(pending-review|released|withheld)$"),
+) -> dict[str, Any]:
+    return {"releases": [_release(r) for r in aggregates.releases_in(ctx, by=by, status=status)]}
+
+
+@router.post("/releases/{release_id}/release", summary="Release a held aggregate (approver)")
+def review_release(
+    release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return _release(
+        aggregates.review_release(ctx, by=by, release_id=release_id, approve=True, note=note)
+    )
+
+
+@router.post("/releases/{release_id}/withhold", summary="Withhold a held aggregate (approver)")
+def withhold_release(
+    release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return _release(
+        aggregates.review_release(ctx, by=by, release_id=release_id, approve=False, note=note)
+    )
+
+
+@router.get(
+    "/releases/{release_id}/disclosure-report",
+    summary="The disclosure checker's results.json (ACRO layout) for an aggregate",
+)
+def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    record = extracts.get_release(ctx, by=by, release_id=release_id)
+    return aggregates.disclosure_report(ctx, record)
 
 
 @router.get("/releases/{release_id}")
@@ -84,7 +131,7 @@ def content(
     release_id: str,
     ctx: Ctx,
     by: CurrentPrincipal,
-    format: str = Query("parquet", pattern="^(parquet|csv)$"),
+    format: str | None = Query(None, pattern="^(parquet|csv|zip)$"),
 ) -> StreamingResponse:
     pulled = extracts.pull_release(ctx, by=by, release_id=release_id, fmt=format)
     return StreamingResponse(
@@ -92,6 +139,9 @@ def content(
         media_type=pulled.media_type,
         headers={
             "Content-Disposition": f'attachment; filename="{pulled.filename}"',
-            "X-Content-SHA256-Parquet": pulled.release.sha256,
+            # The digest recorded in the audit entry: of the Parquet file, or of the zip bundle.
+            "X-Content-SHA256-" + ("Zip" if pulled.release.kind != "microdata" else "Parquet"): (
+                pulled.release.sha256
+            ),
         },
     )

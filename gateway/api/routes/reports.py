@@ -1,0 +1,34 @@
+"""Built-in aggregate reports: run one for a period, then pull it like any release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+
+from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.routes.extracts import released
+from gateway.services import reports
+
+router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+
+@router.get("", summary="The built-in reports and who they are sanctioned for")
+def list_reports(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+    return {
+        "reports": [
+            r.model_dump(mode="json")
+            for r in ctx.catalogue.reports.values()
+            if r.id in reports.BUILT_IN
+        ]
+    }
+
+
+@router.post("/{report_id}/runs", status_code=201, summary="Compute, check and release a report")
+def run(
+    report_id: str,
+    ctx: Ctx,
+    by: CurrentPrincipal,
+    period: str = Query(..., pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+) -> dict[str, Any]:
+    return released(ctx, reports.run_report(ctx, by=by, report_id=report_id, period=period))

@@ -1,0 +1,122 @@
+"""Compute the table an aggregate extract specification asks for, from the linked events.
+
+The linked event table (see :mod:`gateway.dataplane.link`) is built with internal pseudonyms:
+for an aggregate nobody outside the hub ever sees a person key, so none is derived. The rows of
+the requested dataset are then tabulated by the requested dimensions, every margin included,
+and handed to the disclosure checker.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from gateway.dataplane.ingest import PERSON
+from gateway.dataplane.link import output_column
+from gateway.dataplane.tabulate import Dimension, count_persons, sum_per_person
+from gateway.domain.catalogue import Catalogue, ColumnType
+from gateway.domain.disclosure import Tabulation
+from gateway.domain.extracts import (
+    MONTH_DIMENSION,
+    AggregateRequest,
+    ExtractSpec,
+    Statistic,
+    month_end,
+    month_start,
+)
+from gateway.errors import InvalidRequest
+
+MONTH_COLUMN = "__month"
+
+
+def dimensions(catalogue: Catalogue, spec: ExtractSpec) -> list[Dimension]:
+    """The spec's dimensions with their categories; an unusable dimension is an error that
+    says why (only categories, municipalities and months make bounded, checkable tables)."""
+    agg = _aggregate(spec)
+    ds = catalogue.datasets[agg.dataset]
+    requested = next(d.columns for d in spec.datasets if d.dataset == agg.dataset)
+    out = []
+    for name in agg.dimensions:
+        if name == MONTH_DIMENSION and name not in ds.column_names:
+            out.append(Dimension(name, MONTH_COLUMN, tuple(spec.months)))
+            continue
+        if name not in requested:
+            raise InvalidRequest(
+                f"dimension '{name}' is not among the columns requested from '{ds.id}'"
+            )
+        kind = ds.column(name).type
+        if kind is ColumnType.CATEGORY:
+            levels = tuple(ds.column(name).values or ())
+        elif kind is ColumnType.MUNICIPALITY:
+            levels = tuple(sorted(catalogue.municipalities))
+        elif kind is ColumnType.MONTH:
+            levels = tuple(spec.months)
+        else:
+            raise InvalidRequest(
+                f"dimension '{name}' is a {kind.value} column; dimensions must be categories, "
+                "municipalities or months (use 'month' for the month of a date)"
+            )
+        out.append(Dimension(name, output_column(ds.id, name), levels))
+    if agg.value is not None:
+        if agg.value not in requested:
+            raise InvalidRequest(f"value column '{agg.value}' is not among the requested columns")
+        if ds.column(agg.value).type is not ColumnType.INTEGER:
+            raise InvalidRequest(f"value column '{agg.value}' is not an integer column")
+    return out
+
+
+def _aggregate(spec: ExtractSpec) -> AggregateRequest:
+    if spec.aggregate is None:
+        raise InvalidRequest("the specification asks for no aggregate")
+    return spec.aggregate
+
+
+def _by_month(events: pa.Table, months: list[str]) -> pa.Table:
+    """One copy of each event per month of the period it overlaps, tagged with the month."""
+    parts = []
+    for month in months:
+        first = pa.scalar(month_start(month), pa.date32())
+        last = pa.scalar(month_end(month), pa.date32())
+        overlap = pc.and_kleene(
+            pc.less_equal(events["event_start"], last),
+            pc.or_kleene(
+                pc.is_null(events["event_end"]), pc.greater_equal(events["event_end"], first)
+            ),
+        )
+        part = events.filter(pc.fill_null(overlap, False))
+        parts.append(part.append_column(MONTH_COLUMN, pa.repeat(pa.scalar(month), part.num_rows)))
+    return pa.concat_tables(parts)
+
+
+def tabulate(catalogue: Catalogue, spec: ExtractSpec, linked: pa.Table) -> Tabulation:
+    """The requested table over the linked events (person = internal pseudonym)."""
+    agg = _aggregate(spec)
+    dims = dimensions(catalogue, spec)
+    events = linked.filter(pc.equal(linked["dataset"], agg.dataset))
+    if any(d.column == MONTH_COLUMN for d in dims):
+        events = _by_month(events, spec.months)
+    title = f"{agg.statistic.value} of {agg.dataset}" + (
+        f" by {', '.join(agg.dimensions)}" if agg.dimensions else ""
+    )
+    notes = (
+        f"population: {spec.population}; period {spec.period_from} to {spec.period_to}",
+        "persons are counted once per cell, however many rows they have in it",
+    )
+    name = f"{agg.dataset}-{agg.statistic.value}"
+    if agg.statistic is Statistic.SUM:
+        assert agg.value is not None
+        events = events.append_column("__value", events[output_column(agg.dataset, agg.value)])
+        return sum_per_person(
+            name,
+            title,
+            events.select([PERSON, *_columns(dims), "__value"]),
+            dims,
+            "__value",
+            notes=notes,
+            label=f"sum_{agg.value}",
+        )
+    return count_persons(name, title, events.select([PERSON, *_columns(dims)]), dims, notes)
+
+
+def _columns(dims: list[Dimension]) -> list[str]:
+    return list(dict.fromkeys(d.column for d in dims))

@@ -1,0 +1,247 @@
+"""Aggregate releases: compute, check for disclosure, release, hold for review or refuse.
+
+The disclosure checker decides what happens to a computed aggregate (ACRO's statuses):
+
+* ``pass``: released at once (``release.created``);
+* ``review``: held in the approvers' queue (``release.held-for-review``) until an approver who
+  neither requested the specification nor ran it releases or withholds it;
+* ``fail``: refused with the checker's reasons (``release.refused``); nothing leaves.
+
+In every case the checker's report (``results.json``, ACRO's layout) is sealed and stored, and
+the audit entry carries its SHA-256 and blob key, so a DPO can see exactly why a table was or
+was not released. An aggregate carries no person key, so no pseudonym key is used and no person
+enters the audit subject index.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.dataplane.aggregate import tabulate
+from gateway.dataplane.ingest import PERSON
+from gateway.dataplane.link import build_release
+from gateway.domain.disclosure import CheckedTable, Status, check
+from gateway.domain.policy import Decision
+from gateway.domain.principal import Principal, Role
+from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
+from gateway.domain.sdc_report import overall_status, reasons, results_json
+from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
+from gateway.reports.bundle import json_bytes, table_files, zip_bytes
+from gateway.services.context import Context
+from gateway.services.sealed import read_sealed, seal_bytes, stored_reader
+
+RESULTS = "results.json"
+
+
+@dataclass(frozen=True)
+class CheckedRelease:
+    """Everything :func:`record_checked` needs to release (or refuse) a set of checked tables."""
+
+    release_id: str
+    kind: str
+    extract_id: str
+    recipient: str
+    checked: list[CheckedTable]
+    files: dict[str, bytes]  # the bundle's files apart from results.json
+    refs: dict[str, str]
+    decision: Decision
+    persons: int
+    command: str
+
+
+def release_aggregate(
+    ctx: Context, *, by: Principal, record: ExtractRecord, decision: Decision, refs: dict[str, str]
+) -> ReleaseRecord:
+    """Run an approved aggregate specification through the checker."""
+    spec = record.spec
+    read = stored_reader(ctx, spec.months)
+    linked = build_release(ctx.catalogue, spec, read, lambda internal: (PERSON, internal))
+    table = tabulate(ctx.catalogue, spec, linked.table)
+    rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets])
+    checked = check(table, rules)
+    meta = {
+        "period": f"{spec.period_from}/{spec.period_to}",
+        "population": spec.population,
+        "purpose": spec.purpose.value,
+        "datasets": [d.dataset for d in spec.datasets],
+    }
+    return record_checked(
+        ctx,
+        by,
+        CheckedRelease(
+            new_release_id(),
+            ReleaseKind.AGGREGATE,
+            record.id,
+            record.recipient,
+            [checked],
+            table_files(checked, meta),
+            refs,
+            decision,
+            linked.persons,
+            f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
+        ),
+    )
+
+
+def new_release_id() -> str:
+    return f"rel-{uuid.uuid4().hex}"
+
+
+def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> ReleaseRecord:
+    """Store the checker's report, then release, hold or refuse according to its status."""
+    release_id = release.release_id
+    now = ctx.clock().isoformat()
+    names = [f"tables/{c.tabulation.name}.csv" for c in release.checked]
+    report = results_json(release.checked, command=release.command, timestamp=now, files=names)
+    report_bytes = json_bytes(report)
+    status = overall_status(release.checked)
+    base = f"releases/{release.recipient}/{release_id}"
+    report_key = f"{base}.{RESULTS}.gwb"
+    report_sha = seal_bytes(ctx, report_key, report_bytes)
+    disclosure = {
+        "status": status.value,
+        "summary": {c.tabulation.name: c.summary() for c in release.checked},
+        "reasons": reasons(release.checked),
+        "report_sha256": report_sha,
+        "report_blob": report_key,
+    }
+    if status is Status.FAIL:
+        ctx.refuse(
+            DisclosureRefused(
+                "the disclosure checker refused the release: "
+                + "; ".join(reasons(release.checked)),
+                disclosure=disclosure,
+                report=report,
+            ),
+            event=EventType.RELEASE_REFUSED,
+            by=by,
+            refs={**release.refs, "release": release_id},
+            details={
+                "kind": release.kind,
+                "disclosure": disclosure,
+                "decision": release.decision.as_dict(),
+            },
+        )
+    bundle = zip_bytes({**release.files, RESULTS: report_bytes})
+    blob_key = f"{base}.zip.gwb"
+    digest = seal_bytes(ctx, blob_key, bundle)
+    held = status is Status.REVIEW
+    cells = sum(int(c.suppressed.size) for c in release.checked)
+    try:
+        with ctx.store.unit_of_work() as uow:
+            entry = uow.append_audit(
+                AuditEvent(
+                    EventType.RELEASE_HELD if held else EventType.RELEASE_CREATED,
+                    by.label,
+                    {**release.refs, "release": release_id},
+                    {
+                        "kind": release.kind,
+                        "sha256": digest,
+                        "cells": cells,
+                        "files": sorted([*release.files, RESULTS]),
+                        "disclosure": disclosure,
+                        "decision": release.decision.as_dict(),
+                    },
+                )
+            )
+            stored = ReleaseRecord(
+                id=release_id,
+                extract_id=release.extract_id,
+                recipient=release.recipient,
+                rows=cells,
+                persons=release.persons,
+                sha256=digest,
+                key_version=0,
+                identifier="none",
+                blob_key=blob_key,
+                created_at=entry.recorded_at,
+                released_by=by.label,
+                audit_index=entry.index,
+                kind=release.kind,
+                status=ReleaseStatus.PENDING_REVIEW if held else ReleaseStatus.RELEASED,
+                sdc_status=status.value,
+                report_blob_key=report_key,
+                report_sha256=report_sha,
+            )
+            uow.add_release(stored)
+    except BaseException:
+        ctx.blobs.delete(blob_key)
+        raise
+    return stored
+
+
+def releases_in(
+    ctx: Context, *, by: Principal, status: str = ReleaseStatus.PENDING_REVIEW
+) -> list[ReleaseRecord]:
+    """Releases in ``status``, oldest first; by default the aggregates the checker sent for
+    review (the approvers' queue). For approvers and auditors."""
+    if not by.roles & {Role.APPROVER, Role.AUDITOR}:
+        raise Forbidden("listing releases is for approvers and auditors")
+    with ctx.store.unit_of_work() as uow:
+        return uow.releases_by_status(status)
+
+
+def review_release(
+    ctx: Context, *, by: Principal, release_id: str, approve: bool, note: str | None
+) -> ReleaseRecord:
+    """An approver releases or withholds an aggregate held for review (four eyes: not the
+    principal who requested the specification, nor the one who ran it)."""
+    refs = {"release": release_id}
+    if Role.APPROVER not in by.roles:
+        ctx.refuse(
+            Forbidden("reviewing a release needs the 'approver' role"),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    with ctx.store.unit_of_work() as uow:
+        release = uow.get_release(release_id)
+        extract = uow.get_extract(release.extract_id) if release else None
+    if release is None:
+        raise NotFound(f"no release '{release_id}'")
+    refs.update({"recipient": release.recipient, "extract": release.extract_id})
+    requester = extract.requested_by if extract else None
+    if by.subject == requester or by.label == release.released_by:
+        ctx.refuse(
+            Forbidden(
+                "four-eyes rule: a held release cannot be reviewed by the principal who "
+                "requested or ran it"
+            ),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    status = ReleaseStatus.RELEASED if approve else ReleaseStatus.WITHHELD
+    event = EventType.RELEASE_REVIEW_RELEASED if approve else EventType.RELEASE_WITHHELD
+    with ctx.store.unit_of_work() as uow:
+        current = uow.get_release(release_id)
+        if current is None or current.status != ReleaseStatus.PENDING_REVIEW:
+            raise Conflict(f"release '{release_id}' is not pending review")
+        entry = uow.append_audit(
+            AuditEvent(
+                event,
+                by.label,
+                refs,
+                {"note": note, "report_sha256": current.report_sha256, "sha256": current.sha256},
+            )
+        )
+        uow.set_release_status(release_id, status, by=by.label, at=entry.recorded_at, note=note)
+        updated = uow.get_release(release_id)
+    assert updated is not None
+    return updated
+
+
+def disclosure_report(ctx: Context, release: ReleaseRecord) -> dict[str, Any]:
+    """The checker's results.json of an aggregate release (it never holds a hidden value)."""
+    if release.report_blob_key is None:
+        raise NotFound(f"release '{release.id}' is microdata; it has no disclosure report")
+    report: dict[str, Any] = json.loads(read_sealed(ctx, release.report_blob_key))
+    return report
+
+
+def bundle_bytes(ctx: Context, release: ReleaseRecord) -> bytes:
+    return read_sealed(ctx, release.blob_key)

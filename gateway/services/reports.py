@@ -1,0 +1,126 @@
+"""Built-in aggregate reports (``policies/reports/``), run inside the hub for a recipient.
+
+A report's specification was approved once, as a reviewed policy file (its ``sanction``), so a
+run needs no new four-eyes approval. Everything else is as for any aggregate: the legal-basis
+decision is taken for the caller at run time (restricted data, purposes, grants, populations),
+the tables are computed from linked data inside the hub, and only what the disclosure checker
+passes leaves; ``review`` goes to the approvers' queue and ``fail`` is refused.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.audit.events import EventType
+from gateway.dataplane import ressourceforloeb
+from gateway.domain.catalogue import OutputForm, ReportDefinition
+from gateway.domain.disclosure import check
+from gateway.domain.policy import Decision, evaluate
+from gateway.domain.principal import Principal, Role
+from gateway.domain.records import ReleaseKind, ReleaseRecord
+from gateway.errors import Conflict, Forbidden, InvalidRequest, NotFound, PolicyDenied
+from gateway.reports import ressourceforloeb as page
+from gateway.services.aggregates import CheckedRelease, new_release_id, record_checked
+from gateway.services.context import Context
+from gateway.services.sealed import stored_reader
+
+PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+# The reports the hub knows how to compute; each needs a definition in policies/reports/.
+BUILT_IN = {"ressourceforloeb": ressourceforloeb}
+REQUIRED = {"ressourceforloeb": "dfdg-indsats"}
+
+
+def definition(ctx: Context, report_id: str) -> ReportDefinition:
+    found = ctx.catalogue.reports.get(report_id)
+    if found is None or report_id not in BUILT_IN:
+        raise NotFound(f"no report '{report_id}'")
+    return found
+
+
+def decide(ctx: Context, recipient: str, report: ReportDefinition) -> Decision:
+    return evaluate(
+        ctx.catalogue,
+        recipient=recipient,
+        purpose=report.purpose,
+        datasets=[(d.dataset, d.columns) for d in report.datasets],
+        on=ctx.today(),
+        output=OutputForm.AGGREGATE,
+        population=report.population,
+    )
+
+
+def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> ReleaseRecord:
+    """Compute, check and release (or hold, or refuse) ``report_id`` for ``period``."""
+    by.require(Role.RECIPIENT)
+    if not PERIOD.match(period):
+        raise InvalidRequest("period must be a month, YYYY-MM")
+    report = definition(ctx, report_id)
+    recipient = by.subject
+    refs = {
+        "recipient": recipient,
+        "report": report_id,
+        "datasets": ",".join(d.dataset for d in report.datasets),
+        "extract": f"report/{report_id}/{period}",
+    }
+    if recipient not in report.recipients:
+        ctx.refuse(
+            Forbidden(f"report '{report_id}' is not sanctioned for '{recipient}'"),
+            event=EventType.RELEASE_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    decision = decide(ctx, recipient, report)
+    if not decision.allowed:
+        ctx.refuse(
+            PolicyDenied(decision.summary(), decision=decision.as_dict()),
+            event=EventType.RELEASE_REFUSED,
+            by=by,
+            refs=refs,
+            details={"decision": decision.as_dict()},
+        )
+    sources = []
+    for item in report.datasets:
+        with ctx.store.unit_of_work() as uow:
+            found = uow.latest_deliveries(item.dataset, [period])
+        ds = ctx.catalogue.datasets[item.dataset]
+        sources.append(
+            page.Source(
+                ds.id, ds.title, found[0].id if found else None, found[0].rows if found else 0
+            )
+        )
+    required = REQUIRED[report_id]
+    if not any(s.dataset == required and s.delivery for s in sources):
+        raise Conflict(f"no delivery of '{required}' for {period}: the report has no base")
+    data = BUILT_IN[report_id].compute(ctx.catalogue, stored_reader(ctx, [period]), period)
+    rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
+    checked = [check(table, rules) for table in data.tables]
+    context = page.ReportContext(
+        release_id=new_release_id(),
+        title=report.title,
+        period=period,
+        generated_at=ctx.clock().isoformat(timespec="seconds"),
+        recipient=recipient,
+        sanction=f"{report.sanction.reference}, approved by {report.sanction.approved_by} "
+        f"on {report.sanction.approved_on.isoformat()}",
+        policy_hash=ctx.catalogue.policy_hash,
+        sources=tuple(sources),
+        municipality_names=ctx.catalogue.municipalities,
+    )
+    files = page.render(context, data, checked)
+    persons = int(data.tables[0].persons[(-1,) * data.tables[0].persons.ndim])
+    return record_checked(
+        ctx,
+        by,
+        CheckedRelease(
+            context.release_id,
+            ReleaseKind.REPORT,
+            refs["extract"],
+            recipient,
+            checked,
+            files,
+            refs,
+            decision,
+            persons,
+            f"gateway report {report_id} --period {period}",
+        ),
+    )

@@ -1,0 +1,90 @@
+"""Reading and writing sealed blobs: stored deliveries in, releases and reports out.
+
+Every blob is sealed (chunked AES-256-GCM under a per-blob data key wrapped by the current blob
+KEK, see :mod:`gateway.crypto.envelope`); these helpers are the only way services touch them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from gateway.crypto.envelope import OpeningReader, SealingWriter
+from gateway.dataplane.ingest import stored_schema
+from gateway.dataplane.link import StoredReader
+from gateway.services.context import Context
+
+
+def stored_reader(ctx: Context, months: list[str]) -> StoredReader:
+    """Read a dataset's stored rows (internal pseudonyms) from the newest delivery of each of
+    ``months``; an empty table of the stored schema when there is none."""
+
+    def read(dataset: str, columns: Sequence[str]) -> pa.Table:
+        with ctx.store.unit_of_work() as uow:
+            deliveries = uow.latest_deliveries(dataset, months)
+        schema = stored_schema(ctx.catalogue.datasets[dataset])
+        tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
+        for delivery in deliveries:
+            with open_sealed(ctx, delivery.blob_key) as fh:
+                tables.append(pq.read_table(fh, columns=list(columns)))
+        return pa.concat_tables(tables)
+
+    return read
+
+
+def open_sealed(ctx: Context, blob_key: str) -> OpeningReader:
+    return OpeningReader(ctx.blobs.open(blob_key), blob_id=blob_key, kek_for=ctx.keys.blob_kek)
+
+
+def read_sealed(ctx: Context, blob_key: str) -> bytes:
+    """A small sealed blob (a report, a bundle of tables) read whole."""
+    with open_sealed(ctx, blob_key) as fh:
+        data: bytes = fh.read()
+    return data
+
+
+class _HashingSink(io.RawIOBase):
+    """Passes writes through to a sealing writer while hashing the plaintext."""
+
+    def __init__(self, inner: SealingWriter) -> None:
+        super().__init__()
+        self.inner = inner
+        self.sha = hashlib.sha256()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.sha.update(data)
+        return self.inner.write(data)
+
+
+def _sealing(ctx: Context, fh: Any, blob_key: str) -> _HashingSink:
+    version = ctx.blob_kek_version()
+    writer = SealingWriter(
+        fh, blob_id=blob_key, kek=ctx.keys.blob_kek(version), kek_version=version
+    )
+    return _HashingSink(writer)
+
+
+def seal_table(ctx: Context, blob_key: str, table: pa.Table) -> str:
+    """Write ``table`` as Parquet, sealed; returns the SHA-256 of the plaintext Parquet."""
+    with ctx.blobs.create(blob_key) as fh:
+        sink = _sealing(ctx, fh, blob_key)
+        pq.write_table(table, sink, compression="zstd")
+        sink.inner.close()
+    return sink.sha.hexdigest()
+
+
+def seal_bytes(ctx: Context, blob_key: str, data: bytes) -> str:
+    """Write ``data`` sealed; returns its SHA-256."""
+    with ctx.blobs.create(blob_key) as fh:
+        sink = _sealing(ctx, fh, blob_key)
+        sink.write(data)
+        sink.inner.close()
+    return sink.sha.hexdigest()

@@ -1,0 +1,288 @@
+"""Aggregate extracts over HTTP: checked against counts computed independently from the
+plaintext source files; pass releases, review waits for four eyes, fail is refused with the
+checker's report; restricted data never appear in a table unless a policy says so."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from gateway.domain.principal import Role
+from gateway.services.ports import AuditQuery
+from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
+from tests.integration.test_extracts_api import push_all
+
+PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}
+DFDG_COLUMNS = ["kommune", "record_type", "offer_type", "start_date", "end_date"]
+BY_KOMMUNE = {
+    "purpose": "statistics",
+    "population": "everyone",
+    **PERIOD,
+    "datasets": [{"dataset": "dfdg-indsats", "columns": DFDG_COLUMNS}],
+    "output": "aggregate",
+    "aggregate": {"dataset": "dfdg-indsats", "statistic": "persons", "dimensions": ["kommune"]},
+}
+SERVICES_SUM = {
+    "purpose": "statistics",
+    "population": "persons-in-resource-course",
+    **PERIOD,
+    "datasets": [
+        {"dataset": "dfdg-indsats", "columns": DFDG_COLUMNS},
+        {"dataset": "ssr", "columns": ["service_date", "provider_type", "services"]},
+    ],
+    "output": "aggregate",
+    "aggregate": {
+        "dataset": "ssr",
+        "statistic": "sum",
+        "value": "services",
+        "dimensions": ["provider_type"],
+    },
+}
+DPO = ("dpo@star.dk", Role.APPROVER)
+
+
+def approved(gateway: Gateway, recipient: str, spec: dict[str, Any]) -> str:
+    ext = gateway.client.post(
+        "/v1/extracts", json=spec, headers=gateway.auth(recipient, Role.RECIPIENT)
+    )
+    assert ext.status_code == 201, ext.text
+    ok = gateway.client.post(f"/v1/extracts/{ext.json()['id']}/approve", headers=gateway.auth(*DPO))
+    assert ok.status_code == 200, ok.text
+    return str(ext.json()["id"])
+
+
+def run(gateway: Gateway, recipient: str, extract_id: str) -> Any:
+    return gateway.client.post(
+        f"/v1/extracts/{extract_id}/releases", headers=gateway.auth(recipient, Role.RECIPIENT)
+    )
+
+
+def persons_by_kommune(synthetic: Synthetic) -> dict[str, int]:
+    """Distinct CPRs per municipality among dfdg rows overlapping November 2016, from the
+    plaintext file (the CPR normalised: with or without the dash is one person)."""
+    table = pacsv.read_csv(
+        synthetic.path("dfdg-indsats"),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"cpr": pa.string(), "kommune": pa.string()}
+        ),
+    )
+    overlap = pc.and_kleene(
+        pc.less_equal(table["start_date"], pa.scalar(dt.date(2016, 11, 30))),
+        pc.or_kleene(
+            pc.is_null(table["end_date"]),
+            pc.greater_equal(table["end_date"], pa.scalar(dt.date(2016, 11, 1))),
+        ),
+    )
+    rows = table.filter(overlap)
+    rows = rows.set_column(0, "cpr", pc.replace_substring(rows["cpr"], "-", ""))
+    grouped = rows.group_by("kommune").aggregate([("cpr", "count_distinct")]).to_pylist()
+    return {r["kommune"]: r["cpr_count_distinct"] for r in grouped}
+
+
+def bundle(gateway: Gateway, recipient: str, release_id: str) -> dict[str, bytes]:
+    r = gateway.client.get(
+        f"/v1/releases/{release_id}/content",
+        params={"format": "zip"},
+        headers=gateway.auth(recipient, Role.RECIPIENT),
+    )
+    assert r.status_code == 200, r.text
+    assert hashlib.sha256(r.content).hexdigest() == r.headers["X-Content-SHA256-Zip"]
+    with zipfile.ZipFile(io.BytesIO(r.content)) as archive:
+        return {n: archive.read(n) for n in archive.namelist()}
+
+
+def test_a_passing_aggregate_is_released_with_the_checker_report(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push_all(gateway, synthetic)
+    rel = run(gateway, "star-statistik", approved(gateway, "star-statistik", BY_KOMMUNE))
+    assert rel.status_code == 201, rel.text
+    body = rel.json()
+    assert (body["status"], body["sdc_status"], body["kind"]) == ("released", "pass", "aggregate")
+    assert body["identifier"] == "none" and "report_blob_key" not in body
+    files = bundle(gateway, "star-statistik", body["id"])
+    assert set(files) == {
+        "results.json",
+        "tables/dfdg-indsats-persons.csv",
+        "tables/dfdg-indsats-persons.json",
+    }
+    table = pacsv.read_csv(
+        io.BytesIO(files["tables/dfdg-indsats-persons.csv"]),
+        convert_options=pacsv.ConvertOptions(column_types={"kommune": pa.string()}),
+    ).to_pylist()
+    expected = persons_by_kommune(synthetic)
+    assert len(table) == 99  # 98 municipalities and the total
+    hidden = 0
+    for row in table[:-1]:
+        truth = expected.get(row["kommune"], 0)
+        if row["persons"] is None:
+            hidden += 1
+            assert row["flag"].startswith("suppressed")
+        else:
+            assert row["persons"] == truth
+            assert truth == 0 or truth >= 5
+        if 0 < truth < 5:
+            assert row["persons"] is None, row
+    assert hidden > 0  # at 5 % scale some municipalities have fewer than five persons
+    assert table[-1]["kommune"] == "Total"
+    # The checker's report: ACRO's layout, in the bundle, on the endpoint and in the audit entry.
+    report = json.loads(files["results.json"])
+    assert report["results"]["output_0"]["status"] == "pass"
+    assert report["results"]["output_0"]["files"][0]["sdc"]["summary"]["threshold"] > 0
+    same = gateway.client.get(
+        f"/v1/releases/{body['id']}/disclosure-report", headers=gateway.auth(*DPO)
+    )
+    assert same.json() == report
+    entry = gateway.runtime.store.search_audit(AuditQuery(event_type="release.created"))[-1]
+    details = json.loads(entry.body)["details"]
+    assert (
+        details["disclosure"]["report_sha256"] == hashlib.sha256(files["results.json"]).hexdigest()
+    )
+    assert details["sha256"] == body["sha256"]
+    # A single table also comes as CSV; an aggregate never as Parquet.
+    headers = gateway.auth("star-statistik", Role.RECIPIENT)
+    csv = gateway.client.get(f"/v1/releases/{body['id']}/content?format=csv", headers=headers)
+    assert csv.content == files["tables/dfdg-indsats-persons.csv"]
+    parquet = f"/v1/releases/{body['id']}/content?format=parquet"
+    assert gateway.client.get(parquet, headers=headers).status_code == 404
+
+
+def _ssr_with_a_negative_value(synthetic: Synthetic) -> bytes:
+    table = pq.read_table(synthetic.path("ssr"))
+    services = table["services"].to_pylist()
+    services[0] = -3  # a correction booked as a negative count
+    table = table.set_column(
+        table.schema.get_field_index("services"), "services", pa.array(services)
+    )
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_negative_contributions_wait_for_a_second_person(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    for dataset in ("dfdg-indsats", "ssr"):
+        f = synthetic.files[dataset]
+        body = (
+            _ssr_with_a_negative_value(synthetic) if dataset == "ssr" else synthetic.bytes(dataset)
+        )
+        assert gateway.push(f.source, dataset, body).status_code == 201
+    held = []
+    for _ in range(2):
+        rel = run(gateway, "star-statistik", approved(gateway, "star-statistik", SERVICES_SUM))
+        assert rel.status_code == 201, rel.text
+        assert (rel.json()["status"], rel.json()["sdc_status"]) == ("pending-review", "review")
+        held.append(rel.json()["id"])
+    recipient = gateway.auth("star-statistik", Role.RECIPIENT)
+    pulled = gateway.client.get(f"/v1/releases/{held[0]}/content", headers=recipient)
+    assert pulled.status_code == 409
+    queue = gateway.client.get("/v1/releases", headers=gateway.auth(*DPO)).json()["releases"]
+    assert [r["id"] for r in queue] == held
+    assert gateway.client.get("/v1/releases", headers=recipient).status_code == 403
+    report = gateway.client.get(f"/v1/releases/{held[0]}/disclosure-report", headers=recipient)
+    assert "negative" in report.json()["results"]["output_0"]["summary"]
+    # Four eyes: the principal that requested the specification cannot review its release.
+    both = gateway.auth("star-statistik", Role.RECIPIENT, Role.APPROVER)
+    mine = gateway.client.post(f"/v1/releases/{held[0]}/release", headers=both)
+    assert mine.status_code == 403 and "four-eyes" in mine.json()["detail"]
+    legal = gateway.auth("legal@star.dk", Role.APPROVER)
+    ok = gateway.client.post(
+        f"/v1/releases/{held[0]}/release", json={"note": "corrections, checked"}, headers=legal
+    )
+    assert ok.status_code == 200 and ok.json()["status"] == "released"
+    assert ok.json()["reviewed_by"] == "legal@star.dk[approver]"
+    assert set(bundle(gateway, "star-statistik", held[0])) >= {"results.json"}
+    no = gateway.client.post(f"/v1/releases/{held[1]}/withhold", headers=legal)
+    assert no.status_code == 200 and no.json()["status"] == "withheld"
+    gone = gateway.client.get(f"/v1/releases/{held[1]}/content", headers=recipient)
+    assert gone.status_code == 409 and "withheld" in gone.json()["detail"]
+    again = gateway.client.post(f"/v1/releases/{held[1]}/release", headers=legal)
+    assert again.status_code == 409
+    types = [e.type for e in gateway.runtime.store.search_audit(AuditQuery(limit=1000))]
+    assert types.count("release.held-for-review") == 2
+    assert "release.review-released" in types and "release.withheld" in types
+
+
+def test_a_failing_aggregate_is_refused_with_reasons(tmp_path: Path, synthetic: Synthetic) -> None:
+    policies = edited_policies(
+        tmp_path / "policies", {"disclosure.yaml": ("suppress: true", "suppress: false")}
+    )
+    with running_gateway(tmp_path / "var", policies) as gw:
+        f = synthetic.files["dfdg-indsats"]
+        assert gw.push(f.source, "dfdg-indsats", synthetic.bytes("dfdg-indsats")).status_code == 201
+        rel = run(gw, "star-statistik", approved(gw, "star-statistik", BY_KOMMUNE))
+        assert rel.status_code == 403, rel.text
+        problem = rel.json()
+        assert problem["type"].endswith("/disclosure-refused")
+        assert problem["disclosure"]["status"] == "fail"
+        assert "do not allow suppression" in problem["detail"]
+        assert problem["report"]["results"]["output_0"]["status"] == "fail"
+        entry = gw.runtime.store.search_audit(AuditQuery(event_type="release.refused"))[-1]
+        details = json.loads(entry.body)["details"]
+        assert details["disclosure"]["report_sha256"] == problem["disclosure"]["report_sha256"]
+        listed = gw.client.get("/v1/releases?status=released", headers=gw.auth(*DPO))
+        assert listed.json()["releases"] == []
+
+
+HOMELESS = {
+    "purpose": "statistics",
+    "population": "everyone",
+    **PERIOD,
+    "datasets": [{"dataset": "sfi-hjemloese", "columns": ["kommune", "count_date", "situation"]}],
+    "output": "aggregate",
+    "aggregate": {"dataset": "sfi-hjemloese", "dimensions": ["situation"]},
+}
+EXCEPTION_GRANT = """  - id: star-statistik-sfi-hjemloese
+    recipient: star-statistik
+    dataset: sfi-hjemloese
+    purposes: [statistics]
+    citation: Test fixture - an explicit statutory exception for aggregated counts only.
+    restricted_exception: Test fixture - explicit exception for aggregated counts, no microdata.
+    population: everyone
+    columns: [kommune, count_date, situation]
+    outputs: [aggregate]
+    valid_from: 2013-01-01
+"""
+
+
+def test_restricted_data_never_appear_in_an_aggregate_unless_a_policy_allows(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
+    with running_gateway(tmp_path / "shipped") as gw:
+        f = synthetic.files["sfi-hjemloese"]
+        assert (
+            gw.push(f.source, "sfi-hjemloese", synthetic.bytes("sfi-hjemloese")).status_code == 201
+        )
+        r = gw.client.post(
+            "/v1/extracts", json=HOMELESS, headers=gw.auth("star-statistik", Role.RECIPIENT)
+        )
+        assert r.status_code == 403
+        assert r.json()["decision"]["datasets"][0]["deciding_rule"] == "restricted-dataset"
+    grants = (Path(__file__).parents[2] / "policies" / "grants" / "star-statistik.yaml").read_text()
+    policies = edited_policies(
+        tmp_path / "policies", {"grants/star-statistik.yaml": (grants, grants + EXCEPTION_GRANT)}
+    )
+    with running_gateway(tmp_path / "excepted", policies) as gw:
+        f = synthetic.files["sfi-hjemloese"]
+        assert (
+            gw.push(f.source, "sfi-hjemloese", synthetic.bytes("sfi-hjemloese")).status_code == 201
+        )
+        micro = {k: v for k, v in HOMELESS.items() if k not in ("output", "aggregate")}
+        r = gw.client.post(
+            "/v1/extracts", json=micro, headers=gw.auth("star-statistik", Role.RECIPIENT)
+        )
+        assert r.status_code == 403  # the exception covers aggregates only
+        rel = run(gw, "star-statistik", approved(gw, "star-statistik", HOMELESS))
+        assert rel.status_code == 201, rel.text
+        assert rel.json()["kind"] == "aggregate"
