@@ -1,4 +1,5 @@
-"""``python -m bench [audit] [--entries N]``: run benchmarks, print a table, write results.json."""
+"""``python -m bench [all|ingest|linking|small-pushes|audit] [--rows N] [--big-rows N]
+[--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
 
 from __future__ import annotations
 
@@ -23,6 +24,12 @@ def main() -> int:
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
     parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
+    parser.add_argument(
+        "--big-rows",
+        type=int,
+        default=10_000_000,
+        help="rows of the memory run (0: skip it); part of 'all' and 'ingest'",
+    )
     parser.add_argument("--seconds", type=float, default=60.0, help="small-push run length")
     args = parser.parse_args()
     machine = f"{os.cpu_count()} cores, {platform.processor() or platform.machine()}"
@@ -31,6 +38,11 @@ def main() -> int:
     if args.suite in ("all", "ingest"):
         print("-- data plane")
         rows += ingest.run(rows=args.rows, persons=max(1, args.rows // 4))
+        if args.big_rows:
+            print("-- memory on a large delivery")
+            rows += ingest.run(
+                rows=args.big_rows, persons=max(1, args.big_rows // 4), memory_only=True
+            )
     if args.suite in ("all", "linking"):
         print("-- linking")
         rows += linking.run(rows=args.rows, persons=max(1, args.rows // 4))

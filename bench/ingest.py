@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,7 +53,12 @@ def _chunks(path: Path, size: int = 1 << 20) -> Any:
             yield block
 
 
-def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
+def run(
+    rows: int = 1_000_000, persons: int = 250_000, repeats: int = 3, memory_only: bool = False
+) -> list[dict[str, Any]]:
+    """Push the delivery ``repeats`` times (as different months, so each is new) and report
+    the median; the baseline is the median of as many runs. ``memory_only``: one push, the
+    server's peak memory (the 10,000,000-row figure)."""
     out: list[dict[str, Any]] = []
     catalogue = load_catalogue(ROOT / "policies")
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -62,9 +68,13 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
         size_mb = csv_path.stat().st_size / 1e6
         print(f"  {rows:,} rows, {persons:,} persons, {size_mb:.0f} MB CSV", flush=True)
 
-        began = time.perf_counter()
-        pq.write_table(pacsv.read_csv(csv_path), folder / "baseline.parquet")
-        baseline = time.perf_counter() - began
+        repeats = 1 if memory_only else repeats
+        baselines = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            pq.write_table(pacsv.read_csv(csv_path), folder / "baseline.parquet")
+            baselines.append(time.perf_counter() - began)
+        baseline = statistics.median(baselines)
 
         data = folder / "var"
         settings = Settings(data_dir=data, policies_dir=ROOT / "policies")
@@ -100,23 +110,40 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
                 issuer=settings.token_issuer,
                 audience=settings.token_audience,
             )
-            began = time.perf_counter()
-            r = httpx.post(
-                f"{base}/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries",
-                params={"period": "2016-11"},
-                content=_chunks(csv_path),
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=3600,
-            )
-            elapsed = time.perf_counter() - began
-            assert r.status_code == 201, r.text[:500]
+            times = []
+            for month in range(1, repeats + 1):
+                began = time.perf_counter()
+                r = httpx.post(
+                    f"{base}/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries",
+                    params={"period": f"2016-{month:02d}"},
+                    content=_chunks(csv_path),
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=3600,
+                )
+                times.append(time.perf_counter() - began)
+                assert r.status_code == 201, r.text[:500]
+            elapsed = statistics.median(times)
             peak = _peak_rss_mib(server.pid)
         finally:
             server.terminate()
             server.wait(timeout=30)
+        limit = 1536 if rows >= 10_000_000 else 1024
+        memory = {
+            "figure": f"server peak RSS for {rows:,} rows (idle {idle_rss:.0f} MiB)",
+            "value": round(peak),
+            "unit": "MiB",
+            "baseline": round(idle_rss),
+            "ratio": round(peak / idle_rss, 2),
+            "target": f"<= {limit} MiB",
+            "holds": peak <= limit,
+        }
+        if memory_only:
+            memory["figure"] += f", {rows / elapsed:,.0f} rows/s"
+            return [memory]
         out.append(
             {
-                "figure": f"ingest {rows:,} rows over HTTP (validate, pseudonymise, seal, audit)",
+                "figure": f"ingest {rows:,} rows over HTTP (validate, pseudonymise, seal, audit), "
+                f"median of {repeats}",
                 "value": round(rows / elapsed),
                 "unit": "rows/s",
                 "baseline": round(rows / baseline),
@@ -125,27 +152,20 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
                 "holds": elapsed <= 3 * baseline and rows / elapsed >= 400_000,
             }
         )
-        out.append(
-            {
-                "figure": f"server peak RSS for {rows:,} rows (idle {idle_rss:.0f} MiB)",
-                "value": round(peak),
-                "unit": "MiB",
-                "baseline": round(idle_rss),
-                "ratio": round(peak / idle_rss, 2),
-                "target": "<= 1024 MiB",
-                "holds": peak <= 1024,
-            }
-        )
+        out.append(memory)
 
         table = pacsv.read_csv(
             csv_path, convert_options=pacsv.ConvertOptions(column_types={"cpr": pa.string()})
         )
         cprs = table["cpr"].combine_chunks()
         k1, k2 = os.urandom(32), os.urandom(32)
-        began = time.perf_counter()
-        internal = internal_pseudonyms(cprs, k1)
-        external = recipient_pseudonyms(internal, k2)
-        ours = time.perf_counter() - began
+        runs = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            internal = internal_pseudonyms(cprs, k1)
+            external = recipient_pseudonyms(internal, k2)
+            runs.append(time.perf_counter() - began)
+        ours = statistics.median(runs)
         sample = cprs.to_pylist()[:100_000]
         began = time.perf_counter()
         for value in sample:
@@ -161,7 +181,8 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
         assert external.to_pylist()[:1000] == check, "pseudonyms differ from the reference"
         out.append(
             {
-                "figure": f"pseudonymise {rows:,} CPR, internal + recipient ({persons:,} distinct)",
+                "figure": f"pseudonymise {rows:,} CPR, internal + recipient "
+                f"({persons:,} distinct), median of {repeats}",
                 "value": round(2 * rows / ours),
                 "unit": "CPR/s",
                 "baseline": round(2 * rows / naive),

@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
@@ -24,7 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from gateway.crypto.pseudonyms import internal_pseudonyms
+from gateway.crypto.pseudonyms import InternalPseudonymiser
 from gateway.domain import cpr
 from gateway.domain.catalogue import Column, ColumnType, Dataset
 
@@ -77,12 +78,15 @@ class IngestReport:
     problems: list[Problem] = field(default_factory=list)
     problem_count: int = 0
     codes: dict[str, int] = field(default_factory=dict)
-    persons: list[pa.Array] = field(default_factory=list)  # distinct internal pseudonyms/batch
+    persons: list[pa.Array] = field(default_factory=list)  # new internal pseudonyms per batch
 
     def distinct_persons(self) -> pa.Array:
+        """The delivery's persons. Each batch contributes only persons the pseudonymiser had
+        not seen, so repeats are rare (only after its memory bound); consumers that need
+        strict distinctness (the subject index) deduplicate anyway."""
         if not self.persons:
             return pa.array([], pa.binary(32))
-        return pc.unique(pa.concat_arrays(self.persons))
+        return pa.concat_arrays(self.persons)
 
     @property
     def ok(self) -> bool:
@@ -176,8 +180,8 @@ def _clean(values: pa.Array) -> pa.Array:
 
 
 def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """ISO dates. strptime rolls 30 February over to 1 March, so a date is valid only if it
-    has the ISO shape and its parsed day of month is the day that was written."""
+    """strptime rolls 30 February over to 1 March, so a date is valid only if it has the ISO
+    shape and its parsed day of month is the day that was written."""
     parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
     shaped = pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
     written_day = pc.cast(
@@ -194,12 +198,9 @@ class _ColumnResult:
     code: str | None = None
     extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
     extra_code: str | None = None
-    normalised: pa.Array | None = None  # the CPR column only: 10-digit CPR, for the vault
 
 
-def _check_column(
-    col: Column, text: pa.Array, municipalities: pa.Array, key: bytes
-) -> _ColumnResult:
+def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _ColumnResult:
     present = pc.is_valid(text)
     kind = col.type
     if kind is ColumnType.CPR:
@@ -207,14 +208,12 @@ def _check_column(
         malformed = pc.and_(present, checked.malformed)
         bad = pc.and_(present, checked.bad_date)
         usable = pc.fill_null(pc.and_(present, pc.invert(pc.or_(malformed, bad))), False)
-        # Pseudonymise only rows that will be kept; others get a placeholder that is never stored.
+        # The 10-digit CPR, pseudonymised later (by the caller): only rows that will be kept
+        # matter; others get a placeholder that is never stored (the delivery is refused).
         normalised = pc.if_else(usable, checked.normalised, pa.scalar("0000000000"))
-        typed = internal_pseudonyms(normalised, key)
-        return _ColumnResult(
-            typed, malformed, "invalid-cpr-format", bad, "invalid-cpr-date", normalised
-        )
+        return _ColumnResult(normalised, malformed, "invalid-cpr-format", bad, "invalid-cpr-date")
     if kind is ColumnType.DATE:
-        typed, ok = _parse_dates(pc.fill_null(text, "x"))
+        typed, ok = _parse_dates(pc.fill_null(text, "0000-00-00"))
         return _ColumnResult(
             pc.if_else(present, typed, pa.scalar(None, pa.date32())),
             pc.and_(present, pc.invert(ok)),
@@ -285,11 +284,22 @@ def ingest(
 
     schema = stored_schema(ds)
     known = pa.array(municipalities, pa.string())
-    writer = pq.ParquetWriter(sink, schema, compression="zstd")
+    # The person column is 32 random bytes per row: dictionary-encoding it costs a third of
+    # the write time and saves almost nothing, so only the other columns get dictionaries.
+    dictionary = [name for name in schema.names if name != PERSON]
+    writer = pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary)
     vault_writer = pq.ParquetWriter(vault, VAULT_SCHEMA) if vault is not None else None
+    pseudonymise = InternalPseudonymiser(pseudonym_key)  # each distinct CPR hashed once
+    # Two stages on two threads: reading and checking a batch (Arrow kernels, which release
+    # the GIL) runs ahead while the previous batch is pseudonymised and written (Python HMAC,
+    # Parquet, encryption). At most two batches are in memory.
+    checker = _Checker(reader.batches(expected), ds, known)
     try:
-        for batch in reader.batches(expected):
-            _ingest_batch(batch, ds, known, pseudonym_key, report, writer, schema, vault_writer)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-check") as pool:
+            ahead = pool.submit(checker.next)
+            while (checked := ahead.result()) is not None:
+                ahead = pool.submit(checker.next)
+                _store_batch(checked, pseudonymise, report, writer, schema, vault_writer)
     except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
     if reader.malformed:
@@ -302,53 +312,69 @@ def ingest(
     return report
 
 
-def _ingest_batch(
-    batch: pa.RecordBatch,
-    ds: Dataset,
-    municipalities: pa.Array,
-    key: bytes,
+@dataclass
+class _CheckedBatch:
+    rows: int
+    typed: dict[str, pa.Array]  # stored columns; PERSON still holds the 10-digit CPR
+    candidates: list[Problem]
+    counts: dict[str, int]
+
+
+class _Checker:
+    """Reads batches and checks them column by column (the first stage; one thread)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch], ds: Dataset, known: pa.Array) -> None:
+        self.batches = batches
+        self.ds = ds
+        self.known = known
+        self.offset = 0
+
+    def next(self) -> _CheckedBatch | None:
+        batch = next(self.batches, None)
+        if batch is None:
+            return None
+        offset = self.offset
+        self.offset += batch.num_rows
+        candidates: list[Problem] = []
+        counts: dict[str, int] = {}
+        typed: dict[str, pa.Array] = {}
+        for col in self.ds.columns:
+            text = _clean(batch.column(col.name))
+            if col.required:
+                _mask_problems(
+                    pc.is_null(text), offset, col.name, "missing-value", candidates, counts
+                )
+            result = _check_column(col, text, self.known)
+            for invalid, code in (
+                (result.invalid, result.code),
+                (result.extra_invalid, result.extra_code),
+            ):
+                if invalid is not None and code:
+                    _mask_problems(
+                        pc.fill_null(invalid, False), offset, col.name, code, candidates, counts
+                    )
+            typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
+        return _CheckedBatch(batch.num_rows, typed, candidates, counts)
+
+
+def _store_batch(
+    checked: _CheckedBatch,
+    pseudonymise: InternalPseudonymiser,
     report: IngestReport,
     writer: pq.ParquetWriter,
     schema: pa.Schema,
     vault: pq.ParquetWriter | None,
 ) -> None:
-    offset = report.rows
-    report.rows += batch.num_rows
-    candidates: list[Problem] = []
-    counts: dict[str, int] = {}
-    typed: dict[str, pa.Array] = {}
-    normalised: pa.Array | None = None
-    for col in ds.columns:
-        text = _clean(batch.column(col.name))
-        if col.required:
-            _mask_problems(pc.is_null(text), offset, col.name, "missing-value", candidates, counts)
-        result = _check_column(col, text, municipalities, key)
-        if result.invalid is not None and result.code:
-            _mask_problems(
-                pc.fill_null(result.invalid, False),
-                offset,
-                col.name,
-                result.code,
-                candidates,
-                counts,
-            )
-        if result.extra_invalid is not None and result.extra_code:
-            _mask_problems(
-                pc.fill_null(result.extra_invalid, False),
-                offset,
-                col.name,
-                result.extra_code,
-                candidates,
-                counts,
-            )
-        typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
-        if result.normalised is not None:
-            normalised = result.normalised
-    report.add(candidates, counts)
-    if report.ok and batch.num_rows:
-        writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))
-        report.persons.append(pc.unique(typed[PERSON]))
-        if vault is not None and normalised is not None:
-            pairs = pa.table({PERSON: typed[PERSON], CPR: normalised})
-            distinct = pairs.group_by([PERSON, CPR]).aggregate([])
-            vault.write_table(distinct.select([PERSON, CPR]).cast(VAULT_SCHEMA))
+    """The second stage: count problems; while the delivery is clean, pseudonymise and write."""
+    report.rows += checked.rows
+    report.add(checked.candidates, checked.counts)
+    if not (report.ok and checked.rows):
+        return
+    typed = dict(checked.typed)
+    typed[PERSON] = pseudonymise(typed[PERSON])
+    writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))
+    # Persons first seen in this batch (the pseudonymiser remembers the earlier ones).
+    fresh_cpr, fresh_person = pseudonymise.fresh
+    report.persons.append(fresh_person)
+    if vault is not None:
+        vault.write_table(pa.table({PERSON: fresh_person, CPR: fresh_cpr}, schema=VAULT_SCHEMA))

@@ -16,6 +16,7 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -95,6 +96,47 @@ def population_persons(
     return pc.unique(table.filter(keep)[PERSON].combine_chunks())
 
 
+def _prefix(persons: pa.Array) -> pa.Array:
+    """The first 8 bytes of each 32-byte pseudonym as an integer (cheap to hash)."""
+    raw = np.frombuffer(persons.buffers()[1], dtype=np.uint8)
+    rows = raw[persons.offset * 32 : (persons.offset + len(persons)) * 32].reshape(-1, 32)
+    return pa.array(np.ascontiguousarray(rows[:, :8]).view(np.uint64).ravel())
+
+
+def members(persons: pa.ChunkedArray | pa.Array, population: pa.Array) -> pa.Array:
+    """Whether each 32-byte pseudonym is in ``population``: looked up by its 8-byte prefix (an
+    integer hash), then confirmed on all 32 bytes, so a prefix collision can never let a person
+    outside the population in; if two members share a prefix, the plain lookup is used."""
+    if isinstance(persons, pa.ChunkedArray):
+        persons = persons.combine_chunks()
+    if persons.null_count or population.null_count or not len(persons) or not len(population):
+        return pc.is_in(persons, value_set=population)
+    keys = _prefix(population)
+    if len(pc.unique(keys)) != len(pc.unique(population)):
+        return pc.is_in(persons, value_set=population)  # two members share a prefix
+    position = pc.index_in(_prefix(persons), value_set=keys).to_numpy(zero_copy_only=False)
+    candidate = np.flatnonzero(~np.isnan(position))
+    at = pa.array(candidate)
+    matched = pc.take(population, pa.array(position[candidate].astype(np.int64)))
+    confirmed = pc.equal(matched, pc.take(persons, at)).to_numpy(zero_copy_only=False)
+    mask = np.zeros(len(persons), dtype=bool)
+    mask[candidate[confirmed]] = True
+    return pa.array(mask)
+
+
+def _release_order(linked: pa.Table, name: str) -> pa.Array:
+    """Row order of a release: by person identifier, event start, dataset name. Sorting on
+    integer ranks of the identifier and the dataset is much cheaper than on the strings."""
+    encoded = pc.dictionary_encode(linked[name].combine_chunks())
+    person_rank = pc.take(pc.rank(encoded.dictionary, sort_keys="ascending"), encoded.indices)
+    names = sorted(pc.unique(linked["dataset"]).to_pylist())
+    dataset_rank = pc.index_in(linked["dataset"], value_set=pa.array(names, pa.string()))
+    keys = pa.table({"p": person_rank, "s": linked["event_start"], "d": dataset_rank})
+    return pc.sort_indices(
+        keys, sort_keys=[("p", "ascending"), ("s", "ascending"), ("d", "ascending")]
+    )
+
+
 def build_release(
     catalogue: Catalogue, spec: ExtractSpec, read: StoredReader, identify: Identify
 ) -> LinkedRelease:
@@ -109,7 +151,7 @@ def build_release(
         table = read(ds.id, list(dict.fromkeys([PERSON, *bounds, *request.columns])))
         keep = _overlapping(table, ds, spec.start, spec.end)
         if persons is not None:
-            keep = pc.and_(keep, pc.is_in(table[PERSON], value_set=persons))
+            keep = pc.and_(keep, members(table[PERSON], persons))
         table = table.filter(keep)
         start, end = _event_bounds(table, ds)
         columns = {
@@ -126,8 +168,6 @@ def build_release(
     internal = linked[PERSON].combine_chunks()
     name, identifiers = identify(internal)
     linked = linked.set_column(0, name, identifiers)
-    linked = linked.sort_by(
-        [(name, "ascending"), ("event_start", "ascending"), ("dataset", "ascending")]
-    )
+    linked = linked.take(_release_order(linked, name))
     distinct = pc.count_distinct(linked[name]).as_py() if linked.num_rows else 0
     return LinkedRelease(linked, int(distinct), counts, pc.unique(internal))

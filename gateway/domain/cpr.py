@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -59,36 +60,49 @@ class CprCheck:
     bad_date: pa.Array  # bool: well-formed but DDMMYY with the century is not a date
 
 
+# Days in each month of a common year (index 0 unused); February gains a day in leap years.
+_DAYS_IN_MONTH = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+
+
 def check(values: pa.Array) -> CprCheck:
-    """Check and normalise CPR strings without a Python loop per row."""
+    """Check and normalise CPR strings without a Python loop per row.
+
+    The ten digits of every well-formed value are read as a (rows x 10) byte matrix, and the
+    date of birth is checked with integer arithmetic (month range, days in the month with leap
+    years), which is what the scalar :func:`birth_date` does with ``datetime.date``.
+    """
     values = values.cast(pa.string())
     shaped = pc.fill_null(pc.match_substring_regex(values, CPR_PATTERN), False)
     digits = pc.if_else(shaped, pc.replace_substring(values, "-", ""), pa.scalar("0101000000"))
-    day = pc.utf8_slice_codeunits(digits, 0, 2)
-    month = pc.utf8_slice_codeunits(digits, 2, 4)
-    yy = pc.cast(pc.utf8_slice_codeunits(digits, 4, 6), pa.int32())
-    serial = pc.cast(pc.utf8_slice_codeunits(digits, 6, 7), pa.int32())
-    cent = pc.case_when(
-        pc.make_struct(
-            pc.less_equal(serial, 3),
-            pc.and_(pc.is_in(serial, pa.array([4, 9], pa.int32())), pc.less_equal(yy, 36)),
-            pc.is_in(serial, pa.array([4, 9], pa.int32())),
-            pc.less_equal(yy, 57),
-        ),
-        pa.scalar(1900, pa.int32()),
-        pa.scalar(2000, pa.int32()),
-        pa.scalar(1900, pa.int32()),
-        pa.scalar(2000, pa.int32()),
-        pa.scalar(1800, pa.int32()),
+    d = _digit_matrix(digits)
+    day = d[:, 0] * 10 + d[:, 1]
+    month = d[:, 2] * 10 + d[:, 3]
+    yy = d[:, 4] * 10 + d[:, 5]
+    serial = d[:, 6]
+    four_or_nine = (serial == 4) | (serial == 9)
+    cent = np.where(
+        serial <= 3,
+        1900,
+        np.where(four_or_nine, np.where(yy <= 36, 2000, 1900), np.where(yy <= 57, 2000, 1800)),
     )
-    year = pc.cast(pc.add(cent, yy), pa.string())
-    iso = pc.binary_join_element_wise(year, month, day, "-")
-    parsed = pc.strptime(iso, format="%Y-%m-%d", unit="s", error_is_null=True)
-    # strptime rolls 30 February over to 1 March; a round trip catches such non-dates.
-    roundtrip = pc.strftime(parsed, format="%Y-%m-%d")
-    date_ok = pc.fill_null(pc.equal(roundtrip, iso), False)
+    year = cent + yy
+    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
+    valid_month = (month >= 1) & (month <= 12)
+    days = _DAYS_IN_MONTH[np.where(valid_month, month, 0)] + ((month == 2) & leap)
+    date_ok = valid_month & (day >= 1) & (day <= days)
     return CprCheck(
         normalised=pc.if_else(shaped, digits, pa.scalar(None, pa.string())),
         malformed=pc.invert(shaped),
-        bad_date=pc.and_(shaped, pc.invert(date_ok)),
+        bad_date=pc.and_(shaped, pa.array(~date_ok)),
     )
+
+
+def _digit_matrix(digits: pa.Array) -> np.ndarray:
+    """Ten-character digit strings as an int64 matrix of their digits (no copy per row)."""
+    if isinstance(digits, pa.ChunkedArray):
+        digits = digits.combine_chunks()
+    fixed = pc.cast(digits, pa.binary(10))
+    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
+    start = fixed.offset * 10
+    matrix = raw[start : start + len(fixed) * 10].reshape(len(fixed), 10)
+    return matrix.astype(np.int64) - ord("0")

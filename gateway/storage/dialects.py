@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
@@ -105,7 +106,7 @@ def grant_application_role(
 
 
 def insert_many(
-    conn: Connection, table: str, columns: tuple[str, ...], rows: list[tuple[object, ...]]
+    conn: Connection, table: str, columns: tuple[str, ...], rows: Sequence[tuple[object, ...]]
 ) -> None:
     """Bulk insert through the driver's executemany, skipping per-row statement compilation
     (a delivery's subject index can be hundreds of thousands of rows)."""
@@ -115,3 +116,39 @@ def insert_many(
     names, marks = ", ".join(columns), ", ".join([mark] * len(columns))
     sql = f"INSERT INTO {table} ({names}) VALUES ({marks})"  # noqa: S608
     conn.exec_driver_sql(sql, rows)
+
+
+SUBJECT_BYTES = 16
+
+
+def insert_subjects(conn: Connection, entry_index: int, subjects: Sequence[bytes]) -> None:
+    """One entry's subject index in a single statement: the keys travel as one packed value
+    and the database splits them (no per-row parameter binding for hundreds of thousands of
+    rows). Keys go in sorted, so the index B-tree fills left to right."""
+    if not subjects:
+        return
+    if any(len(s) != SUBJECT_BYTES for s in subjects):
+        raise ValueError("subject keys are 16 bytes")
+    packed = b"".join(sorted(subjects))
+    count = len(subjects)
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql(
+            "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
+            "INSERT INTO audit_subjects (entry_index, subject) "
+            "SELECT ?, substr(?, n * 16 + 1, 16) FROM i",
+            (count, entry_index, packed),
+        )
+    elif conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "INSERT INTO audit_subjects (entry_index, subject) "
+            "SELECT %s, substring(%s::bytea from n * 16 + 1 for 16) "
+            "FROM generate_series(0, %s - 1) AS n",
+            (entry_index, packed, count),
+        )
+    else:
+        insert_many(
+            conn,
+            "audit_subjects",
+            ("entry_index", "subject"),
+            [(entry_index, s) for s in subjects],
+        )

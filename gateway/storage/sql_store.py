@@ -22,7 +22,7 @@ from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, insert_many, lock_audit_head
+from gateway.storage.dialects import configure_sqlite, insert_subjects, lock_audit_head
 
 T = TypeVar("T")
 
@@ -97,7 +97,7 @@ class SqlUnitOfWork:
         self._next: int | None = None
         self._entries: list[dict[str, Any]] = []
         self._nodes: dict[tuple[int, int], bytes] = {}
-        self._subjects: list[dict[str, Any]] = []
+        self._subjects: dict[int, Sequence[bytes]] = {}
 
     # audit -----------------------------------------------------------------
     def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
@@ -132,7 +132,8 @@ class SqlUnitOfWork:
             }
         )
         self._add_nodes(index, leaf)
-        self._subjects.extend({"entry_index": index, "subject": s} for s in subjects)
+        if subjects:
+            self._subjects[index] = subjects
         self.appended += 1
         return entry
 
@@ -161,14 +162,9 @@ class SqlUnitOfWork:
                 t.audit_nodes.insert(),
                 [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self._nodes.items()],
             )
-            if self._subjects:
-                insert_many(
-                    self.conn,
-                    "audit_subjects",
-                    ("entry_index", "subject"),
-                    [(s["entry_index"], s["subject"]) for s in self._subjects],
-                )
-        self._entries, self._nodes, self._subjects = [], {}, []
+            for index, subjects in self._subjects.items():
+                insert_subjects(self.conn, index, subjects)
+        self._entries, self._nodes, self._subjects = [], {}, {}
 
     def _stored_head(self) -> int:
         head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
