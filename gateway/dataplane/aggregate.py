@@ -8,13 +8,15 @@ and handed to the disclosure checker.
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.dataplane.ingest import PERSON
+from gateway.dataplane.ingest import BIRTH_YEAR, PERSON, SEX
 from gateway.dataplane.link import output_column
 from gateway.dataplane.tabulate import Dimension, count_persons, sum_per_person
 from gateway.domain.catalogue import Catalogue, ColumnType
+from gateway.domain.cpr import SEXES
 from gateway.domain.disclosure import Tabulation
 from gateway.domain.extracts import (
     MONTH_DIMENSION,
@@ -27,6 +29,18 @@ from gateway.domain.extracts import (
 from gateway.errors import InvalidRequest
 
 MONTH_COLUMN = "__month"
+AGE_COLUMN = "__age_band"
+GENDER = "gender"
+AGE_BAND = "age_band"
+# Age in the year the period starts, from the birth year derived from the CPR at ingestion.
+AGE_BANDS = ("under 30", "30-39", "40-49", "50-59", "60 and over")
+_AGE_EDGES = np.array([30, 40, 50, 60])
+
+
+def person_columns(spec: ExtractSpec) -> tuple[str, ...]:
+    """The derived person columns an aggregate's dimensions need."""
+    dims = set(spec.aggregate.dimensions if spec.aggregate else ())
+    return tuple(name for name, dim in ((SEX, GENDER), (BIRTH_YEAR, AGE_BAND)) if dim in dims)
 
 
 def dimensions(catalogue: Catalogue, spec: ExtractSpec) -> list[Dimension]:
@@ -37,9 +51,15 @@ def dimensions(catalogue: Catalogue, spec: ExtractSpec) -> list[Dimension]:
     requested = next(d.columns for d in spec.datasets if d.dataset == agg.dataset)
     out = []
     for name in agg.dimensions:
-        if name == MONTH_DIMENSION and name not in ds.column_names:
-            out.append(Dimension(name, MONTH_COLUMN, tuple(spec.months)))
-            continue
+        if name not in ds.column_names:
+            derived = {
+                MONTH_DIMENSION: Dimension(name, MONTH_COLUMN, tuple(spec.months)),
+                GENDER: Dimension(name, SEX, SEXES),
+                AGE_BAND: Dimension(name, AGE_COLUMN, AGE_BANDS),
+            }.get(name)
+            if derived is not None:
+                out.append(derived)
+                continue
         if name not in requested:
             raise InvalidRequest(
                 f"dimension '{name}' is not among the columns requested from '{ds.id}'"
@@ -54,7 +74,7 @@ def dimensions(catalogue: Catalogue, spec: ExtractSpec) -> list[Dimension]:
         else:
             raise InvalidRequest(
                 f"dimension '{name}' is a {kind.value} column; dimensions must be categories, "
-                "municipalities or months (use 'month' for the month of a date)"
+                "municipalities or months, or 'month', 'gender', 'age_band'"
             )
         out.append(Dimension(name, output_column(ds.id, name), levels))
     if agg.value is not None:
@@ -95,6 +115,8 @@ def tabulate(catalogue: Catalogue, spec: ExtractSpec, linked: pa.Table) -> Tabul
     events = linked.filter(pc.equal(linked["dataset"], agg.dataset))
     if any(d.column == MONTH_COLUMN for d in dims):
         events = _by_month(events, spec.months)
+    if any(d.column == AGE_COLUMN for d in dims):
+        events = events.append_column(AGE_COLUMN, _age_bands(events[BIRTH_YEAR], spec))
     title = f"{agg.statistic.value} of {agg.dataset}" + (
         f" by {', '.join(agg.dimensions)}" if agg.dimensions else ""
     )
@@ -116,6 +138,14 @@ def tabulate(catalogue: Catalogue, spec: ExtractSpec, linked: pa.Table) -> Tabul
             label=f"sum_{agg.value}",
         )
     return count_persons(name, title, events.select([PERSON, *_columns(dims)]), dims, notes)
+
+
+def _age_bands(birth_year: pa.ChunkedArray, spec: ExtractSpec) -> pa.Array:
+    years = birth_year.to_numpy(zero_copy_only=False)
+    known = ~np.isnan(years.astype(float))
+    age = spec.start.year - np.where(known, years, 0).astype(np.int64)
+    labels = np.array(AGE_BANDS)[np.searchsorted(_AGE_EDGES, age, side="right")]
+    return pa.array(labels, mask=~known)
 
 
 def _columns(dims: list[Dimension]) -> list[str]:

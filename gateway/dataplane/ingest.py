@@ -32,6 +32,9 @@ from gateway.domain.catalogue import Column, ColumnType, Dataset
 MAX_REPORTED = 100
 PERSON = "person"
 CPR = "cpr"
+# Derived from the CPR at ingestion, kept only inside the hub, used only as aggregate dimensions.
+BIRTH_YEAR = "person_birth_year"
+SEX = "person_sex"
 VAULT_SCHEMA = pa.schema(
     [pa.field(PERSON, pa.binary(32), nullable=False), pa.field(CPR, pa.string(), nullable=False)]
 )
@@ -104,7 +107,11 @@ class IngestReport:
 
 def stored_schema(ds: Dataset) -> pa.Schema:
     """The schema of a stored delivery: the person pseudonym, then the other columns typed."""
-    fields = [pa.field(PERSON, pa.binary(32), nullable=False)]
+    fields = [
+        pa.field(PERSON, pa.binary(32), nullable=False),
+        pa.field(BIRTH_YEAR, pa.int16()),
+        pa.field(SEX, pa.string()),
+    ]
     for col in ds.columns:
         if col.type is not ColumnType.CPR:
             fields.append(pa.field(col.name, _arrow_type(col.type)))
@@ -197,6 +204,7 @@ class _ColumnResult:
     invalid: pa.Array | None  # bool mask over present values, or None
     code: str | None = None
     extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
+    derived: dict[str, pa.Array] | None = None  # the CPR column only: birth year and sex
     extra_code: str | None = None
 
 
@@ -211,7 +219,15 @@ def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _Col
         # The 10-digit CPR, pseudonymised later (by the caller): only rows that will be kept
         # matter; others get a placeholder that is never stored (the delivery is refused).
         normalised = pc.if_else(usable, checked.normalised, pa.scalar("0000000000"))
-        return _ColumnResult(normalised, malformed, "invalid-cpr-format", bad, "invalid-cpr-date")
+        derived = {BIRTH_YEAR: checked.birth_year, SEX: checked.sex}
+        return _ColumnResult(
+            normalised,
+            malformed,
+            "invalid-cpr-format",
+            extra_invalid=bad,
+            extra_code="invalid-cpr-date",
+            derived=derived,
+        )
     if kind is ColumnType.DATE:
         typed, ok = _parse_dates(pc.fill_null(text, "0000-00-00"))
         return _ColumnResult(
@@ -354,6 +370,7 @@ class _Checker:
                         pc.fill_null(invalid, False), offset, col.name, code, candidates, counts
                     )
             typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
+            typed.update(result.derived or {})
         return _CheckedBatch(batch.num_rows, typed, candidates, counts)
 
 

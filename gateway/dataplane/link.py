@@ -138,9 +138,16 @@ def _release_order(linked: pa.Table, name: str) -> pa.Array:
 
 
 def build_release(
-    catalogue: Catalogue, spec: ExtractSpec, read: StoredReader, identify: Identify
+    catalogue: Catalogue,
+    spec: ExtractSpec,
+    read: StoredReader,
+    identify: Identify,
+    person_columns: Sequence[str] = (),
 ) -> LinkedRelease:
-    """Link the spec's datasets on the person, limited to its population and period."""
+    """Link the spec's datasets on the person, limited to its population and period.
+
+    ``person_columns`` adds stored columns about the person (the birth year and sex derived
+    at ingestion) under their own names; only aggregates ask for them, as dimensions."""
     population = catalogue.populations[spec.population]
     persons = population_persons(catalogue, population, read, spec.start, spec.end)
     parts: list[pa.Table] = []
@@ -148,7 +155,9 @@ def build_release(
     for request in spec.datasets:
         ds = catalogue.datasets[request.dataset]
         bounds = [ds.event_start, *([ds.event_end] if ds.event_end else [])]
-        table = read(ds.id, list(dict.fromkeys([PERSON, *bounds, *request.columns])))
+        table = read(
+            ds.id, list(dict.fromkeys([PERSON, *person_columns, *bounds, *request.columns]))
+        )
         keep = _overlapping(table, ds, spec.start, spec.end)
         if persons is not None:
             keep = pc.and_(keep, members(table[PERSON], persons))
@@ -160,6 +169,8 @@ def build_release(
             "event_start": start,
             "event_end": end,
         }
+        for name in person_columns:
+            columns[name] = table[name]
         for name in request.columns:
             columns[output_column(ds.id, name)] = table[name]
         parts.append(pa.table(columns))

@@ -58,6 +58,11 @@ class CprCheck:
     normalised: pa.Array  # string, 10 digits where well-formed, else null
     malformed: pa.Array  # bool: not DDMMYY-SSSS / DDMMYYSSSS (nulls count as malformed)
     bad_date: pa.Array  # bool: well-formed but DDMMYY with the century is not a date
+    birth_year: pa.Array  # int16: year of birth (meaningless where malformed or bad_date)
+    sex: pa.Array  # string: "kvinde" (last digit even) or "mand" (odd), as the CPR office uses
+
+
+SEXES = ("kvinde", "mand")
 
 
 # Days in each month of a common year (index 0 unused); February gains a day in leap years.
@@ -94,6 +99,8 @@ def check(values: pa.Array) -> CprCheck:
         normalised=pc.if_else(shaped, digits, pa.scalar(None, pa.string())),
         malformed=pc.invert(shaped),
         bad_date=pc.and_(shaped, pa.array(~date_ok)),
+        birth_year=pa.array(year.astype(np.int16)),
+        sex=pa.array(np.array(SEXES)[d[:, 9] % 2]),
     )
 
 

@@ -63,8 +63,9 @@ MONTH_DIMENSION = "month"  # derived: each month of the period an event overlaps
 
 
 class AggregateRequest(BaseModel):
-    """A table of one dataset's rows: distinct persons, or a sum, by up to four dimensions
-    (columns of the dataset that are categories, municipalities or months, or ``month``)."""
+    """A table of one dataset's rows: distinct persons, or a sum, by up to four dimensions:
+    columns of the dataset that are categories, municipalities or months, or the derived
+    ``month`` (of each event), ``gender`` and ``age_band`` (from the CPR, at ingestion)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.audit.events import AuditEvent, EventType
-from gateway.dataplane.aggregate import tabulate
+from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
 from gateway.domain.disclosure import CheckedTable, Status, check
@@ -59,7 +59,13 @@ def release_aggregate(
     """Run an approved aggregate specification through the checker."""
     spec = record.spec
     read = stored_reader(ctx, spec.months)
-    linked = build_release(ctx.catalogue, spec, read, lambda internal: (PERSON, internal))
+    linked = build_release(
+        ctx.catalogue,
+        spec,
+        read,
+        lambda internal: (PERSON, internal),
+        person_columns=person_columns(spec),
+    )
     table = tabulate(ctx.catalogue, spec, linked.table)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets])
     checked = check(table, rules)

@@ -31,7 +31,14 @@ def stored_reader(ctx: Context, months: list[str]) -> StoredReader:
         tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
         for delivery in deliveries:
             with open_sealed(ctx, delivery.blob_key) as fh:
-                tables.append(pq.read_table(fh, columns=list(columns)))
+                stored = pq.ParquetFile(fh)
+                present = [c for c in columns if c in stored.schema_arrow.names]
+                table = stored.read(columns=present)
+            for name in columns:  # a column added later (e.g. the derived birth year)
+                if name not in present:
+                    kind = schema.field(name).type
+                    table = table.append_column(name, pa.nulls(table.num_rows, kind))
+            tables.append(table.select(list(columns)))
         return pa.concat_tables(tables)
 
     return read

@@ -286,3 +286,55 @@ def test_restricted_data_never_appear_in_an_aggregate_unless_a_policy_allows(
         rel = run(gw, "star-statistik", approved(gw, "star-statistik", HOMELESS))
         assert rel.status_code == 201, rel.text
         assert rel.json()["kind"] == "aggregate"
+
+
+def test_gender_and_age_band_come_from_the_cpr(gateway: Gateway, synthetic: Synthetic) -> None:
+    """Derived at ingestion (the CPR itself is never stored): checked against the scalar CPR
+    rules applied to the plaintext file."""
+    from gateway.domain import cpr
+
+    f = synthetic.files["dfdg-indsats"]
+    assert (
+        gateway.push(f.source, "dfdg-indsats", synthetic.bytes("dfdg-indsats")).status_code == 201
+    )
+    spec = {
+        **BY_KOMMUNE,
+        "aggregate": {"dataset": "dfdg-indsats", "dimensions": ["gender", "age_band"]},
+    }
+    rel = run(gateway, "star-statistik", approved(gateway, "star-statistik", spec))
+    assert rel.status_code == 201, rel.text
+    files = bundle(gateway, "star-statistik", rel.json()["id"])
+    table = pacsv.read_csv(io.BytesIO(files["tables/dfdg-indsats-persons.csv"])).to_pylist()
+    plain = pacsv.read_csv(
+        synthetic.path("dfdg-indsats"),
+        convert_options=pacsv.ConvertOptions(column_types={"cpr": pa.string()}),
+    ).to_pylist()
+    first, last = dt.date(2016, 11, 1), dt.date(2016, 11, 30)
+    expected: dict[tuple[str, str], set[str]] = {}
+    for row in plain:
+        if row["start_date"] > last or (row["end_date"] and row["end_date"] < first):
+            continue
+        digits = row["cpr"].replace("-", "")
+        born = cpr.birth_date(digits)
+        assert born is not None
+        age = 2016 - born.year
+        band = next(
+            (
+                b
+                for edge, b in zip(
+                    (30, 40, 50, 60), ("under 30", "30-39", "40-49", "50-59"), strict=True
+                )
+                if age < edge
+            ),
+            "60 and over",
+        )
+        sex = "kvinde" if int(digits[-1]) % 2 == 0 else "mand"
+        for key in ((sex, band), (sex, "Total"), ("Total", band), ("Total", "Total")):
+            expected.setdefault(key, set()).add(digits)
+    assert len(table) == 3 * 6
+    for row in table:
+        truth = len(expected.get((row["gender"], row["age_band"]), set()))
+        if row["persons"] is None:
+            assert row["flag"].startswith("suppressed")
+        else:
+            assert row["persons"] == truth, row
