@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from gateway.domain.disclosure import TOTAL, Check, CheckedTable, Status
+from gateway.domain.disclosure import TOTAL, CheckedTable, Status
 
 REPORT_VERSION = "gateway-sdc/1 (ACRO results.json layout)"
 
@@ -122,14 +122,3 @@ def overall_status(checked: list[CheckedTable]) -> Status:
 def reasons(checked: list[CheckedTable]) -> list[str]:
     """Every reason a table is not a plain pass, prefixed with the table's name."""
     return [f"{c.tabulation.name}: {r}" for c in checked for r in c.reasons]
-
-
-__all__ = [
-    "REPORT_VERSION",
-    "Check",
-    "output_entry",
-    "overall_status",
-    "published_table",
-    "reasons",
-    "results_json",
-]
