@@ -110,7 +110,7 @@ def stored_schema(ds: Dataset) -> pa.Schema:
     fields = [
         pa.field(PERSON, pa.binary(32), nullable=False),
         pa.field(BIRTH_YEAR, pa.int16()),
-        pa.field(SEX, pa.string()),
+        pa.field(SEX, pa.dictionary(pa.int8(), pa.string())),  # two values: one byte a row
     ]
     for col in ds.columns:
         if col.type is not ColumnType.CPR:

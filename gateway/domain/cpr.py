@@ -59,7 +59,7 @@ class CprCheck:
     malformed: pa.Array  # bool: not DDMMYY-SSSS / DDMMYYSSSS (nulls count as malformed)
     bad_date: pa.Array  # bool: well-formed but DDMMYY with the century is not a date
     birth_year: pa.Array  # int16: year of birth (meaningless where malformed or bad_date)
-    sex: pa.Array  # string: "kvinde" (last digit even) or "mand" (odd), as the CPR office uses
+    sex: pa.Array  # dictionary<int8, string>: "kvinde" (last digit even) or "mand" (odd)
 
 
 SEXES = ("kvinde", "mand")
@@ -100,7 +100,9 @@ def check(values: pa.Array) -> CprCheck:
         malformed=pc.invert(shaped),
         bad_date=pc.and_(shaped, pa.array(~date_ok)),
         birth_year=pa.array(year.astype(np.int16)),
-        sex=pa.array(np.array(SEXES)[d[:, 9] % 2]),
+        sex=pa.DictionaryArray.from_arrays(
+            pa.array((d[:, 9] % 2).astype(np.int8)), pa.array(SEXES, pa.string())
+        ),
     )
 
 
