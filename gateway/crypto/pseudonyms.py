@@ -11,14 +11,31 @@ come from the key ring and never leave the process.
 from __future__ import annotations
 
 import hashlib
+import importlib
+import os
+from types import ModuleType
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+from gateway.domain import cpr
+
 _BLOCK = 64
 RECIPIENT_PSEUDONYM_BYTES = 16
+
+_native: ModuleType | None
+try:  # built by pip install from _hmac_kernel.c when a C compiler and OpenSSL are present
+    _native = importlib.import_module("gateway.crypto._hmac_kernel")
+except ImportError:  # pragma: no cover - depends on the build machine
+    _native = None
+
+KERNEL_THREADS = min(os.cpu_count() or 1, 8)
+HMAC_KERNEL = (
+    f"native (OpenSSL SHA-256, {KERNEL_THREADS} threads)" if _native else "python (hashlib)"
+)
+"""Which implementation computes pseudonyms here; ``gateway doctor`` and the benchmarks say."""
 
 
 class Hmac:
@@ -39,17 +56,59 @@ class Hmac:
         return outer.digest()
 
 
-def _digests(fn: Hmac, messages: list[bytes]) -> pa.Array:
-    """HMAC of each message, as one binary(32) array built from a single buffer."""
-    digest = fn.digest
-    joined = b"".join([digest(m) for m in messages])
-    return pa.Array.from_buffers(pa.binary(32), len(messages), [None, pa.py_buffer(joined)])
+def python_digests(key: bytes, values: pa.Array) -> pa.Array:
+    """HMAC-SHA256 of every value with Python's hashlib: the reference, and the fallback where
+    the native kernel was not built."""
+    digest = Hmac(key).digest
+    joined = b"".join([digest(m) for m in _binary_values(values)])
+    return pa.Array.from_buffers(pa.binary(32), len(values), [None, pa.py_buffer(joined)])
 
 
-def _binary_values(distinct: pa.Array) -> list[bytes]:
-    if pa.types.is_fixed_size_binary(distinct.type):
-        return list(distinct.to_pylist())
-    return list(pc.cast(distinct, pa.binary()).to_pylist())
+def _binary_values(values: pa.Array) -> list[bytes]:
+    if pa.types.is_fixed_size_binary(values.type):
+        return list(values.to_pylist())
+    return list(pc.cast(values, pa.binary()).to_pylist())
+
+
+def native_digests(key: bytes, values: pa.Array, hex_bytes: int = 0) -> pa.Array:
+    """HMAC-SHA256 of every value in one call to the C kernel, straight from the Arrow buffers
+    (no Python object per value), on up to ``KERNEL_THREADS`` threads without the GIL.
+
+    Returns binary(32) digests, or with ``hex_bytes`` the lower-case hex of each digest's first
+    ``hex_bytes`` bytes as strings (the recipient pseudonym's form, without a second pass).
+    """
+    if _native is None:
+        raise RuntimeError("the native HMAC kernel is not built (see setup.py)")
+    if values.null_count:
+        raise ValueError("cannot pseudonymise a null value")
+    count = len(values)
+    if pa.types.is_fixed_size_binary(values.type):
+        width = values.type.byte_width
+        data = values.buffers()[1]
+        data = data.slice(values.offset * width, count * width) if data is not None else b""
+        offsets = None
+    else:
+        if not (pa.types.is_binary(values.type) or pa.types.is_string(values.type)):
+            values = pc.cast(values, pa.binary())
+        width = 0
+        _, offsets, data = values.buffers()
+        offsets = offsets.slice(values.offset * 4, (count + 1) * 4)
+    joined = _native.hmac_sha256(
+        key, data or b"", offsets, count, max(width, 1), KERNEL_THREADS, hex_bytes
+    )
+    if not hex_bytes:
+        return pa.Array.from_buffers(pa.binary(32), count, [None, pa.py_buffer(joined)])
+    positions = np.arange(count + 1, dtype=np.int32) * (2 * hex_bytes)
+    return pa.Array.from_buffers(
+        pa.string(), count, [None, pa.py_buffer(positions.tobytes()), pa.py_buffer(joined)]
+    )
+
+
+def hmac_digests(key: bytes, values: pa.Array) -> pa.Array:
+    """HMAC-SHA256(key, value) of every value of a binary or string array, as binary(32)."""
+    if _native is not None and len(values):
+        return native_digests(key, values)
+    return python_digests(key, values)
 
 
 def _encode(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
@@ -69,29 +128,32 @@ def _encode(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, pa.Array]:
     return encoded.dictionary, encoded.indices
 
 
-def _first_occurrences(values: pa.Array, indices: pa.Array, groups: int) -> pa.Array:
+def _first_positions(indices: pa.Array, groups: int) -> np.ndarray:
+    """For each of ``groups`` codes, the first position at which ``indices`` holds it."""
     first = np.empty(groups, dtype=np.int64)
-    position = np.arange(len(values), dtype=np.int64)
+    position = np.arange(len(indices), dtype=np.int64)
     first[indices.to_numpy()[::-1]] = position[::-1]  # the last write is the first occurrence
-    return values.take(pa.array(first))
+    return first
+
+
+def _first_occurrences(values: pa.Array, indices: pa.Array, groups: int) -> pa.Array:
+    return values.take(pa.array(_first_positions(indices, groups)))
 
 
 def _ten_digit_numbers(values: pa.Array) -> np.ndarray | None:
     """The integer each value spells if every value is exactly ten ASCII digits (a normalised
     CPR), else None. For strings of that shape the mapping is a bijection."""
-    try:
-        fixed = pc.cast(values, pa.binary(10))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-    if not len(fixed):
+    if not len(values):
         return np.empty(0, dtype=np.int64)
-    raw = np.frombuffer(fixed.buffers()[1], dtype=np.uint8)
-    digits = raw[fixed.offset * 10 : (fixed.offset + len(fixed)) * 10].reshape(-1, 10)
-    if digits.min() < ord("0") or digits.max() > ord("9"):
+    matrix = cpr.ten_byte_matrix(values)
+    if matrix is None:
         return None
-    number = (digits[:, 0] - np.uint8(ord("0"))).astype(np.int64)
+    d = cpr.digits_of(matrix)
+    if not cpr.all_digits(d).all():
+        return None
+    number = d[:, 0].astype(np.int64)
     for k in range(1, 10):  # Horner's rule over the columns: ten vectorised steps
-        number = number * 10 + (digits[:, k] - np.uint8(ord("0")))
+        number = number * 10 + d[:, k]
     return number
 
 
@@ -137,75 +199,77 @@ _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 
 def internal_pseudonyms(normalised_cpr: pa.Array, key: bytes) -> pa.Array:
     """32-byte internal pseudonyms for an array of normalised (10-digit, no dash) CPR strings."""
-    distinct, indices = _encode(normalised_cpr)
-    return pc.take(_digests(Hmac(key), _binary_values(distinct)), indices)
+    values = _combined(normalised_cpr)
+    if _native is not None and len(values):
+        return native_digests(key, values)  # hashing every row beats finding the distinct ones
+    distinct, indices = _encode(values)
+    return pc.take(python_digests(key, distinct), indices)
 
 
 def recipient_pseudonyms(internal: pa.Array, key: bytes) -> pa.Array:
     """Recipient pseudonyms (32 hex characters) for an array of internal pseudonyms."""
-    distinct, indices = _encode(internal)
-    digests = _digests(Hmac(key), _binary_values(distinct))
+    values = _combined(internal)
+    if _native is not None and len(values):
+        return native_digests(key, values, hex_bytes=RECIPIENT_PSEUDONYM_BYTES)
+    distinct, indices = _encode(values)
+    digests = python_digests(key, distinct)
     return pc.take(_hex_prefix(digests, RECIPIENT_PSEUDONYM_BYTES), indices)
+
+
+def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 _EMPTY_DIGESTS = pa.array([], pa.binary(32))
 
 
 class InternalPseudonymiser:
-    """Internal pseudonyms across the batches of one delivery, each distinct CPR hashed once.
+    """Internal pseudonyms across the batches of one delivery, and the persons each batch adds.
 
-    A delivery's batches repeat the same persons (a month of hospital contacts is about four
-    rows per person), so values already seen are looked up instead of hashed again: the cache
-    is a sorted array of the CPRs as integers with their pseudonyms, searched in one vectorised
-    call per batch. Memory is bounded: 40 bytes per remembered person, forgotten in full past
-    ``max_entries``.
+    The delivery's identity vault and its list of persons (for the audit subject index) need
+    each person once, although a month of hospital contacts holds about four rows per person,
+    spread over batches. The CPRs already seen are remembered as a sorted array of the integers
+    they spell and looked up in one vectorised call per batch. Memory is bounded: 8 bytes per
+    remembered person, forgotten in full past ``max_entries`` (after which a person may be
+    listed again; consumers deduplicate).
     """
 
     def __init__(self, key: bytes, max_entries: int = 4_000_000) -> None:
-        self._hmac = Hmac(key)
+        self._key = key
         self._max = max_entries
-        self._keys = np.empty(0, dtype=np.int64)
-        self._values = np.empty((0, 32), dtype=np.uint8)
+        self._seen = np.empty(0, dtype=np.int64)
         # The values first seen by the last call and their pseudonyms: the delivery's identity
         # vault and its distinct persons are built from these, without another pass.
         self.fresh: tuple[pa.Array, pa.Array] = (pa.array([], pa.string()), _EMPTY_DIGESTS)
 
     def __call__(self, normalised_cpr: pa.Array) -> pa.Array:
-        distinct, indices = _encode(normalised_cpr)
-        numbers = _ten_digit_numbers(distinct)
-        hit = np.zeros(len(distinct), dtype=bool)
-        where = np.zeros(len(distinct), dtype=np.intp)
-        if numbers is not None and len(self._keys):
-            where = np.minimum(np.searchsorted(self._keys, numbers), len(self._keys) - 1)
-            hit = self._keys[where] == numbers
-        fresh_at = np.flatnonzero(~hit)
-        fresh = distinct.take(pa.array(fresh_at))
-        computed = _digests(self._hmac, _binary_values(fresh))
-        digests = np.empty((len(distinct), 32), dtype=np.uint8)
-        digests[hit] = self._values[where[hit]]
-        digests[fresh_at] = _digest_matrix(computed)
-        if numbers is not None:
-            self._remember(numbers[fresh_at], digests[fresh_at])
-        self.fresh = (fresh, computed)
-        mapped = pa.Array.from_buffers(
-            pa.binary(32), len(distinct), [None, pa.py_buffer(digests.tobytes())]
-        )
-        return pc.take(mapped, indices)
+        values = _combined(normalised_cpr)
+        digests = internal_pseudonyms(values, self._key)
+        numbers = _ten_digit_numbers(values)
+        if numbers is None:  # not all normalised CPRs: no memory, the batch's distinct values
+            distinct, indices = _encode(values)
+            first = _first_positions(indices, len(distinct))
+        else:
+            encoded = pc.dictionary_encode(pa.array(numbers))  # hashing beats np.unique's sort
+            unique = encoded.dictionary.to_numpy()
+            first = _first_positions(encoded.indices, len(unique))
+            order = np.argsort(unique)
+            unique, first = unique[order], first[order]
+            if len(self._seen):
+                where = np.minimum(np.searchsorted(self._seen, unique), len(self._seen) - 1)
+                new = self._seen[where] != unique
+                unique, first = unique[new], first[new]
+            self._remember(unique)
+        rows = pa.array(first)
+        self.fresh = (values.take(rows), digests.take(rows))
+        return digests
 
-    def _remember(self, keys: np.ndarray, values: np.ndarray) -> None:
-        if len(self._keys) + len(keys) > self._max:
-            self._keys = np.empty(0, dtype=np.int64)
-            self._values = np.empty((0, 32), dtype=np.uint8)
-        if len(keys):
-            all_keys = np.concatenate([self._keys, keys])
-            order = np.argsort(all_keys, kind="stable")
-            self._keys = all_keys[order]
-            self._values = np.concatenate([self._values, values])[order]
-
-
-def _digest_matrix(digests: pa.Array) -> np.ndarray:
-    raw = np.frombuffer(digests.buffers()[1], dtype=np.uint8) if len(digests) else np.empty(0)
-    return raw[digests.offset * 32 : (digests.offset + len(digests)) * 32].reshape(-1, 32)
+    def _remember(self, numbers: np.ndarray) -> None:
+        """Merge sorted new numbers into the sorted memory (no re-sort of what is there)."""
+        if len(self._seen) + len(numbers) > self._max:
+            self._seen = np.empty(0, dtype=np.int64)
+        if len(numbers):
+            self._seen = np.insert(self._seen, np.searchsorted(self._seen, numbers), numbers)
 
 
 SUBJECT_KEY_BYTES = 16

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -182,8 +183,30 @@ class _Reader:
 
 def _clean(values: pa.Array) -> pa.Array:
     """Strings, trimmed, with empty strings as nulls."""
-    text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+    text = values.cast(pa.string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if _already_clean(text):
+        return text
+    text = pc.utf8_trim_whitespace(text)
     return pc.if_else(pc.equal(text, ""), _NULL_STR, text)
+
+
+def _already_clean(text: pa.Array) -> bool:
+    """True if no value is null or empty and none starts or ends with a byte that could be
+    whitespace (ASCII space or control, or any non-ASCII byte): then trimming would change
+    nothing, and the two passes over the strings can be skipped. Looks at two bytes a value."""
+    if text.null_count or not len(text):
+        return not len(text)
+    _, offsets_buffer, data_buffer = text.buffers()
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+        text.offset : text.offset + len(text) + 1
+    ]
+    if data_buffer is None or bool((offsets[1:] == offsets[:-1]).any()):
+        return False
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    edges = np.concatenate([data[offsets[:-1]], data[offsets[1:] - 1]])
+    return not bool(((edges <= 32) | (edges >= 127)).any())
 
 
 def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -229,6 +252,10 @@ def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _Col
             derived=derived,
         )
     if kind is ColumnType.DATE:
+        try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
+            return _ColumnResult(pc.cast(text, pa.date32()), None)
+        except pa.ArrowInvalid:
+            pass  # some value is not a date: find which, row by row, below
         typed, ok = _parse_dates(pc.fill_null(text, "0000-00-00"))
         return _ColumnResult(
             pc.if_else(present, typed, pa.scalar(None, pa.date32())),
@@ -300,10 +327,16 @@ def ingest(
 
     schema = stored_schema(ds)
     known = pa.array(municipalities, pa.string())
-    # The person column is 32 random bytes per row: dictionary-encoding it costs a third of
-    # the write time and saves almost nothing, so only the other columns get dictionaries.
-    dictionary = [name for name in schema.names if name != PERSON]
-    writer = pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary)
+    # The person column is 32 random bytes per row: dictionaries, compression and min/max
+    # statistics cost write time and save nothing on it, so only the other columns get them.
+    others = [name for name in schema.names if name != PERSON]
+    writer = pq.ParquetWriter(
+        sink,
+        schema,
+        compression={name: "zstd" if name != PERSON else "none" for name in schema.names},
+        use_dictionary=others,
+        write_statistics=others,
+    )
     vault_writer = pq.ParquetWriter(vault, VAULT_SCHEMA) if vault is not None else None
     pseudonymise = InternalPseudonymiser(pseudonym_key)  # each distinct CPR hashed once
     # Two stages on two threads: reading and checking a batch (Arrow kernels, which release

@@ -8,6 +8,7 @@ must fall back on: non-digit strings, 8-byte prefix collisions, the cache's memo
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 
@@ -17,7 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.crypto import pseudonyms as ps
+from gateway.dataplane import ingest
 from gateway.dataplane.link import _release_order, members
+from gateway.domain.catalogue import Column, ColumnType
 
 KEY = b"k" * 32
 cprs = st.text(alphabet="0123456789", min_size=10, max_size=10)
@@ -115,3 +118,39 @@ def test_subject_keys_are_distinct_sorted_and_keyed() -> None:
     assert keys == sorted(keys) and all(len(k) == 16 for k in keys)
     assert ps.subject_keys(internal, b"s" * 32) == keys
     assert not set(ps.subject_keys(internal, b"t" * 32)) & set(keys)
+
+
+texts = st.text(alphabet=st.sampled_from(list("0123456789-ab \t\u00a0é\n")), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(texts | st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"), max_size=30))
+def test_cleaning_skips_only_what_trimming_would_not_change(values: list[str]) -> None:
+    array = pa.array(values, pa.string())
+    trimmed = pc.utf8_trim_whitespace(array)
+    expected = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+    assert ingest._clean(array).equals(expected)
+
+
+dates = st.one_of(
+    st.dates(min_value=dt.date(1, 1, 1)).map(dt.date.isoformat),
+    st.from_regex(r"\A[0-9]{4}-[0-9]{2}-[0-9]{2}\Z"),
+    st.text(alphabet="0123456789-/ ", min_size=10, max_size=10),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(dates, min_size=1, max_size=30))
+def test_date_cast_fast_path_accepts_exactly_what_the_row_check_accepts(
+    values: list[str],
+) -> None:
+    array = pa.array(values, pa.string())
+    typed, ok = ingest._parse_dates(array)
+    column = Column(name="d", type=ColumnType.DATE)
+    result = ingest._check_column(column, array, pa.array([], pa.string()))
+    if result.invalid is None:  # the fast path: every value accepted by Arrow's cast
+        assert pc.all(ok).as_py()
+        assert result.typed.equals(typed)
+    else:
+        assert not pc.all(ok).as_py()
+        assert result.invalid.equals(pc.invert(ok))

@@ -63,3 +63,29 @@ def test_vectorised_check_matches_scalar_reference(values: list[str]) -> None:
         assert valid == (reference is not None), value
         if valid:
             assert result.normalised[i].as_py() == value.replace("-", "")
+
+
+ten_bytes = st.one_of(
+    st.from_regex(r"\A[0-9]{10}\Z"),
+    st.text(alphabet="0123456789- xé", min_size=10, max_size=10).filter(
+        lambda v: len(v.encode()) == 10
+    ),
+)
+
+
+@settings(max_examples=400)
+@given(st.lists(ten_bytes, min_size=1, max_size=30))
+def test_ten_byte_fast_path_matches_scalar_reference(values: list[str]) -> None:
+    # Every value is exactly ten bytes: the check reads the string data as a digit matrix.
+    result = cpr.check(pa.array(values, pa.string()))
+    for i, value in enumerate(values):
+        reference = cpr.birth_date(value)
+        valid = not result.malformed[i].as_py() and not result.bad_date[i].as_py()
+        assert valid == (reference is not None), value
+        assert result.malformed[i].as_py() == (cpr.normalise(value) is None), value
+        if reference is not None:
+            assert result.normalised[i].as_py() == value
+            assert result.birth_year[i].as_py() == reference.year
+            assert result.sex[i].as_py() == cpr.SEXES[int(value[-1]) % 2]
+        else:
+            assert result.normalised[i].as_py() is None or not result.malformed[i].as_py()

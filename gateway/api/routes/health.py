@@ -8,6 +8,7 @@ from fastapi import APIRouter, Response
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.crypto.pseudonyms import HMAC_KERNEL
 from gateway.domain.principal import Role
 
 router = APIRouter(tags=["operations"])
@@ -22,7 +23,12 @@ def healthz() -> dict[str, str]:
 def readyz(ctx: Ctx) -> dict[str, Any]:
     size = ctx.store.audit_size()
     ctx.keys.internal_pseudonym_key()
-    return {"status": "ready", "audit_entries": size, "policy_hash": ctx.catalogue.policy_hash}
+    return {
+        "status": "ready",
+        "audit_entries": size,
+        "policy_hash": ctx.catalogue.policy_hash,
+        "pseudonym_kernel": HMAC_KERNEL,  # native, or the slower Python fallback
+    }
 
 
 @router.get("/metrics", summary="Prometheus metrics (operator)")
