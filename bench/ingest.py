@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 from gateway.config import Settings
 from gateway.crypto import tokens
 from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
-from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
+from gateway.crypto.pseudonyms import HMAC_KERNEL, internal_pseudonyms, recipient_pseudonyms
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principal import Role
@@ -102,6 +102,8 @@ def run(
                 except httpx.TransportError:
                     time.sleep(0.1)
             idle_rss = _peak_rss_mib(server.pid)
+            kernel = httpx.get(f"{base}/readyz", timeout=5).json().get("pseudonym_kernel", "?")
+            print(f"  server's pseudonym kernel: {kernel}", flush=True)
             key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
             token = tokens.issue(
                 key,
@@ -179,16 +181,18 @@ def run(
             for v in sample[:1000]
         ]
         assert external.to_pylist()[:1000] == check, "pseudonyms differ from the reference"
+        # Counted strictly: a CPR counts once when it has both its internal and its recipient
+        # pseudonym (earlier runs counted the two pseudonyms as two).
         out.append(
             {
-                "figure": f"pseudonymise {rows:,} CPR, internal + recipient "
-                f"({persons:,} distinct), median of {repeats}",
-                "value": round(2 * rows / ours),
+                "figure": f"pseudonymise {rows:,} CPR, internal + recipient each "
+                f"({persons:,} distinct), median of {repeats}; kernel: {HMAC_KERNEL}",
+                "value": round(rows / ours),
                 "unit": "CPR/s",
-                "baseline": round(2 * rows / naive),
+                "baseline": round(rows / naive),
                 "ratio": round(naive / ours, 1),
                 "target": ">= 2,000,000 CPR/s",
-                "holds": 2 * rows / ours >= 2_000_000,
+                "holds": rows / ours >= 2_000_000,
             }
         )
     return out
