@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
@@ -15,6 +16,7 @@ from gateway.api.routes import audit, catalogue, deliveries, extracts, health, r
 from gateway.config import Settings
 from gateway.logging import configure_logging
 from gateway.services.bootstrap import open_runtime
+from gateway.services.subject_indexer import SubjectIndexer
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -22,13 +24,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
     runtime = open_runtime(settings)
+    indexer = SubjectIndexer(runtime.store)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        indexer.start()  # large deliveries' subject keys, into the lookup index
+        yield
+        indexer.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="The gateway",
         version=__version__,
         description="Privacy-preserving data exchange hub: deliveries, legal-basis policies, "
         "pseudonymised extracts and a tamper-evident audit trail.",
     )
     app.state.runtime = runtime
+    app.state.subject_indexer = indexer
     problems.install(app)
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)

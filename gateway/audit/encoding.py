@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from gateway.audit.events import AuditEvent
+from gateway.domain.subjects import SubjectKeys
 
 
 def canonical_json(value: Any) -> bytes:
@@ -22,6 +23,8 @@ def canonical_json(value: Any) -> bytes:
 
 def subjects_digest(subjects: Sequence[bytes]) -> str:
     """SHA-256 over the sorted subject keys: what the body commits to."""
+    if isinstance(subjects, SubjectKeys):
+        return subjects.digest()  # already sorted and packed: one call
     digest = hashlib.sha256()
     for key in sorted(subjects):
         digest.update(key)

@@ -117,6 +117,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=audit_verify)
+    p = audit.add_parser(
+        "index-subjects",
+        help="move pending subject keys of large entries into the lookup index now "
+        "(the server does this in the background)",
+    )
+    p.set_defaults(handler=audit_index_subjects)
     p = audit.add_parser("verify-receipt", help="check a receipt offline with the public key")
     p.add_argument("file", type=Path, help="a delivery receipt or release (JSON)")
     key = p.add_mutually_exclusive_group(required=True)
@@ -349,6 +355,13 @@ def audit_verify(args: argparse.Namespace) -> int:
     ctx = open_runtime(Settings()).context
     since = [path.read_text() for path in args.since]
     return _show_verify(args, audit_service.verify(ctx, since=since))
+
+
+def audit_index_subjects(_: argparse.Namespace) -> int:
+    store = open_runtime(Settings()).store
+    moved = store.index_subjects(all_pending=True)
+    print(f"indexed {moved} subject keys; nothing is pending")
+    return 0
 
 
 def audit_verify_receipt(args: argparse.Namespace) -> int:

@@ -126,15 +126,28 @@ class SealingWriter(io.RawIOBase):
         return self._written
 
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
-        self._buffer += data
-        self._written += len(data)
+        view = memoryview(data).cast("B")
+        size, chunk = len(view), self._chunk_size
+        self._written += size
         # Keep at least one byte back so the final chunk is always sealed with last=True.
-        while len(self._buffer) > self._chunk_size:
-            self._emit(bytes(self._buffer[: self._chunk_size]), last=False)
-            del self._buffer[: self._chunk_size]
-        return len(data)
+        if len(self._buffer) + size <= chunk:
+            self._buffer += view
+            return size
+        start = 0
+        if self._buffer:  # complete the pending chunk first
+            start = chunk - len(self._buffer)
+            self._buffer += view[:start]
+            self._emit(self._buffer, last=False)
+            self._buffer.clear()
+        # Whole chunks straight from the caller's buffer: no copy into ours and no shifting of
+        # what is left (Parquet hands over column chunks of many megabytes at once).
+        while size - start > chunk:
+            self._emit(view[start : start + chunk], last=False)
+            start += chunk
+        self._buffer += view[start:]
+        return size
 
-    def _emit(self, chunk: bytes, *, last: bool) -> None:
+    def _emit(self, chunk: bytes | bytearray | memoryview, *, last: bool) -> None:
         aad = _chunk_aad(self._blob_id, self._index, last)
         self._sink.write(self._aead.encrypt(_nonce(self._index), chunk, aad))
         self._index += 1

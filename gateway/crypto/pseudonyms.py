@@ -21,6 +21,7 @@ import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from gateway.domain import cpr
+from gateway.domain.subjects import SubjectKeys
 
 _BLOCK = 64
 RECIPIENT_PSEUDONYM_BYTES = 16
@@ -275,8 +276,8 @@ class InternalPseudonymiser:
 SUBJECT_KEY_BYTES = 16
 
 
-def subject_keys(internal: pa.Array, key: bytes) -> list[bytes]:
-    """Keyed index entries for the audit trail, one per distinct person, sorted.
+def subject_keys(internal: pa.Array, key: bytes) -> SubjectKeys:
+    """Keyed index entries for the audit trail, one per distinct person, sorted and packed.
 
     Each is AES-256 under the subject-index key of the first 128 bits of the internal
     pseudonym: a keyed permutation of an already pseudorandom value, so distinct persons get
@@ -284,15 +285,19 @@ def subject_keys(internal: pa.Array, key: bytes) -> list[bytes]:
     vectorised call encrypts a whole delivery's persons (an HMAC per person cost a second per
     250,000). The log never holds a CPR or a pseudonym any recipient ever saw.
     """
-    distinct, _ = _encode(internal)
-    if not len(distinct):
-        return []
-    raw = np.frombuffer(distinct.buffers()[1], dtype=np.uint8)
-    rows = raw[distinct.offset * 32 : (distinct.offset + len(distinct)) * 32].reshape(-1, 32)
+    persons = _combined(internal)
+    if not len(persons):
+        return SubjectKeys(b"")
+    raw = np.frombuffer(persons.buffers()[1], dtype=np.uint8)
+    rows = raw[persons.offset * 32 : (persons.offset + len(persons)) * 32].reshape(-1, 32)
     blocks = np.ascontiguousarray(rows[:, :SUBJECT_KEY_BYTES]).tobytes()
-    # ECB over single, distinct blocks is AES used as a pseudorandom permutation, not as a mode
-    # of encryption for a message: no block is ever related to another.
+    # ECB over single blocks is AES used as a pseudorandom permutation, not as a mode of
+    # encryption for a message: no block is ever related to another.
     encryptor = Cipher(algorithms.AES(key), modes.ECB()).encryptor()  # noqa: S305
     keyed = np.frombuffer(encryptor.update(blocks) + encryptor.finalize(), dtype="S16")
-    ordered = np.sort(keyed).tobytes()
-    return [ordered[i : i + SUBJECT_KEY_BYTES] for i in range(0, len(ordered), SUBJECT_KEY_BYTES)]
+    # numpy orders fixed-width byte strings as memcmp does: ascending byte order. A person
+    # listed twice gives the same block twice (a permutation), adjacent once sorted: dropped.
+    ordered = np.sort(keyed).view(np.uint8).reshape(-1, SUBJECT_KEY_BYTES)
+    repeat = np.zeros(len(ordered), dtype=bool)
+    repeat[1:] = (ordered[1:] == ordered[:-1]).all(axis=1)
+    return SubjectKeys(ordered[~repeat].tobytes())

@@ -98,6 +98,10 @@ class Store(Protocol):
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
 
+    def index_subjects(self, *, all_pending: bool = False) -> int:
+        """Move subject keys of large entries into the lookup index (background work; lookups
+        are complete before and after)."""
+
 
 class BlobStore(Protocol):
     def create(self, key: str) -> AbstractContextManager[BinaryIO]:

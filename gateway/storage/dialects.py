@@ -7,6 +7,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, event, text
 
+from gateway.domain.subjects import packed_sorted
+
 
 def sqlite_append_only_triggers(table: str) -> tuple[str, str]:
     """SQLite has no TRUNCATE; a DELETE without WHERE fires the row trigger too."""
@@ -127,10 +129,10 @@ def insert_subjects(conn: Connection, entry_index: int, subjects: Sequence[bytes
     rows). Keys go in sorted, so the index B-tree fills left to right."""
     if not subjects:
         return
-    if any(len(s) != SUBJECT_BYTES for s in subjects):
-        raise ValueError("subject keys are 16 bytes")
-    packed = b"".join(sorted(subjects))
+    packed = packed_sorted(subjects)
     count = len(subjects)
+    if len(packed) != SUBJECT_BYTES * count:
+        raise ValueError("subject keys are 16 bytes")
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql(
             "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "

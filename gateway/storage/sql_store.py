@@ -8,7 +8,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, bindparam, create_engine, func, select, update
+from sqlalchemy import (
+    Connection,
+    Engine,
+    bindparam,
+    create_engine,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -20,9 +29,9 @@ from gateway.domain.extracts import ExtractSpec, ExtractStatus
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
-from gateway.storage import migrate
+from gateway.storage import migrate, subject_index
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, insert_subjects, lock_audit_head
+from gateway.storage.dialects import configure_sqlite, lock_audit_head
 
 T = TypeVar("T")
 
@@ -163,7 +172,7 @@ class SqlUnitOfWork:
                 [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self._nodes.items()],
             )
             for index, subjects in self._subjects.items():
-                insert_subjects(self.conn, index, subjects)
+                subject_index.store_subjects(self.conn, index, subjects)
         self._entries, self._nodes, self._subjects = [], {}, {}
 
     def _stored_head(self) -> int:
@@ -359,27 +368,23 @@ class SqlStore:
         s = t.audit_subjects.c
         a = t.audit_entries.c
         with self.engine.connect() as conn:
-            rows = conn.execute(
-                select(t.audit_entries)
-                .where(a.idx.in_(select(s.entry_index).where(s.subject == subject)))
-                .order_by(a.idx)
-            )
+            indexed = select(s.entry_index).where(s.subject == subject)
+            pending = subject_index.pending_entries_with(conn, subject)
+            condition = or_(a.idx.in_(indexed), a.idx.in_(sorted(pending)))
+            rows = conn.execute(select(t.audit_entries).where(condition).order_by(a.idx))
             return [_entry(r) for r in rows]
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]:
-        """Every entry's subject keys, grouped, in index order (for verification)."""
-        s = t.audit_subjects.c
+        """Every entry's subject keys, grouped (for verification)."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(s.entry_index, s.subject).order_by(s.entry_index))
-            current, keys = -1, list[bytes]()
-            for row in rows:
-                if row.entry_index != current and keys:
-                    yield current, keys
-                    keys = []
-                current = row.entry_index
-                keys.append(bytes(row.subject))
-            if keys:
-                yield current, keys
+            yield from subject_index.keys_by_entry(conn)
+
+    def index_subjects(self, *, all_pending: bool = False) -> int:
+        """Move pending subject keys into the lookup index: one chunk, or (``all_pending``)
+        everything; the number of keys moved."""
+        if all_pending:
+            return subject_index.index_all(self.engine)
+        return subject_index.index_next_chunk(self.engine)
 
     def audit_entries(self, start: int = 0) -> Iterator[AuditEntry]:
         batch = 5000

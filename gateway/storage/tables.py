@@ -123,4 +123,31 @@ audit_subjects = Table(
     Index("ix_audit_subjects_entry", "entry_index"),
 )
 
-APPEND_ONLY = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")
+# A large entry's subject keys (a national delivery: hundreds of thousands of persons) are
+# written as one sorted, packed value in the entry's own transaction, and moved into
+# audit_subjects afterwards, chunk by chunk, by the subject indexer; until then a lookup
+# searches the packed value itself. Small entries go straight into audit_subjects.
+audit_subject_sets = Table(
+    "audit_subject_sets",
+    metadata,
+    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
+    Column("keys", LargeBinary, nullable=False),
+)
+
+# One row per chunk of a subject set already in audit_subjects (the indexer's progress).
+audit_subject_merges = Table(
+    "audit_subject_merges",
+    metadata,
+    Column("entry_index", BigInteger, primary_key=True, autoincrement=False),
+    Column("chunk", Integer, primary_key=True, autoincrement=False),
+)
+
+APPEND_ONLY = (
+    "audit_entries",
+    "audit_nodes",
+    "audit_checkpoints",
+    "audit_subjects",
+    "audit_subject_sets",
+    "audit_subject_merges",
+)

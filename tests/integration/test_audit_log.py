@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
+import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -20,7 +23,10 @@ from gateway.crypto.notes import NoteSigner, NoteVerifier
 from gateway.domain.principal import Role
 from gateway.errors import IntegrityError
 from gateway.services import audit as audit_service
+from gateway.services.subject_indexer import SubjectIndexer
+from gateway.storage import subject_index
 from gateway.storage.sql_store import SqlStore
+from gateway.storage.tables import APPEND_ONLY
 from tests.conftest import Gateway, Synthetic
 from tests.cpr_scan import input_cprs
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
@@ -28,7 +34,7 @@ from tests.pg import PgServer
 
 SIGNER = NoteSigner.from_seed("test.example/audit", b"\x05" * 32)
 VERIFIER = NoteVerifier.from_vkey(SIGNER.vkey)
-TABLES = ("audit_entries", "audit_nodes", "audit_checkpoints", "audit_subjects")
+TABLES = APPEND_ONLY  # every audit table, the subject sets and their progress included
 
 
 @pytest.fixture
@@ -104,6 +110,12 @@ def test_clean_log_verifies_every_checkpoint(store: SqlStore) -> None:
 
 
 def test_database_refuses_update_and_delete_on_every_audit_table(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:  # a large subject set, partly indexed: rows everywhere
+        uow.append_audit(
+            AuditEvent(EventType.DELIVERY_ACCEPTED, "sds[source]", {"dataset": "lpr"}),
+            subjects=[i.to_bytes(16, "big") for i in range(subject_index.DIRECT_LIMIT + 1)],
+        )
+    assert store.index_subjects() > 0
     statements = [
         "UPDATE audit_entries SET actor = 'x' WHERE idx = 3",
         "DELETE FROM audit_entries WHERE idx = 3",
@@ -111,6 +123,8 @@ def test_database_refuses_update_and_delete_on_every_audit_table(store: SqlStore
         f"UPDATE audit_nodes SET hash = {blob(store, b'0')} WHERE level = 0 AND idx = 1",
         "DELETE FROM audit_checkpoints",
         "DELETE FROM audit_subjects",
+        "DELETE FROM audit_subject_sets",
+        "UPDATE audit_subject_merges SET chunk = 1",
     ]
     if pg(store):
         statements += [f"TRUNCATE {table}" for table in TABLES]
@@ -384,3 +398,67 @@ def test_export_verifies_offline(gateway: Gateway, synthetic: Synthetic, tmp_pat
     (tmp_path / "export" / "entries.jsonl").write_text("\n".join(lines) + "\n")
     broken = receipts.verify_export(tmp_path / "export", NoteVerifier.from_vkey(vkey))
     assert not broken.ok and broken.first_bad_index == 3
+
+
+def test_a_large_subject_set_is_found_before_during_and_after_background_indexing(
+    store: SqlStore,
+) -> None:
+    """A national delivery's persons are written as one packed set in the entry's transaction
+    and moved into the B-tree chunk by chunk; lookups and verification never miss a person."""
+    rng = random.Random(7)
+    keys = sorted({rng.randbytes(16) for _ in range(subject_index.CHUNK * 2 + 1000)})
+    keys[5] = keys[5][:12] + b"\0\0\0\0"  # trailing NUL bytes must not confuse the search
+    keys.sort()
+    absent = rng.randbytes(16)
+    with store.unit_of_work() as uow:
+        big = uow.append_audit(
+            AuditEvent(EventType.DELIVERY_ACCEPTED, "sds[source]", {"dataset": "lpr"}),
+            subjects=keys,
+        )
+    probes = [keys[0], keys[5], keys[len(keys) // 2], keys[-1]]
+
+    def found(key: bytes) -> bool:
+        return big.index in [e.index for e in store.subject_entries(key)]
+
+    with store.engine.connect() as conn:
+        assert [p.entry_index for p in subject_index.pending_sets(conn)] == [big.index]
+    assert all(found(k) for k in probes) and not found(absent)
+    assert check(store).ok
+
+    assert store.index_subjects() == subject_index.CHUNK  # one chunk: partly indexed
+    assert all(found(k) for k in probes) and check(store).ok
+
+    # Two indexers at once (two server processes): every key lands exactly once.
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        moved = sum(pool.map(lambda _: store.index_subjects(all_pending=True), range(2)))
+    assert moved == len(keys) - subject_index.CHUNK
+    with store.engine.connect() as conn:
+        assert subject_index.pending_sets(conn) == []
+        rows = conn.execute(
+            text("SELECT count(*) FROM audit_subjects WHERE entry_index = :i"), {"i": big.index}
+        ).scalar()
+    assert rows == len(keys)
+    assert all(found(k) for k in probes) and not found(absent)
+    assert check(store).ok
+    assert store.index_subjects() == 0
+
+
+def test_the_background_indexer_catches_up_after_a_poke(store: SqlStore) -> None:
+    with store.unit_of_work() as uow:
+        uow.append_audit(
+            AuditEvent(EventType.DELIVERY_ACCEPTED, "sds[source]", {"dataset": "lpr"}),
+            subjects=[i.to_bytes(16, "big") for i in range(subject_index.CHUNK + 5)],
+        )
+    indexer = SubjectIndexer(store, interval=60)  # only the poke can wake it in time
+    indexer.start()
+    try:
+        indexer.poke()
+        deadline = time.monotonic() + 60
+        while indexer.moved < subject_index.CHUNK + 5 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        indexer.stop()
+    assert indexer.moved == subject_index.CHUNK + 5
+    with store.engine.connect() as conn:
+        assert subject_index.pending_sets(conn) == []
+    assert check(store).ok

@@ -150,6 +150,23 @@ def test_envelope_round_trip_and_random_access(size: int) -> None:
     assert reader.read(5000) == data[size // 2 : size // 2 + 5000]
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 3 * 64 + 7), max_size=12), st.sampled_from([bytes, memoryview]))
+def test_envelope_is_the_same_however_the_writes_are_split(sizes: list[int], kind: type) -> None:
+    # Writes smaller than, equal to and several times the chunk size, after a partial chunk.
+    key = os.urandom(32)
+    data = os.urandom(sum(sizes))
+    sink = io.BytesIO()
+    writer = SealingWriter(sink, blob_id="b", kek=key, kek_version=1, chunk_size=64)
+    at = 0
+    for size in sizes:
+        assert writer.write(kind(data[at : at + size])) == size
+        at += size
+    writer.close()
+    assert len(sink.getvalue()) == len(_seal(data, key, chunk=64))  # same chunk layout
+    assert _open(sink.getvalue(), key) == data
+
+
 def test_envelope_detects_tampering_truncation_swapping_and_wrong_keys() -> None:
     key, data = os.urandom(32), os.urandom(3 * 4096)
     sealed = _seal(data, key, chunk=4096)

@@ -63,6 +63,7 @@ async def push(
         response.status_code = 200
         metrics.DELIVERIES.labels(dataset, "duplicate").inc()
     else:
+        request.app.state.subject_indexer.poke()  # its persons, into the lookup index
         metrics.DELIVERIES.labels(dataset, "accepted").inc()
         metrics.DELIVERY_ROWS.labels(dataset).inc(receipt.rows)
     return receipt.as_dict()
