@@ -7,7 +7,6 @@ without decryption, pseudonyms, sealing or audit).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tempfile
 import time
@@ -52,9 +51,7 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
                 source=ds.owner,
                 dataset=dataset,
                 period="2016-11",
-                upload=lambda b=body: io.BytesIO(b),
-                sha256=hashlib.sha256(body).hexdigest(),
-                size=len(body),
+                upload=deliveries.BytesUpload(body),
             )
         print(
             f"  pushed dfdg-indsats ({rows // 10:,} rows) and {', '.join(OTHERS)} "

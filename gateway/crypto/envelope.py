@@ -16,7 +16,6 @@ sealed file's footer and column chunks without decrypting the whole file.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import struct
@@ -125,6 +124,11 @@ class SealingWriter(io.RawIOBase):
     def tell(self) -> int:
         return self._written
 
+    @property
+    def chunks_sealed(self) -> int:
+        """Chunks written to the sink so far (all but the last until :meth:`close`)."""
+        return self._index
+
     def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
         view = memoryview(data).cast("B")
         size, chunk = len(view), self._chunk_size
@@ -165,6 +169,33 @@ class SealingWriter(io.RawIOBase):
         super().close()
 
 
+def read_header(source: BinaryIO, blob_id: str, kek_for: KekLookup) -> tuple[int, AESGCM, int]:
+    """(KEK version, the blob's data cipher, chunk size) from a sealed blob's header."""
+    header = source.read(HEADER_SIZE)
+    if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+        raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
+    (version,) = struct.unpack(">I", header[4:8])
+    key = _unwrap(kek_for(version), version, blob_id, header[8 : 8 + _WRAPPED])
+    chunk_size: int = struct.unpack(">I", header[8 + _WRAPPED :])[0]
+    return version, AESGCM(key), chunk_size
+
+
+def open_chunk(
+    source: BinaryIO, aead: AESGCM, blob_id: str, chunk_size: int, index: int, last: bool
+) -> bytes:
+    """Read and authenticate chunk ``index`` of a sealed blob."""
+    stride = chunk_size + TAG
+    source.seek(HEADER_SIZE + index * stride)
+    sealed = source.read(stride)
+    try:
+        return aead.decrypt(_nonce(index), sealed, _chunk_aad(blob_id, index, last))
+    except InvalidTag:
+        raise IntegrityError(
+            f"blob '{blob_id}': chunk {index} failed authentication "
+            "(altered, truncated or reordered)"
+        ) from None
+
+
 class OpeningReader(io.RawIOBase):
     """A seekable read-only file object over a sealed blob; every chunk is authenticated."""
 
@@ -172,14 +203,7 @@ class OpeningReader(io.RawIOBase):
         super().__init__()
         self._src = source
         self._blob_id = blob_id
-        header = source.read(HEADER_SIZE)
-        if len(header) != HEADER_SIZE or header[:4] != MAGIC:
-            raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
-        (version,) = struct.unpack(">I", header[4:8])
-        self.kek_version = version
-        key = _unwrap(kek_for(version), version, blob_id, header[8 : 8 + _WRAPPED])
-        self._aead = AESGCM(key)
-        self._chunk_size: int = struct.unpack(">I", header[8 + _WRAPPED :])[0]
+        self.kek_version, self._aead, self._chunk_size = read_header(source, blob_id, kek_for)
         total = source.seek(0, io.SEEK_END) - HEADER_SIZE
         stride = self._chunk_size + TAG
         self._chunks = max(1, -(-total // stride))
@@ -211,19 +235,9 @@ class OpeningReader(io.RawIOBase):
     def _chunk(self, index: int) -> bytes:
         if self._cached is not None and self._cached[0] == index:
             return self._cached[1]
-        stride = self._chunk_size + TAG
-        self._src.seek(HEADER_SIZE + index * stride)
-        sealed = self._src.read(stride)
-        last = index == self._chunks - 1
-        try:
-            plain = self._aead.decrypt(
-                _nonce(index), sealed, _chunk_aad(self._blob_id, index, last)
-            )
-        except InvalidTag:
-            raise IntegrityError(
-                f"blob '{self._blob_id}': chunk {index} failed authentication "
-                "(altered, truncated or reordered)"
-            ) from None
+        plain = open_chunk(
+            self._src, self._aead, self._blob_id, self._chunk_size, index, index == self._chunks - 1
+        )
         self._cached = (index, plain)
         return plain
 
@@ -253,45 +267,3 @@ class OpeningReader(io.RawIOBase):
         if not self.closed:
             self._src.close()
         super().close()
-
-
-class SealedSpool:
-    """A request body spooled to disk sealed under a key that exists only in this process.
-
-    Deliveries can be far larger than memory, but plaintext CPR must never touch the disk:
-    the spool file is ciphertext, and its key dies with the object. ``open()`` gives seekable
-    plaintext readers for the (multi-pass) validator. Also hashes the plaintext as it arrives.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str]) -> None:
-        import hashlib
-        import tempfile
-
-        os.makedirs(directory, exist_ok=True)
-        self._key = AESGCM.generate_key(bit_length=256)
-        fd, self.path = tempfile.mkstemp(prefix="spool-", suffix=".gwb", dir=directory)
-        self._file = os.fdopen(fd, "wb")
-        self._writer = SealingWriter(self._file, blob_id="spool", kek=self._key, kek_version=0)
-        self._sha = hashlib.sha256()
-        self.size = 0
-
-    def write(self, data: bytes) -> None:
-        self._sha.update(data)
-        self.size += len(data)
-        self._writer.write(data)
-
-    def finish(self) -> str:
-        """Seal the last chunk; returns the SHA-256 of the plaintext."""
-        self._writer.close()
-        self._file.close()
-        return self._sha.hexdigest()
-
-    def open(self) -> OpeningReader:
-        return OpeningReader(open(self.path, "rb"), blob_id="spool", kek_for=lambda _v: self._key)
-
-    def discard(self) -> None:
-        if not self._writer.closed:
-            self._writer.abort()
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)

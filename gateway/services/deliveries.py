@@ -3,15 +3,17 @@ seals and records it, or refuses it whole."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import re
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import SealingWriter
 from gateway.crypto.pseudonyms import subject_keys
-from gateway.dataplane.ingest import IngestReport, Opener, ingest
+from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
 from gateway.domain.principal import Principal, Role
 from gateway.domain.records import DeliveryRecord
 from gateway.errors import (
@@ -64,6 +66,32 @@ class Receipt:
         return dict(self.__dict__)
 
 
+class Upload(Protocol):
+    """A delivery's body: readable (possibly while it is still arriving) and, once complete,
+    its size and SHA-256."""
+
+    size: int
+
+    def open(self) -> Readable: ...
+
+    def sha256(self) -> str:
+        """The digest of the whole body; waits for its end."""
+
+
+class BytesUpload:
+    """A body already in memory (the in-process callers: benchmarks, tools)."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+        self.size = len(body)
+
+    def open(self) -> Readable:
+        return io.BytesIO(self._body)
+
+    def sha256(self) -> str:
+        return hashlib.sha256(self._body).hexdigest()
+
+
 class _Discard(Exception):
     """Raised inside the blob writer's block so that nothing of a bad delivery is kept."""
 
@@ -75,12 +103,13 @@ def push_delivery(
     source: str,
     dataset: str,
     period: str,
-    upload: Opener,
-    sha256: str,
-    size: int,
+    upload: Upload,
 ) -> Receipt:
     """Accept or refuse one delivery. The same content for the same dataset and period returns
-    the first receipt and stores nothing new."""
+    the first receipt and stores nothing new.
+
+    The body is read as it arrives (validated, pseudonymised and sealed on the way), so its
+    digest, and with it whether it was delivered before, is known only at its end."""
     refs = {"source": source, "dataset": dataset, "period": period}
     if Role.SOURCE not in by.roles or by.subject != source:
         ctx.refuse(
@@ -122,15 +151,18 @@ def push_delivery(
             refs=refs,
         )
 
-    with ctx.store.unit_of_work() as uow:
-        earlier = uow.find_delivery(dataset, period, sha256)
-    if earlier is not None:
-        return Receipt.of(ctx, earlier, duplicate=True)
-
     delivery_id = f"dlv-{uuid.uuid4().hex}"
     blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
     vault_key = f"vault/{dataset}/{period}/{delivery_id}.gwb"
-    report, kek_version = _store_sealed(ctx, upload, ds.id, blob_key, vault_key)
+    report, kek_version = _store_sealed(ctx, upload.open, ds.id, blob_key, vault_key)
+    sha256, size = upload.sha256(), upload.size
+    with ctx.store.unit_of_work() as uow:
+        earlier = uow.find_delivery(dataset, period, sha256)
+    if earlier is not None:  # a retry of a delivery already accepted: its first receipt
+        if report.ok:
+            ctx.blobs.delete(blob_key)
+            ctx.blobs.delete(vault_key)
+        return Receipt.of(ctx, earlier, duplicate=True)
     if not report.ok:
         problems = [p.as_dict() for p in report.problems]
         ctx.refuse(

@@ -164,3 +164,25 @@ def test_health_readiness_and_metrics(gateway: Gateway, synthetic: Synthetic) ->
     assert "gateway_delivery_rows_total" in text and "gateway_audit_entries " in text
     assert 'route="/v1/sources/{source}/datasets/{dataset}/deliveries"' in text
     assert "dlv-" not in text  # no ids in labels
+
+
+def test_a_body_over_the_limit_stops_mid_stream_and_leaves_nothing(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    # The push reads the body while it arrives; cutting it off must not leave a delivery, a
+    # blob, a spool file or an entry that treats the cut-off part as a complete file.
+    body = synthetic.bytes("lpr")
+    settings = gateway.runtime.settings
+    limit = settings.max_delivery_bytes
+    object.__setattr__(settings, "max_delivery_bytes", len(body) // 2)
+    try:
+        entries = len(_audit(gateway))
+        r = gateway.push("sundhedsdatastyrelsen", "lpr", body)
+    finally:
+        object.__setattr__(settings, "max_delivery_bytes", limit)
+    assert r.status_code == 422 and "limit" in r.json()["detail"], r.text
+    assert _blobs(gateway) == []
+    assert len(_audit(gateway)) == entries  # no accepted, no rejected entry for half a file
+    spool = settings.data_dir / "spool"
+    assert not spool.exists() or list(spool.iterdir()) == []
+    assert gateway.push("sundhedsdatastyrelsen", "lpr", body).status_code == 201  # all well

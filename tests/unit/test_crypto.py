@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import io
 import os
+import threading
 from pathlib import Path
 
 import jwt
@@ -22,11 +23,11 @@ from gateway.crypto.envelope import (
     CHUNK_SIZE,
     HEADER_SIZE,
     OpeningReader,
-    SealedSpool,
     SealingWriter,
 )
 from gateway.crypto.keys import KeyRing, hkdf, init_key_folder, load_master_key
 from gateway.crypto.pseudonyms import Hmac, internal_pseudonyms, recipient_pseudonyms
+from gateway.crypto.spool import SealedSpool, UploadAborted
 from gateway.domain.principal import Role
 from gateway.errors import IntegrityError, KeyUnavailable, NotAuthenticated
 
@@ -192,6 +193,59 @@ def test_sealed_spool_keeps_plaintext_off_the_disk(tmp_path: Path) -> None:
     assert b"0101701234" not in Path(spool.path).read_bytes()
     with spool.open() as fh:
         assert fh.read() == secret
+    spool.discard()
+    assert not Path(spool.path).exists()
+
+
+def test_a_spool_is_read_while_it_is_still_being_written(tmp_path: Path) -> None:
+    spool = SealedSpool(tmp_path)
+    body = os.urandom(3 * CHUNK_SIZE + 123)
+    got: list[bytes] = []
+    progress = threading.Event()
+
+    def reader() -> None:
+        with spool.open() as fh:
+            got.append(fh.read(CHUNK_SIZE))  # the first chunk, before the body is complete
+            progress.set()
+            got.append(fh.read())  # the rest: waits for the end
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    spool.write(body[: CHUNK_SIZE + 10])  # one whole chunk sealed, the rest held back
+    assert progress.wait(10), "the first chunk was not readable before the end of the body"
+    assert spool.size < len(body)
+    spool.write(body[CHUNK_SIZE + 10 :])
+    digest = spool.finish()
+    thread.join(10)
+    assert b"".join(got) == body and digest == hashlib.sha256(body).hexdigest()
+    with spool.open() as fh:  # a reader that starts at the end: seeks, sizes, random access
+        assert fh.seek(0, io.SEEK_END) == len(body)
+        fh.seek(CHUNK_SIZE - 5)
+        assert fh.read(10) == body[CHUNK_SIZE - 5 : CHUNK_SIZE + 5]
+    spool.discard()
+
+
+def test_readers_of_an_aborted_upload_fail_instead_of_seeing_a_short_file(
+    tmp_path: Path,
+) -> None:
+    spool = SealedSpool(tmp_path)
+    spool.write(os.urandom(CHUNK_SIZE + 1))
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            with spool.open() as fh:
+                fh.read()
+        except UploadAborted as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=reader)
+    thread.start()
+    spool.fail("the client went away")
+    thread.join(10)
+    assert len(errors) == 1 and "went away" in str(errors[0])
+    with pytest.raises(UploadAborted):
+        spool.sha256()
     spool.discard()
     assert not Path(spool.path).exists()
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
@@ -9,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
-from gateway.crypto.envelope import SealedSpool
+from gateway.crypto.spool import SealedSpool
 from gateway.errors import DeliveryRejected, GatewayError, InvalidRequest
 from gateway.services import deliveries
 
@@ -37,15 +39,9 @@ async def push(
 ) -> dict[str, Any]:
     settings = get_runtime(request).settings
     spool = SealedSpool(settings.data_dir / "spool")
-    try:
-        async for chunk in request.stream():
-            spool.write(chunk)
-            if spool.size > settings.max_delivery_bytes:
-                raise InvalidRequest(
-                    f"the delivery is larger than the limit of {settings.max_delivery_bytes} bytes"
-                )
-        sha256 = spool.finish()
-        receipt = await _counted(
+    # The delivery is processed while its body arrives: the push reads the spool as it grows.
+    pushing = asyncio.ensure_future(
+        _counted(
             dataset,
             deliveries.push_delivery,
             ctx,
@@ -53,10 +49,28 @@ async def push(
             source=source,
             dataset=dataset,
             period=period,
-            upload=spool.open,
-            sha256=sha256,
-            size=spool.size,
+            upload=spool,
         )
+    )
+    try:
+        try:
+            async for chunk in request.stream():
+                if pushing.done():
+                    break  # refused before the end (no legal basis, wrong source): stop reading
+                spool.write(chunk)
+                if spool.size > settings.max_delivery_bytes:
+                    raise InvalidRequest(
+                        "the delivery is larger than the limit of "
+                        f"{settings.max_delivery_bytes} bytes"
+                    )
+            else:
+                spool.finish()
+        except BaseException:
+            spool.fail("the upload did not complete")
+            with contextlib.suppress(Exception):
+                await pushing  # it stops at the next chunk it needs; nothing of it is kept
+            raise
+        receipt = await pushing
     finally:
         spool.discard()
     if receipt.duplicate:
