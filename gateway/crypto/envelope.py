@@ -196,27 +196,27 @@ def open_chunk(
         ) from None
 
 
-class OpeningReader(io.RawIOBase):
-    """A seekable read-only file object over a sealed blob; every chunk is authenticated."""
+class ChunkedReader(io.RawIOBase):
+    """A seekable read-only file object over a sealed blob's plaintext; every chunk is
+    authenticated as it is read. Subclasses say where the blob ends and which chunk is last
+    (known at once for a stored blob, only at its end for a spool still being written)."""
 
-    def __init__(self, source: BinaryIO, *, blob_id: str, kek_for: KekLookup) -> None:
+    def __init__(self, source: BinaryIO, blob_id: str, aead: AESGCM, chunk_size: int) -> None:
         super().__init__()
         self._src = source
         self._blob_id = blob_id
-        self.kek_version, self._aead, self._chunk_size = read_header(source, blob_id, kek_for)
-        total = source.seek(0, io.SEEK_END) - HEADER_SIZE
-        stride = self._chunk_size + TAG
-        self._chunks = max(1, -(-total // stride))
-        last_len = total - (self._chunks - 1) * stride - TAG
-        if last_len < 0:
-            raise IntegrityError(f"blob '{blob_id}' is truncated")
-        self._size: int = (self._chunks - 1) * self._chunk_size + last_len
+        self._aead = aead
+        self._chunk_size = chunk_size
         self._pos = 0
         self._cached: tuple[int, bytes] | None = None
 
-    @property
-    def size(self) -> int:
-        return self._size
+    def _end(self) -> int:
+        """The plaintext size."""
+        raise NotImplementedError
+
+    def _is_last(self, index: int) -> bool | None:
+        """Whether chunk ``index`` is the last one; None if the blob ends before it."""
+        raise NotImplementedError
 
     def readable(self) -> bool:
         return True
@@ -228,26 +228,29 @@ class OpeningReader(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
-        self._pos = max(0, base + offset)
+        # The end only when asked for: a growing blob's end is not known until it is complete.
+        starts = {io.SEEK_SET: lambda: 0, io.SEEK_CUR: lambda: self._pos, io.SEEK_END: self._end}
+        self._pos = max(0, starts[whence]() + offset)
         return self._pos
 
     def _chunk(self, index: int) -> bytes:
         if self._cached is not None and self._cached[0] == index:
             return self._cached[1]
-        plain = open_chunk(
-            self._src, self._aead, self._blob_id, self._chunk_size, index, index == self._chunks - 1
-        )
+        last = self._is_last(index)
+        if last is None:
+            return b""
+        plain = open_chunk(self._src, self._aead, self._blob_id, self._chunk_size, index, last)
         self._cached = (index, plain)
         return plain
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        want = min(len(buffer), self._size - self._pos)
         done = 0
-        while done < want:
+        while done < len(buffer):
             index, offset = divmod(self._pos, self._chunk_size)
             chunk = self._chunk(index)
-            n = min(want - done, len(chunk) - offset)
+            n = min(len(buffer) - done, len(chunk) - offset)
+            if n <= 0:
+                break  # the end of the blob
             buffer[done : done + n] = chunk[offset : offset + n]
             done += n
             self._pos += n
@@ -255,15 +258,43 @@ class OpeningReader(io.RawIOBase):
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
-            size = self._size - self._pos
-        buf = bytearray(max(0, min(size, self._size - self._pos)))
+            return self.readall()
+        buf = bytearray(size)
         n = self.readinto(memoryview(buf))
         return bytes(buf[:n])
 
     def readall(self) -> bytes:
-        return self.read(-1)
+        parts = []
+        while part := self.read(self._chunk_size):
+            parts.append(part)
+        return b"".join(parts)
 
     def close(self) -> None:
         if not self.closed:
             self._src.close()
         super().close()
+
+
+class OpeningReader(ChunkedReader):
+    """A stored sealed blob: its size and last chunk are known from the file's length."""
+
+    def __init__(self, source: BinaryIO, *, blob_id: str, kek_for: KekLookup) -> None:
+        self.kek_version, aead, chunk_size = read_header(source, blob_id, kek_for)
+        super().__init__(source, blob_id, aead, chunk_size)
+        total = source.seek(0, io.SEEK_END) - HEADER_SIZE
+        stride = chunk_size + TAG
+        self._chunks = max(1, -(-total // stride))
+        last_len = total - (self._chunks - 1) * stride - TAG
+        if last_len < 0:
+            raise IntegrityError(f"blob '{blob_id}' is truncated")
+        self._size: int = (self._chunks - 1) * chunk_size + last_len
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def _end(self) -> int:
+        return self._size
+
+    def _is_last(self, index: int) -> bool | None:
+        return None if index >= self._chunks else index == self._chunks - 1

@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import os
 import tempfile
 import threading
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from gateway.crypto.envelope import SealingWriter, open_chunk, read_header
+from gateway.crypto.envelope import ChunkedReader, SealingWriter, read_header
 
 _BLOB_ID = "spool"
 
@@ -115,72 +114,19 @@ class SealedSpool:
                 self._changed.wait()
 
 
-class _LiveReader(io.RawIOBase):
-    """Plaintext of a spool that may still be growing; every chunk is authenticated."""
+class _LiveReader(ChunkedReader):
+    """Plaintext of a spool that may still be growing: a chunk is read once it is sealed, the
+    end (size, last chunk) once the body is complete."""
 
     def __init__(self, spool: SealedSpool) -> None:
-        super().__init__()
+        source = open(spool.path, "rb")  # noqa: SIM115 - closed with the reader
+        _, aead, chunk_size = read_header(source, _BLOB_ID, lambda _v: spool._key)
+        super().__init__(source, _BLOB_ID, aead, chunk_size)
         self._spool = spool
-        self._src = open(spool.path, "rb")  # noqa: SIM115 - closed with the reader
-        _, self._aead, self._chunk_size = read_header(self._src, _BLOB_ID, lambda _v: spool._key)
-        self._pos = 0
-        self._cached: tuple[int, bytes] | None = None
 
-    def readable(self) -> bool:
-        return True
+    def _end(self) -> int:
+        self._spool.sha256()  # waits for the end of the body
+        return self._spool.size
 
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_END:
-            self._spool.sha256()  # the end is known once the body is complete
-            base = self._spool.size
-        else:
-            base = self._pos if whence == io.SEEK_CUR else 0
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def _chunk(self, index: int) -> bytes:
-        if self._cached is not None and self._cached[0] == index:
-            return self._cached[1]
-        last = self._spool._await_chunk(index)
-        if last is None:
-            return b""
-        plain = open_chunk(self._src, self._aead, _BLOB_ID, self._chunk_size, index, last)
-        self._cached = (index, plain)
-        return plain
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        done = 0
-        while done < len(buffer):
-            index, offset = divmod(self._pos, self._chunk_size)
-            chunk = self._chunk(index)
-            n = min(len(buffer) - done, len(chunk) - offset)
-            if n <= 0:
-                break  # the end of the body
-            buffer[done : done + n] = chunk[offset : offset + n]
-            done += n
-            self._pos += n
-        return done
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            return self.readall()
-        buf = bytearray(size)
-        n = self.readinto(memoryview(buf))
-        return bytes(buf[:n])
-
-    def readall(self) -> bytes:
-        parts = []
-        while part := self.read(self._chunk_size):
-            parts.append(part)
-        return b"".join(parts)
-
-    def close(self) -> None:
-        if not self.closed:
-            self._src.close()
-        super().close()
+    def _is_last(self, index: int) -> bool | None:
+        return self._spool._await_chunk(index)
