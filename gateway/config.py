@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     max_delivery_bytes: int = Field(
         8 * 1024**3, description="Largest request body accepted for one delivery."
     )
+    max_concurrent_ingests: int = Field(
+        4,
+        ge=1,
+        description="Deliveries processed at once per process; more wait, their bodies "
+        "spooled sealed. Each holds a worker thread while its body arrives, so the bound keeps "
+        "slow uploads from taking the threads other requests need, and bounds memory.",
+    )
     auto_migrate: bool = Field(
         True,
         description="Upgrade the schema at start-up (embedded default). Production workers set "

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.concurrency import run_in_threadpool
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
@@ -42,6 +43,7 @@ async def push(
     # The delivery is processed while its body arrives: the push reads the spool as it grows.
     pushing = asyncio.ensure_future(
         _counted(
+            _ingest_limiter(request),
             dataset,
             deliveries.push_delivery,
             ctx,
@@ -83,10 +85,15 @@ async def push(
     return receipt.as_dict()
 
 
-async def _counted(label: str, fn: Any, *args: Any, **kwargs: Any) -> deliveries.Receipt:
-    """Run the push off the event loop, counting refused and rejected pushes by dataset."""
+async def _counted(
+    limiter: anyio.CapacityLimiter, label: str, fn: Any, *args: Any, **kwargs: Any
+) -> deliveries.Receipt:
+    """Run the push off the event loop on the ingestion threads (not the shared pool that
+    other requests use), counting refused and rejected pushes by dataset."""
     try:
-        receipt: deliveries.Receipt = await run_in_threadpool(fn, *args, **kwargs)
+        receipt: deliveries.Receipt = await anyio.to_thread.run_sync(
+            functools.partial(fn, *args, **kwargs), limiter=limiter
+        )
     except DeliveryRejected:
         metrics.DELIVERIES.labels(label, "rejected").inc()
         raise
@@ -94,6 +101,17 @@ async def _counted(label: str, fn: Any, *args: Any, **kwargs: Any) -> deliveries
         metrics.DELIVERIES.labels(label, "refused").inc()
         raise
     return receipt
+
+
+def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
+    """The process's bound on deliveries in progress (created in the event loop, once)."""
+    state = request.app.state
+    if getattr(state, "ingest_limiter", None) is None:
+        state.ingest_limiter = anyio.CapacityLimiter(
+            get_runtime(request).settings.max_concurrent_ingests
+        )
+    limiter: anyio.CapacityLimiter = state.ingest_limiter
+    return limiter
 
 
 @router.get("/deliveries/{delivery_id}", summary="A delivery's status")
