@@ -1,4 +1,4 @@
-"""Keyed pseudonyms (HMAC-SHA256), computed once per distinct value of an Arrow array.
+"""Keyed pseudonyms (HMAC-SHA256) over whole Arrow arrays, natively or per distinct value.
 
 * internal pseudonym = HMAC(k_internal, normalised CPR): 32 bytes, the only person key at rest.
 * recipient pseudonym = HMAC(k_recipient_v, internal pseudonym): 128 bits as 32 hex characters,
@@ -36,7 +36,7 @@ KERNEL_THREADS = min(os.cpu_count() or 1, 8)
 HMAC_KERNEL = (
     f"native (OpenSSL SHA-256, {KERNEL_THREADS} threads)" if _native else "python (hashlib)"
 )
-"""Which implementation computes pseudonyms here; ``gateway doctor`` and the benchmarks say."""
+"""Which implementation computes pseudonyms (served by ``/readyz``, printed by the benchmarks)."""
 
 
 class Hmac:

@@ -338,9 +338,9 @@ def ingest(
         write_statistics=others,
     )
     vault_writer = pq.ParquetWriter(vault, VAULT_SCHEMA) if vault is not None else None
-    pseudonymise = InternalPseudonymiser(pseudonym_key)  # each distinct CPR hashed once
+    pseudonymise = InternalPseudonymiser(pseudonym_key)  # also finds each batch's new persons
     # Two stages on two threads: reading and checking a batch (Arrow kernels, which release
-    # the GIL) runs ahead while the previous batch is pseudonymised and written (Python HMAC,
+    # the GIL) runs ahead while the previous batch is pseudonymised and written (native HMAC,
     # Parquet, encryption). At most two batches are in memory.
     checker = _Checker(reader.batches(expected), ds, known)
     try:
