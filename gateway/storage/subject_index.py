@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy import exc as sa_exc
 
-from gateway.domain.subjects import packed_sorted
+from gateway.domain.subjects import SubjectKeys, packed_sorted
 from gateway.storage import tables as t
 from gateway.storage.dialects import SUBJECT_BYTES, insert_subjects
 
@@ -118,7 +118,7 @@ def index_next_chunk(engine: Engine) -> int:
                 )
                 packed = _packed(conn, candidate.entry_index)
                 part = packed[chunk * CHUNK * SUBJECT_BYTES : (chunk + 1) * CHUNK * SUBJECT_BYTES]
-                keys = [part[i : i + SUBJECT_BYTES] for i in range(0, len(part), SUBJECT_BYTES)]
+                keys = SubjectKeys(part)  # already sorted: no Python object per key
                 insert_subjects(conn, candidate.entry_index, keys)
             return len(keys)
         except sa_exc.IntegrityError:
