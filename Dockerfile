@@ -1,4 +1,4 @@
-# Build stage: compiles the native HMAC kernel (gcc, OpenSSL headers) into a wheel.
+# Build stage: compiles the native kernels (HMAC, person set; gcc, OpenSSL headers) into a wheel.
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc libc6-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*

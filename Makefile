@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo serve test check lint typecheck policy-check bench clean
 
-$(STAMP): pyproject.toml setup.py gateway/crypto/_hmac_kernel.c
+$(STAMP): pyproject.toml setup.py $(wildcard gateway/*/_*.c)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -141,26 +141,9 @@ def _first_occurrences(values: pa.Array, indices: pa.Array, groups: int) -> pa.A
     return values.take(pa.array(_first_positions(indices, groups)))
 
 
-def _ten_digit_numbers(values: pa.Array) -> np.ndarray | None:
-    """The integer each value spells if every value is exactly ten ASCII digits (a normalised
-    CPR), else None. For strings of that shape the mapping is a bijection."""
-    if not len(values):
-        return np.empty(0, dtype=np.int64)
-    matrix = cpr.ten_byte_matrix(values)
-    if matrix is None:
-        return None
-    d = cpr.digits_of(matrix)
-    if not cpr.all_digits(d).all():
-        return None
-    number = d[:, 0].astype(np.int64)
-    for k in range(1, 10):  # Horner's rule over the columns: ten vectorised steps
-        number = number * 10 + d[:, k]
-    return number
-
-
 def _encode_ten_digits(values: pa.Array) -> tuple[pa.Array, pa.Array] | None:
     """Encode normalised CPRs through the integer they spell; None for anything else."""
-    number = _ten_digit_numbers(values)
+    number = cpr.numbers_of(values)
     if number is None:
         return None
     encoded = pc.dictionary_encode(pa.array(number))
@@ -200,7 +183,7 @@ _HEX = np.array([f"{i:02x}".encode() for i in range(256)], dtype="S2")
 
 def internal_pseudonyms(normalised_cpr: pa.Array, key: bytes) -> pa.Array:
     """32-byte internal pseudonyms for an array of normalised (10-digit, no dash) CPR strings."""
-    values = _combined(normalised_cpr)
+    values = combined(normalised_cpr)
     if _native is not None and len(values):
         return native_digests(key, values)  # hashing every row beats finding the distinct ones
     distinct, indices = _encode(values)
@@ -209,7 +192,7 @@ def internal_pseudonyms(normalised_cpr: pa.Array, key: bytes) -> pa.Array:
 
 def recipient_pseudonyms(internal: pa.Array, key: bytes) -> pa.Array:
     """Recipient pseudonyms (32 hex characters) for an array of internal pseudonyms."""
-    values = _combined(internal)
+    values = combined(internal)
     if _native is not None and len(values):
         return native_digests(key, values, hex_bytes=RECIPIENT_PSEUDONYM_BYTES)
     distinct, indices = _encode(values)
@@ -217,60 +200,8 @@ def recipient_pseudonyms(internal: pa.Array, key: bytes) -> pa.Array:
     return pc.take(_hex_prefix(digests, RECIPIENT_PSEUDONYM_BYTES), indices)
 
 
-def _combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+def combined(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-
-
-_EMPTY_DIGESTS = pa.array([], pa.binary(32))
-
-
-class InternalPseudonymiser:
-    """Internal pseudonyms across the batches of one delivery, and the persons each batch adds.
-
-    The delivery's identity vault and its list of persons (for the audit subject index) need
-    each person once, although a month of hospital contacts holds about four rows per person,
-    spread over batches. The CPRs already seen are remembered as a sorted array of the integers
-    they spell and looked up in one vectorised call per batch. Memory is bounded: 8 bytes per
-    remembered person, forgotten in full past ``max_entries`` (after which a person may be
-    listed again; consumers deduplicate).
-    """
-
-    def __init__(self, key: bytes, max_entries: int = 4_000_000) -> None:
-        self._key = key
-        self._max = max_entries
-        self._seen = np.empty(0, dtype=np.int64)
-        # The values first seen by the last call and their pseudonyms: the delivery's identity
-        # vault and its distinct persons are built from these, without another pass.
-        self.fresh: tuple[pa.Array, pa.Array] = (pa.array([], pa.string()), _EMPTY_DIGESTS)
-
-    def __call__(self, normalised_cpr: pa.Array) -> pa.Array:
-        values = _combined(normalised_cpr)
-        digests = internal_pseudonyms(values, self._key)
-        numbers = _ten_digit_numbers(values)
-        if numbers is None:  # not all normalised CPRs: no memory, the batch's distinct values
-            distinct, indices = _encode(values)
-            first = _first_positions(indices, len(distinct))
-        else:
-            encoded = pc.dictionary_encode(pa.array(numbers))  # hashing beats np.unique's sort
-            unique = encoded.dictionary.to_numpy()
-            first = _first_positions(encoded.indices, len(unique))
-            order = np.argsort(unique)
-            unique, first = unique[order], first[order]
-            if len(self._seen):
-                where = np.minimum(np.searchsorted(self._seen, unique), len(self._seen) - 1)
-                new = self._seen[where] != unique
-                unique, first = unique[new], first[new]
-            self._remember(unique)
-        rows = pa.array(first)
-        self.fresh = (values.take(rows), digests.take(rows))
-        return digests
-
-    def _remember(self, numbers: np.ndarray) -> None:
-        """Merge sorted new numbers into the sorted memory (no re-sort of what is there)."""
-        if len(self._seen) + len(numbers) > self._max:
-            self._seen = np.empty(0, dtype=np.int64)
-        if len(numbers):
-            self._seen = np.insert(self._seen, np.searchsorted(self._seen, numbers), numbers)
 
 
 SUBJECT_KEY_BYTES = 16
@@ -285,7 +216,7 @@ def subject_keys(internal: pa.Array, key: bytes) -> SubjectKeys:
     vectorised call encrypts a whole delivery's persons (an HMAC per person cost a second per
     250,000). The log never holds a CPR or a pseudonym any recipient ever saw.
     """
-    persons = _combined(internal)
+    persons = combined(internal)
     if not len(persons):
         return SubjectKeys(b"")
     raw = np.frombuffer(persons.buffers()[1], dtype=np.uint8)

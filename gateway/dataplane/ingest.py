@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from gateway.crypto.pseudonyms import InternalPseudonymiser
+from gateway.dataplane.persons import InternalPseudonymiser
 from gateway.domain import cpr
 from gateway.domain.catalogue import Column, ColumnType, Dataset
 
@@ -229,6 +229,7 @@ class _ColumnResult:
     extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
     derived: dict[str, pa.Array] | None = None  # the CPR column only: birth year and sex
     extra_code: str | None = None
+    numbers: np.ndarray | None = None  # the CPR column only: the integers its digits spell
 
 
 def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _ColumnResult:
@@ -250,6 +251,7 @@ def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _Col
             extra_invalid=bad,
             extra_code="invalid-cpr-date",
             derived=derived,
+            numbers=checked.number,
         )
     if kind is ColumnType.DATE:
         try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
@@ -367,6 +369,7 @@ class _CheckedBatch:
     typed: dict[str, pa.Array]  # stored columns; PERSON still holds the 10-digit CPR
     candidates: list[Problem]
     counts: dict[str, int]
+    numbers: np.ndarray | None  # the CPRs as integers (the pseudonymiser's memory of persons)
 
 
 class _Checker:
@@ -387,6 +390,7 @@ class _Checker:
         candidates: list[Problem] = []
         counts: dict[str, int] = {}
         typed: dict[str, pa.Array] = {}
+        numbers = None
         for col in self.ds.columns:
             text = _clean(batch.column(col.name))
             if col.required:
@@ -404,7 +408,9 @@ class _Checker:
                     )
             typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
             typed.update(result.derived or {})
-        return _CheckedBatch(batch.num_rows, typed, candidates, counts)
+            if result.numbers is not None:
+                numbers = result.numbers
+        return _CheckedBatch(batch.num_rows, typed, candidates, counts, numbers)
 
 
 def _store_batch(
@@ -421,7 +427,7 @@ def _store_batch(
     if not (report.ok and checked.rows):
         return
     typed = dict(checked.typed)
-    typed[PERSON] = pseudonymise(typed[PERSON])
+    typed[PERSON] = pseudonymise(typed[PERSON], checked.numbers)
     writer.write_batch(pa.record_batch([typed[f.name] for f in schema], schema=schema))
     # Persons first seen in this batch (the pseudonymiser remembers the earlier ones).
     fresh_cpr, fresh_person = pseudonymise.fresh

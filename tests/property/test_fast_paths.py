@@ -21,6 +21,7 @@ from gateway.audit.encoding import subjects_digest
 from gateway.crypto import pseudonyms as ps
 from gateway.dataplane import ingest
 from gateway.dataplane.link import _release_order, members
+from gateway.dataplane.persons import InternalPseudonymiser
 from gateway.domain.catalogue import Column, ColumnType
 
 KEY = b"k" * 32
@@ -61,7 +62,7 @@ def test_digest_encoding_never_merges_prefix_twins(values: list[bytes]) -> None:
     st.integers(1, 50),
 )
 def test_the_cross_batch_cache_equals_hmac(batches: list[list[str]], bound: int) -> None:
-    pseudonymise = ps.InternalPseudonymiser(KEY, max_entries=bound)
+    pseudonymise = InternalPseudonymiser(KEY, max_entries=bound)
     seen: set[str] = set()
     for batch in batches:
         out = pseudonymise(pa.array(batch)).to_pylist()
