@@ -119,6 +119,28 @@ def stored_schema(ds: Dataset) -> pa.Schema:
     return pa.schema(fields)
 
 
+def written_schema(ds: Dataset) -> pa.Schema:
+    """The schema the stored file is written with: :func:`stored_schema`, except that columns
+    with a fixed set of values (categories, municipalities) are dictionary-encoded against that
+    set. Validation finds each value's position in the set anyway, and the Parquet writer takes
+    the positions as they are instead of hashing a million strings again (about a third of its
+    time). Readers cast back to :func:`stored_schema`."""
+    return pa.schema(
+        [
+            field.with_type(_CODED) if _coded(ds, field.name) else field
+            for field in stored_schema(ds)
+        ]
+    )
+
+
+_CODED = pa.dictionary(pa.int32(), pa.string())
+
+
+def _coded(ds: Dataset, name: str) -> bool:
+    col = ds.column(name) if name in ds.column_names else None
+    return col is not None and col.type in (ColumnType.CATEGORY, ColumnType.MUNICIPALITY)
+
+
 def _arrow_type(kind: ColumnType) -> pa.DataType:
     if kind is ColumnType.DATE:
         return pa.date32()
@@ -272,13 +294,20 @@ def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _Col
         typed = pc.cast(pc.if_else(ok, text, _NULL_STR), pa.int64())
         return _ColumnResult(typed, pc.invert(ok), "invalid-integer")
     if kind is ColumnType.CATEGORY:
-        allowed = pa.array(list(col.values or ()), pa.string())
-        ok = pc.or_(pc.invert(present), pc.is_in(text, value_set=allowed))
-        return _ColumnResult(text, pc.invert(ok), "value-not-allowed")
+        return _coded_values(text, present, pa.array(list(col.values or ()), pa.string()), kind)
     if kind is ColumnType.MUNICIPALITY:
-        ok = pc.or_(pc.invert(present), pc.is_in(text, value_set=municipalities))
-        return _ColumnResult(text, pc.invert(ok), "invalid-municipality")
+        return _coded_values(text, present, municipalities, kind)
     return _ColumnResult(text, None)
+
+
+def _coded_values(
+    text: pa.Array, present: pa.Array, allowed: pa.Array, kind: ColumnType
+) -> _ColumnResult:
+    """A value from a fixed set: valid if found; stored as its position in the set."""
+    positions = pc.index_in(text, value_set=allowed)
+    invalid = pc.and_(present, pc.is_null(positions))
+    code = "invalid-municipality" if kind is ColumnType.MUNICIPALITY else "value-not-allowed"
+    return _ColumnResult(pa.DictionaryArray.from_arrays(positions, allowed), invalid, code)
 
 
 def _mask_problems(
@@ -327,7 +356,7 @@ def ingest(
         report.add(header, counts)
         return report
 
-    schema = stored_schema(ds)
+    schema = written_schema(ds)
     known = pa.array(municipalities, pa.string())
     # The person column is 32 random bytes per row: dictionaries, compression and min/max
     # statistics cost write time and save nothing on it, so only the other columns get them.

@@ -38,7 +38,8 @@ def stored_reader(ctx: Context, months: list[str]) -> StoredReader:
                 if name not in present:
                     kind = schema.field(name).type
                     table = table.append_column(name, pa.nulls(table.num_rows, kind))
-            tables.append(table.select(list(columns)))
+            # Coded columns (categories, municipalities) are written dictionary-encoded.
+            tables.append(table.select(list(columns)).cast(tables[0].schema))
         return pa.concat_tables(tables)
 
     return read
