@@ -208,27 +208,55 @@ def _clean(values: pa.Array) -> pa.Array:
     text = values.cast(pa.string())
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    if _already_clean(text):
-        return text
+    untrimmed = _empty_as_null(text)
+    if untrimmed is not None:
+        return untrimmed
     text = pc.utf8_trim_whitespace(text)
     return pc.if_else(pc.equal(text, ""), _NULL_STR, text)
 
 
-def _already_clean(text: pa.Array) -> bool:
-    """True if no value is null or empty and none starts or ends with a byte that could be
-    whitespace (ASCII space or control, or any non-ASCII byte): then trimming would change
-    nothing, and the two passes over the strings can be skipped. Looks at two bytes a value."""
-    if text.null_count or not len(text):
-        return not len(text)
-    _, offsets_buffer, data_buffer = text.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int32)[
+def _empty_as_null(text: pa.Array) -> pa.Array | None:
+    """``text`` with empty values as nulls, if no value starts or ends with a byte that could
+    be whitespace (ASCII space or control, or any non-ASCII byte), so that trimming would
+    change nothing; else None. Looks at two bytes a value and marks the empty ones null in a
+    new validity bitmap over the same strings: no pass that copies them."""
+    if text.null_count:
+        return None
+    if not len(text):
+        return text
+    offsets = _offsets(text)
+    empty = offsets[1:] == offsets[:-1]
+    data_buffer = text.buffers()[2]
+    if data_buffer is None:  # every value is empty
+        return pa.nulls(len(text), pa.string())
+    data = np.frombuffer(data_buffer, dtype=np.uint8)
+    present = ~empty
+    edges = np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])
+    if bool(((edges <= 32) | (edges >= 127)).any()):
+        return None
+    if not empty.any():
+        return text
+    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
+    return pa.Array.from_buffers(
+        pa.string(), len(text), [validity, pa.py_buffer(offsets.tobytes()), data_buffer]
+    )
+
+
+def _offsets(text: pa.Array) -> np.ndarray:
+    """The n + 1 offsets of a string array's values into its data buffer."""
+    return np.frombuffer(text.buffers()[1], dtype=np.int32)[
         text.offset : text.offset + len(text) + 1
     ]
-    if data_buffer is None or bool((offsets[1:] == offsets[:-1]).any()):
-        return False
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
-    edges = np.concatenate([data[offsets[:-1]], data[offsets[1:] - 1]])
-    return not bool(((edges <= 32) | (edges >= 127)).any())
+
+
+def _all_date_shaped(text: pa.Array) -> bool:
+    """Every present value is ten bytes long, as an ISO date is. Arrow's date cast is cheap
+    when it succeeds and dear when it fails (tenths of a second per million values), so it is
+    tried only on columns that pass this look at the offsets."""
+    lengths = np.diff(_offsets(text))
+    if text.null_count:
+        lengths = lengths[pc.is_valid(text).to_numpy(zero_copy_only=False)]
+    return bool((lengths == 10).all())
 
 
 def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
@@ -277,7 +305,8 @@ def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _Col
         )
     if kind is ColumnType.DATE:
         try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
-            return _ColumnResult(pc.cast(text, pa.date32()), None)
+            if _all_date_shaped(text):
+                return _ColumnResult(pc.cast(text, pa.date32()), None)
         except pa.ArrowInvalid:
             pass  # some value is not a date: find which, row by row, below
         typed, ok = _parse_dates(pc.fill_null(text, "0000-00-00"))
@@ -310,6 +339,42 @@ def _coded_values(
     return _ColumnResult(pa.DictionaryArray.from_arrays(positions, allowed), invalid, code)
 
 
+_AS_DELIVERED = (
+    ColumnType.CPR,
+    ColumnType.DATE,
+    ColumnType.CATEGORY,
+    ColumnType.MUNICIPALITY,
+)
+
+
+def _check_as_delivered(
+    col: Column, raw: pa.Array, municipalities: pa.Array
+) -> _ColumnResult | None:
+    """The column's result if every value, exactly as delivered, is present and valid; else
+    None (then the caller trims and checks in full, row by row).
+
+    The normal delivery is clean, and for these types a clean column is proved by the check
+    itself: a value with a space around it, or an empty one, is not ten digits, not an ISO
+    date and not one of a fixed set of values. So the trimming pass, the missing-value pass and
+    the problem counting are skipped for it (about a third of the checking time)."""
+    if col.type not in _AS_DELIVERED or not pa.types.is_string(raw.type):
+        return None
+    if raw.null_count or not len(raw):
+        return None
+    if col.type is ColumnType.DATE:
+        if not _all_date_shaped(raw):
+            return None
+        try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
+            return _ColumnResult(pc.cast(raw, pa.date32()), None)
+        except pa.ArrowInvalid:
+            return None
+    result = _check_column(col, raw, municipalities)
+    for invalid in (result.invalid, result.extra_invalid):
+        if invalid is not None and invalid.true_count:
+            return None
+    return result
+
+
 def _mask_problems(
     mask: pa.Array,
     offset: int,
@@ -318,7 +383,7 @@ def _mask_problems(
     candidates: list[Problem],
     counts: dict[str, int],
 ) -> None:
-    n = pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
+    n = mask.true_count
     if not n:
         return
     counts[code] = counts.get(code, 0) + n
@@ -421,25 +486,38 @@ class _Checker:
         typed: dict[str, pa.Array] = {}
         numbers = None
         for col in self.ds.columns:
-            text = _clean(batch.column(col.name))
-            if col.required:
-                _mask_problems(
-                    pc.is_null(text), offset, col.name, "missing-value", candidates, counts
-                )
-            result = _check_column(col, text, self.known)
-            for invalid, code in (
-                (result.invalid, result.code),
-                (result.extra_invalid, result.extra_code),
-            ):
-                if invalid is not None and code:
-                    _mask_problems(
-                        pc.fill_null(invalid, False), offset, col.name, code, candidates, counts
-                    )
+            raw = batch.column(col.name)
+            result = _check_as_delivered(col, raw, self.known)
+            if result is None:  # something to trim, a missing value or a problem: in full
+                result = self._check_in_full(col, raw, offset, candidates, counts)
             typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
             typed.update(result.derived or {})
             if result.numbers is not None:
                 numbers = result.numbers
         return _CheckedBatch(batch.num_rows, typed, candidates, counts, numbers)
+
+    def _check_in_full(
+        self,
+        col: Column,
+        raw: pa.Array,
+        offset: int,
+        candidates: list[Problem],
+        counts: dict[str, int],
+    ) -> _ColumnResult:
+        """Trim, then check every value, collecting each problem with its row."""
+        text = _clean(raw)
+        if col.required:
+            _mask_problems(pc.is_null(text), offset, col.name, "missing-value", candidates, counts)
+        result = _check_column(col, text, self.known)
+        for invalid, code in (
+            (result.invalid, result.code),
+            (result.extra_invalid, result.extra_code),
+        ):
+            if invalid is not None and code:
+                _mask_problems(
+                    pc.fill_null(invalid, False), offset, col.name, code, candidates, counts
+                )
+        return result
 
 
 def _store_batch(

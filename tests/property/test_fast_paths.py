@@ -157,3 +157,45 @@ def test_date_cast_fast_path_accepts_exactly_what_the_row_check_accepts(
     else:
         assert not pc.all(ok).as_py()
         assert result.invalid.equals(pc.invert(ok))
+
+
+as_delivered_columns = {
+    "cpr": (Column(name="cpr", type=ColumnType.CPR), st.from_regex(r"\A[0-9]{6}-?[0-9]{4}\Z")),
+    "date": (Column(name="d", type=ColumnType.DATE), dates),
+    "category": (
+        Column(name="c", type=ColumnType.CATEGORY, values=("ja", "nej")),
+        st.sampled_from(["ja", "nej"]),
+    ),
+    "municipality": (
+        Column(name="m", type=ColumnType.MUNICIPALITY),
+        st.sampled_from(["101", "147", "751"]),
+    ),
+}
+spoilers = st.sampled_from(["", " ", " ja", "nej\t", "101 ", "x", "0101701234 ", "2016-02-30"])
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.sampled_from(sorted(as_delivered_columns)),
+    st.data(),
+)
+def test_checking_as_delivered_agrees_with_the_full_check(kind: str, data: st.DataObject) -> None:
+    column, valid = as_delivered_columns[kind]
+    values = data.draw(st.lists(valid | spoilers | st.none(), min_size=1, max_size=30))
+    raw = pa.array(values, pa.string())
+    municipalities = pa.array(["101", "147", "751"], pa.string())
+    fast = ingest._check_as_delivered(column, raw, municipalities)
+    full = ingest._check_column(column, ingest._clean(raw), municipalities)
+    problems = [
+        m for m in (full.invalid, full.extra_invalid) if m is not None and pc.any(m).as_py()
+    ]
+    clean = raw.null_count == 0 and "" not in values and not problems
+    clean = clean and all(v == v.strip() for v in values if v is not None)
+    if fast is None:
+        assert not clean  # the full check runs only where trimming or a problem is possible
+        return
+    assert clean, "the fast path accepted a column the full check finds fault with"
+    assert fast.typed.equals(full.typed)
+    assert (fast.numbers is None) == (full.numbers is None)
+    if fast.numbers is not None and full.numbers is not None:
+        assert (fast.numbers == full.numbers).all()
