@@ -105,9 +105,13 @@ class SealingWriter(io.RawIOBase):
         kek: bytes,
         kek_version: int,
         chunk_size: int = CHUNK_SIZE,
+        on_chunk: Callable[[int, bytes | bytearray | memoryview], None] | None = None,
     ) -> None:
+        """``on_chunk(index, plaintext)`` is told each chunk just before it is sealed (the
+        sealed spool keeps the newest few for its readers, who then need not decrypt them)."""
         super().__init__()
         self._sink = sink
+        self._on_chunk = on_chunk
         self._blob_id = blob_id
         self._key = AESGCM.generate_key(bit_length=256)
         self._aead = AESGCM(self._key)
@@ -152,6 +156,8 @@ class SealingWriter(io.RawIOBase):
         return size
 
     def _emit(self, chunk: bytes | bytearray | memoryview, *, last: bool) -> None:
+        if self._on_chunk is not None:
+            self._on_chunk(self._index, chunk)
         aad = _chunk_aad(self._blob_id, self._index, last)
         self._sink.write(self._aead.encrypt(_nonce(self._index), chunk, aad))
         self._index += 1
@@ -239,9 +245,13 @@ class ChunkedReader(io.RawIOBase):
         last = self._is_last(index)
         if last is None:
             return b""
-        plain = open_chunk(self._src, self._aead, self._blob_id, self._chunk_size, index, last)
+        plain = self._plaintext(index, last)
         self._cached = (index, plain)
         return plain
+
+    def _plaintext(self, index: int, last: bool) -> bytes:
+        """Chunk ``index``, read from the source and authenticated."""
+        return open_chunk(self._src, self._aead, self._blob_id, self._chunk_size, index, last)
 
     def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
         done = 0

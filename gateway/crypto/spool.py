@@ -24,6 +24,10 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from gateway.crypto.envelope import ChunkedReader, SealingWriter, read_header
 
 _BLOB_ID = "spool"
+# Plaintext chunks kept in memory for readers that keep up with the body (1 MiB each): they
+# take them from here instead of reading the file back and decrypting it. A reader further
+# behind reads the sealed file, so memory stays bounded whatever the body's size.
+RECENT_CHUNKS = 16
 
 
 class UploadAborted(Exception):
@@ -38,7 +42,14 @@ class SealedSpool:
         self._key = AESGCM.generate_key(bit_length=256)
         fd, self.path = tempfile.mkstemp(prefix="spool-", suffix=".gwb", dir=directory)
         self._file = os.fdopen(fd, "wb")
-        self._writer = SealingWriter(self._file, blob_id=_BLOB_ID, kek=self._key, kek_version=0)
+        self._recent: dict[int, bytes] = {}
+        self._writer = SealingWriter(
+            self._file,
+            blob_id=_BLOB_ID,
+            kek=self._key,
+            kek_version=0,
+            on_chunk=self._keep_recent,
+        )
         self._file.flush()  # the header, so readers can start at once
         self._sha = hashlib.sha256()
         self.size = 0
@@ -59,6 +70,11 @@ class SealedSpool:
                 self._sealed = self._writer.chunks_sealed
                 self._changed.notify_all()
 
+    def _keep_recent(self, index: int, plaintext: bytes | bytearray | memoryview) -> None:
+        # Stored before the chunk is announced to readers (write() notifies after sealing).
+        self._recent[index] = bytes(plaintext)
+        self._recent.pop(index - RECENT_CHUNKS, None)
+
     def finish(self) -> str:
         """Seal the last chunk; returns the SHA-256 of the plaintext."""
         self._writer.close()
@@ -78,6 +94,7 @@ class SealedSpool:
 
     def discard(self) -> None:
         self.fail("the upload was discarded")
+        self._recent.clear()
         if not self._writer.closed:
             self._writer.abort()
         self._file.close()
@@ -130,3 +147,7 @@ class _LiveReader(ChunkedReader):
 
     def _is_last(self, index: int) -> bool | None:
         return self._spool._await_chunk(index)
+
+    def _plaintext(self, index: int, last: bool) -> bytes:
+        recent = self._spool._recent.get(index)  # never left the process: nothing to verify
+        return recent if recent is not None else super()._plaintext(index, last)

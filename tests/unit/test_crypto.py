@@ -27,7 +27,7 @@ from gateway.crypto.envelope import (
 )
 from gateway.crypto.keys import KeyRing, hkdf, init_key_folder, load_master_key
 from gateway.crypto.pseudonyms import Hmac, internal_pseudonyms, recipient_pseudonyms
-from gateway.crypto.spool import SealedSpool, UploadAborted
+from gateway.crypto.spool import RECENT_CHUNKS, SealedSpool, UploadAborted
 from gateway.domain.principal import Role
 from gateway.errors import IntegrityError, KeyUnavailable, NotAuthenticated
 
@@ -223,6 +223,24 @@ def test_a_spool_is_read_while_it_is_still_being_written(tmp_path: Path) -> None
         fh.seek(CHUNK_SIZE - 5)
         assert fh.read(10) == body[CHUNK_SIZE - 5 : CHUNK_SIZE + 5]
     spool.discard()
+
+
+def test_readers_behind_the_recent_chunks_read_the_sealed_file(tmp_path: Path) -> None:
+    spool = SealedSpool(tmp_path)
+    body = os.urandom((RECENT_CHUNKS + 4) * CHUNK_SIZE + 77)
+    spool.write(body)
+    assert len(spool._recent) == RECENT_CHUNKS  # the newest chunks only: memory is bounded
+    assert 0 not in spool._recent
+    spool.finish()
+    with spool.open() as fh:  # early chunks from the file, the recent ones from memory
+        assert fh.read() == body
+    with open(spool.path, "r+b") as raw:  # a chunk on disk altered: found when read from it
+        raw.seek(HEADER_SIZE + 10)
+        raw.write(b"\x00" * 8)
+    with spool.open() as fh, pytest.raises(IntegrityError):
+        fh.read(CHUNK_SIZE)
+    spool.discard()
+    assert not spool._recent
 
 
 def test_readers_of_an_aborted_upload_fail_instead_of_seeing_a_short_file(
