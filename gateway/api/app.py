@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import metrics, problems
+from gateway.api import problems
+from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
 from gateway.config import Settings
 from gateway.logging import configure_logging
@@ -45,26 +43,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)
 
-    log = structlog.get_logger("gateway.http")
-
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
-        started = time.perf_counter()
-        with structlog.contextvars.bound_contextvars(request_id=request_id):
-            response = await call_next(request)
-            route = request.scope.get("route")
-            template = getattr(route, "path", "unmatched")  # ids stay out of the labels
-            metrics.REQUEST_SECONDS.labels(request.method, template, response.status_code).observe(
-                time.perf_counter() - started
-            )
-            # Paths carry ids only (CPR goes in bodies, never in URLs), so they are safe to log.
-            log.info(
-                "request", method=request.method, path=request.url.path, status=response.status_code
-            )
-        response.headers["X-Request-ID"] = request_id
-        return response
-
+    app.add_middleware(RequestContext)
     return app

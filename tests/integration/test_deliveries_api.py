@@ -164,6 +164,16 @@ def test_health_readiness_and_metrics(gateway: Gateway, synthetic: Synthetic) ->
     assert "gateway_delivery_rows_total" in text and "gateway_audit_entries " in text
     assert 'route="/v1/sources/{source}/datasets/{dataset}/deliveries"' in text
     assert "dlv-" not in text  # no ids in labels
+    assert 'route="/healthz",status="200"' in text
+
+
+def test_every_response_carries_a_request_id(gateway: Gateway) -> None:
+    given = gateway.client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["X-Request-ID"] == "abc-123"
+    made = {gateway.client.get("/healthz").headers["X-Request-ID"] for _ in range(2)}
+    assert len(made) == 2 and all(len(i) == 32 for i in made)
+    missing = gateway.client.get("/v1/no-such-thing")
+    assert missing.status_code == 404 and missing.headers["X-Request-ID"]
 
 
 def test_a_body_over_the_limit_stops_mid_stream_and_leaves_nothing(
