@@ -433,7 +433,19 @@ def ingest(
         use_dictionary=others,
         write_statistics=others,
     )
-    vault_writer = pq.ParquetWriter(vault, VAULT_SCHEMA) if vault is not None else None
+    # The vault holds each person once: no value repeats, so dictionaries and statistics are
+    # wasted work (a tenth of a second per 250,000 persons); only the CPR digits compress.
+    vault_writer = (
+        pq.ParquetWriter(
+            vault,
+            VAULT_SCHEMA,
+            compression={PERSON: "none", CPR: "zstd"},
+            use_dictionary=False,
+            write_statistics=False,
+        )
+        if vault is not None
+        else None
+    )
     pseudonymise = InternalPseudonymiser(pseudonym_key)  # also finds each batch's new persons
     # Two stages on two threads: reading and checking a batch (Arrow kernels, which release
     # the GIL) runs ahead while the previous batch is pseudonymised and written (native HMAC,
