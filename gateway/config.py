@@ -42,6 +42,34 @@ class Settings(BaseSettings):
     token_public_key_file: Path | None = Field(
         None, description="PEM public key(s) of the trusted token issuer; default keys_dir."
     )
+    max_token_lifetime_seconds: int = Field(
+        12 * 3600,
+        ge=60,
+        description="Longest lifetime (exp - iat) of a bearer token the gateway accepts.",
+    )
+    max_request_bytes: int = Field(
+        1024**2,
+        ge=1024,
+        description="Largest body of any request other than a delivery (JSON specifications, "
+        "notes, lookups).",
+    )
+    body_timeout_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="Longest time a client may take to send a delivery's body.",
+    )
+    body_idle_seconds: float = Field(
+        60.0,
+        gt=0,
+        description="Longest pause between two chunks of a request body; a client that stalls "
+        "longer is cut off (it would hold an ingest slot).",
+    )
+    sweep_interval_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="How often each server process removes what interrupted work left behind "
+        "(it also does so at start).",
+    )
     max_delivery_bytes: int = Field(
         8 * 1024**3, description="Largest request body accepted for one delivery."
     )

@@ -14,7 +14,11 @@ Hierarchy::
     ├── Conflict                      409  wrong state for the action (e.g. release before approval)
     ├── InvalidRequest                422  a request that makes no sense (bad purpose or period)
     │   └── DeliveryRejected               a delivery failed validation; carries row/column problems
-    └── IntegrityError                500  stored data does not verify (audit log, blob tag)
+    ├── IntegrityError                500  stored data does not verify (audit log, blob tag)
+    ├── ServiceUnavailable            503  the database (or another dependency) does not answer
+    ├── StorageFull                   507  a volume or the database is full
+    ├── BodyTooLarge                  413  a request body over its limit
+    └── RequestTimeout                408  a request body that stalls or takes too long
 
 Messages are written for the person reading them and never contain payload data (no CPR,
 no row content) or key material: callers pass identifiers and counts, not values.
@@ -125,3 +129,35 @@ class DeliveryRejected(InvalidRequest):
 class IntegrityError(GatewayError):
     code = "integrity-error"
     title = "Stored data failed verification"
+
+
+class ServiceUnavailable(GatewayError):
+    """A dependency is away (the database stopped, a connection lost); retrying later helps."""
+
+    status = 503
+    code = "unavailable"
+    title = "Temporarily unavailable"
+    retry_after = 5
+
+
+class StorageFull(GatewayError):
+    """No space left for the work; nothing partial was kept and nothing committed was lost."""
+
+    status = 507
+    code = "storage-full"
+    title = "Insufficient storage"
+    retry_after = 60
+
+
+class BodyTooLarge(GatewayError):
+    status = 413
+    code = "body-too-large"
+    title = "The request body is too large"
+
+
+class RequestTimeout(GatewayError):
+    """The client sent its body too slowly (an idle pause or the whole body over its bound)."""
+
+    status = 408
+    code = "request-timeout"
+    title = "The request body did not arrive in time"

@@ -9,11 +9,13 @@ from fastapi import FastAPI
 
 from gateway import __version__
 from gateway.api import problems
+from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
 from gateway.config import Settings
 from gateway.logging import configure_logging
 from gateway.services.bootstrap import open_runtime
+from gateway.services.janitor import Janitor
 from gateway.services.subject_indexer import SubjectIndexer
 
 
@@ -23,11 +25,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings)
     runtime = open_runtime(settings)
     indexer = SubjectIndexer(runtime.store)
+    ctx = runtime.context
+    janitor = Janitor(ctx.store, ctx.blobs, ctx.work, settings.sweep_interval_seconds)
+    janitor.sweep_once()  # what a crash left behind, removed (and said) before serving
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         indexer.start()  # large deliveries' subject keys, into the lookup index
+        janitor.start()
         yield
+        janitor.stop()
         indexer.stop()
 
     app = FastAPI(
@@ -43,5 +50,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)
 
-    app.add_middleware(RequestContext)
+    app.add_middleware(BodyGuard)  # inner: token and bounds before any body is read
+    app.add_middleware(RequestContext)  # outer: ids, headers, logs and the last-resort answer
     return app

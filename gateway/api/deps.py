@@ -22,6 +22,9 @@ def get_context(request: Request) -> Context:
 
 
 def get_principal(request: Request) -> Principal:
+    verified: Principal | None = getattr(request.state, "principal", None)
+    if verified is not None:  # verified before the body was read (gateway.api.body_guard)
+        return verified
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

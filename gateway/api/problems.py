@@ -1,6 +1,12 @@
-"""Map domain errors to RFC 9457 problem responses: the one place that does it."""
+"""Map errors to RFC 9457 problem responses: the one place that does it.
+
+No response echoes what the caller sent: validation errors give where and what, never the
+input; the ``instance`` member is the request path with anything CPR-shaped replaced.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import structlog
 from fastapi import FastAPI, Request
@@ -9,72 +15,78 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api import metrics
+from gateway.domain.identifiers import redact
 from gateway.errors import GatewayError
 
 PROBLEM = "application/problem+json"
 log = structlog.get_logger("gateway.api")
 
 
-def _response(body: dict[str, object], status: int) -> JSONResponse:
-    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+def problem_response(
+    body: dict[str, Any], status: int, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM, headers=headers)
+
+
+def error_response(exc: GatewayError, path: str) -> JSONResponse:
+    """The problem response of a gateway error (and its headers: WWW-Authenticate for 401,
+    Retry-After where retrying helps)."""
+    body = exc.problem()
+    body["instance"] = redact(path)
+    headers: dict[str, str] = {}
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return problem_response(body, exc.status, headers or None)
+
+
+def _location(loc: Any) -> list[Any]:
+    # A body's own keys appear in locations (e.g. an unexpected member): screened too.
+    return [redact(part) if isinstance(part, str) else part for part in loc]
 
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
     async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
-        body = exc.problem()
-        body["instance"] = request.url.path
         if exc.status in (401, 403):
             metrics.REFUSALS.labels(exc.code).inc()
-        log.info("request refused", status=exc.status, code=exc.code, path=request.url.path)
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        response = _response(body, exc.status)
-        if headers:
-            response.headers.update(headers)
-        return response
+        log.info("request refused", status=exc.status, code=exc.code)
+        return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         # Report where and what, never the submitted input (it could hold a CPR).
         errors = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            {
+                "loc": _location(e.get("loc", ())),
+                "msg": redact(str(e.get("msg"))),
+                "type": e.get("type"),
+            }
             for e in exc.errors()
         ]
-        return _response(
+        return problem_response(
             {
                 "type": "https://gateway.example/problems/invalid-request",
                 "title": "The request is invalid",
                 "status": 422,
                 "detail": f"{len(errors)} problem(s) in the request",
                 "errors": errors,
-                "instance": request.url.path,
+                "instance": redact(request.url.path),
             },
             422,
         )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _response(
+        return problem_response(
             {
                 "type": "about:blank",
                 "title": str(exc.detail),
                 "status": exc.status_code,
-                "instance": request.url.path,
+                "instance": redact(request.url.path),
             },
             exc.status_code,
-        )
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        # The message of an unexpected exception may quote data; log its type only.
-        log.error("unhandled error", error_type=type(exc).__name__, path=request.url.path)
-        return _response(
-            {
-                "type": "https://gateway.example/problems/internal-error",
-                "title": "Internal error",
-                "status": 500,
-                "detail": "an unexpected error occurred; it has been logged",
-                "instance": request.url.path,
-            },
-            500,
+            dict(exc.headers) if exc.headers else None,  # e.g. Allow on a 405
         )

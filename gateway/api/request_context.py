@@ -1,5 +1,14 @@
-"""Per-request context: a request id (taken from ``X-Request-ID`` or made), bound to every log
-line of the request, returned in the response, and the request's latency in the metrics.
+"""Per-request context: a request id, one access log line, the latency metric, safe headers,
+and the answer of last resort when a request fails unexpectedly.
+
+* The request id is taken from ``X-Request-ID`` only if it is a short token of safe
+  characters with nothing CPR-shaped in it; otherwise a new one is made. It is bound to every
+  log line of the request and returned in the response, errors included.
+* An exception that no handler turned into a response is answered here: 503 (a dependency is
+  away) or 507 (no space) problem+json with ``Retry-After``, or 500; it is logged once, by type
+  and request id, in the one JSON log stream (never its message or traceback, which can quote
+  data). So no failure reaches the server's own error printing.
+* Every response carries ``Cache-Control: no-store`` and ``X-Content-Type-Options: nosniff``.
 
 A plain ASGI middleware, not Starlette's ``BaseHTTPMiddleware``: that one runs the route in a
 task group and wraps every ``receive`` of the body in more task machinery. For a streamed
@@ -9,7 +18,6 @@ task group and wraps every ``receive`` of the body in more task machinery. For a
 from __future__ import annotations
 
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -17,8 +25,17 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api import metrics
+from gateway.api.problems import error_response
+from gateway.domain.identifiers import REQUEST_ID, is_valid, new_id, redact
+from gateway.errors import GatewayError
+from gateway.storage.faults import classify
 
 _log = structlog.get_logger("gateway.http")
+SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
+
+class _Internal(GatewayError):
+    pass
 
 
 class RequestContext:
@@ -31,29 +48,55 @@ class RequestContext:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
+        given = header(scope, b"x-request-id")
+        request_id = given if given is not None and is_valid(REQUEST_ID, given) else None
+        request_id = request_id or new_id("req")
         started = time.perf_counter()
         status = 500
+        response_started = False
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+                response_started = True
+                headers = MutableHeaders(scope=message)
+                headers["X-Request-ID"] = request_id
+                for name, value in SAFE_HEADERS.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            await self.app(scope, receive, send_with_id)
+            try:
+                await self.app(scope, receive, send_with_id)
+            except Exception as exc:
+                fault = classify(exc) or _Internal(
+                    "an unexpected error occurred; it has been logged with the request id"
+                )
+                _log.error(
+                    "request failed",
+                    error_type=type(exc).__name__,
+                    answered=fault.status,
+                    response_started=response_started,
+                )
+                if not response_started:
+                    response = error_response(fault, scope["path"])
+                    await response(scope, receive, send_with_id)
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")  # ids stay out of the labels
             metrics.REQUEST_SECONDS.labels(scope["method"], template, status).observe(
                 time.perf_counter() - started
             )
-            # Paths carry ids only (CPR goes in bodies, never in URLs), so they are safe to log.
-            _log.info("request", method=scope["method"], path=scope["path"], status=status)
+            _log.info(
+                "request",
+                method=scope["method"],
+                route=template,
+                path=redact(scope["path"]),
+                status=status,
+            )
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
+def header(scope: Scope, name: bytes) -> str | None:
     headers: list[tuple[bytes, Any]] = scope.get("headers", [])
     for key, value in headers:
         if key.lower() == name:

@@ -11,12 +11,22 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from gateway.domain.disclosure import DisclosureRules
+from gateway.domain.identifiers import screened
 
-Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$")]
-ColumnName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$")]
+# Identifiers and column names reach audit entries and logs: strict, bounded, never CPR-shaped.
+Identifier = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]*[a-z0-9]$", max_length=64),
+    AfterValidator(screened("an identifier may not hold a CPR-shaped number")),
+]
+ColumnName = Annotated[
+    str,
+    StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=64),
+    AfterValidator(screened("a column name may not hold a CPR-shaped number")),
+]
 Citation = Annotated[str, StringConstraints(min_length=10, strip_whitespace=True)]
 
 

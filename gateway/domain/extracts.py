@@ -7,11 +7,25 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from gateway.domain.catalogue import ColumnName, Identifier, IdentifierForm, OutputForm, Purpose
+from gateway.domain.identifiers import MAX_FREE_TEXT, screened
 
-Month = Annotated[str, StringConstraints(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, StringConstraints(pattern=r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$")]
+# Stored and audited with the specification: bounded, and screened for CPR-shaped numbers.
+FreeText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_FREE_TEXT),
+    AfterValidator(screened("free text may not hold a CPR-shaped number")),
+]
 
 
 def month_start(month: str) -> dt.date:
@@ -98,7 +112,7 @@ class ExtractSpec(BaseModel):
     aggregate: AggregateRequest | None = Field(
         None, description="The table to compute when output is aggregate."
     )
-    description: str = Field("", max_length=2000)
+    description: FreeText = ""
 
     @model_validator(mode="after")
     def _check(self) -> Self:

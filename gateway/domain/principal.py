@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from gateway.domain.identifiers import SUBJECT, is_valid
 from gateway.errors import Forbidden, NotAuthenticated
 
 
@@ -25,16 +26,24 @@ class Principal:
 
     @classmethod
     def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
-        raw = claims.get("roles", [])
+        """The principal of verified claims. The claims are signed, but still checked for shape:
+        an issuer's mistake (a number for ``roles``, an empty or odd ``sub``) is a 401 with
+        the failed check named, never a crash and never a value written to a log."""
+        raw = claims.get("roles")
         if isinstance(raw, str):
             raw = [raw]
+        if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
+            raise NotAuthenticated("the bearer token's 'roles' claim is not a list of role names")
         try:
             roles = frozenset(Role(r) for r in raw)
         except ValueError:
             raise NotAuthenticated("the bearer token names an unknown role") from None
         if not roles:
             raise NotAuthenticated("the bearer token carries no role")
-        return cls(subject=str(claims["sub"]), roles=roles)
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not is_valid(SUBJECT, subject):
+            raise NotAuthenticated("the bearer token's 'sub' claim is not a valid identifier")
+        return cls(subject=subject, roles=roles)
 
     @property
     def label(self) -> str:

@@ -16,7 +16,6 @@ enters the audit subject index.
 from __future__ import annotations
 
 import json
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,9 +23,11 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
+from gateway.domain import identifiers
 from gateway.domain.disclosure import CheckedTable, Status, check
+from gateway.domain.permissions import authorize, permits
 from gateway.domain.policy import Decision
-from gateway.domain.principal import Principal, Role
+from gateway.domain.principal import Principal
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.domain.sdc_report import overall_status, reasons, results_json
 from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
@@ -94,7 +95,7 @@ def release_aggregate(
 
 
 def new_release_id() -> str:
-    return f"rel-{uuid.uuid4().hex}"
+    return identifiers.new_id("rel")
 
 
 def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> ReleaseRecord:
@@ -104,9 +105,23 @@ def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> Rele
     names = [f"tables/{c.tabulation.name}.csv" for c in release.checked]
     report = results_json(release.checked, command=release.command, timestamp=now, files=names)
     report_bytes = json_bytes(report)
-    status = overall_status(release.checked)
     base = f"releases/{release.recipient}/{release_id}"
     report_key = f"{base}.{RESULTS}.gwb"
+    with ctx.writing(report_key):
+        return _release_checked(ctx, by, release, report, report_bytes, report_key, base)
+
+
+def _release_checked(
+    ctx: Context,
+    by: Principal,
+    release: CheckedRelease,
+    report: dict[str, Any],
+    report_bytes: bytes,
+    report_key: str,
+    base: str,
+) -> ReleaseRecord:
+    release_id = release.release_id
+    status = overall_status(release.checked)
     report_sha = seal_bytes(ctx, report_key, report_bytes)
     disclosure = {
         "status": status.value,
@@ -134,10 +149,10 @@ def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> Rele
         )
     bundle = zip_bytes({**release.files, RESULTS: report_bytes})
     blob_key = f"{base}.zip.gwb"
-    digest = seal_bytes(ctx, blob_key, bundle)
-    held = status is Status.REVIEW
-    cells = sum(int(c.suppressed.size) for c in release.checked)
-    try:
+    with ctx.writing(blob_key):
+        digest = seal_bytes(ctx, blob_key, bundle)
+        held = status is Status.REVIEW
+        cells = sum(int(c.suppressed.size) for c in release.checked)
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
                 AuditEvent(
@@ -174,9 +189,6 @@ def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> Rele
                 report_sha256=report_sha,
             )
             uow.add_release(stored)
-    except BaseException:
-        ctx.blobs.delete(blob_key)
-        raise
     return stored
 
 
@@ -185,8 +197,7 @@ def releases_in(
 ) -> list[ReleaseRecord]:
     """Releases in ``status``, oldest first; by default the aggregates the checker sent for
     review (the approvers' queue). For approvers and auditors."""
-    if not by.roles & {Role.APPROVER, Role.AUDITOR}:
-        raise Forbidden("listing releases is for approvers and auditors")
+    authorize(by, "release.list")
     with ctx.store.unit_of_work() as uow:
         return uow.releases_by_status(status)
 
@@ -196,8 +207,10 @@ def review_release(
 ) -> ReleaseRecord:
     """An approver releases or withholds an aggregate held for review (four eyes: not the
     principal who requested the specification, nor the one who ran it)."""
+    identifiers.identifier("release_id", release_id, identifiers.RELEASE_ID)
+    note = identifiers.free_text("note", note)
     refs = {"release": release_id}
-    if Role.APPROVER not in by.roles:
+    if not permits(by.roles, "release.review", owner=False):
         ctx.refuse(
             Forbidden("reviewing a release needs the 'approver' role"),
             event=EventType.APPROVAL_REFUSED,

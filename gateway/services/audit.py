@@ -7,8 +7,9 @@ Searches and subject lookups are themselves audited (who looked up whom).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,10 @@ from gateway.audit.verify import VerifyResult, verify_log
 from gateway.crypto.notes import NoteVerifier
 from gateway.crypto.pseudonyms import internal_pseudonyms, subject_keys
 from gateway.domain import cpr as cpr_rules
+from gateway.domain.identifiers import ACTOR_LABEL, SUBJECT, identifier, is_valid
+from gateway.domain.permissions import authorize, reaches_all
 from gateway.domain.principal import Principal, Role
-from gateway.errors import InvalidRequest, NotFound
+from gateway.errors import IntegrityError, InvalidRequest, NotFound
 from gateway.services.context import Context
 from gateway.services.ports import AuditQuery
 
@@ -44,8 +47,21 @@ def checkpoint(ctx: Context) -> dict[str, Any]:
     return {"checkpoint": note, "size": cp.size, "root": cp.root.hex(), "vkey": verifier_key(ctx)}
 
 
-def proof_material(ctx: Context, index: int) -> dict[str, Any]:
-    """Entry bytes, inclusion proof and the signed checkpoint: enough to check offline."""
+def entry_is_about(entry: AuditEntry, by: Principal) -> bool:
+    """Whether ``entry`` is about the caller's own deliveries, extracts or releases: a source
+    named in its ``source`` reference, or a recipient named in its ``recipient`` reference."""
+    refs = json.loads(entry.body).get("refs", {})
+    return (Role.SOURCE in by.roles and refs.get("source") == by.subject) or (
+        Role.RECIPIENT in by.roles and refs.get("recipient") == by.subject
+    )
+
+
+def proof_material(ctx: Context, index: int, *, by: Principal) -> dict[str, Any]:
+    """Leaf hash, inclusion proof and the signed checkpoint: enough to check offline that the
+    entry is in the log. The entry's bytes come with it only for an auditor or for an entry
+    about the caller's own deliveries, extracts and releases (others' entries name other
+    recipients, their specifications and counts)."""
+    authorize(by, "audit.proof")
     note, cp = _latest(ctx)
     if not 0 <= index < cp.size:
         raise NotFound(f"no audit entry {index} under the latest checkpoint (size {cp.size})")
@@ -53,17 +69,26 @@ def proof_material(ctx: Context, index: int) -> dict[str, Any]:
     if entry is None or entry.index != index:
         raise NotFound(f"no audit entry {index}")
     proof = ctx.store.with_subtree(lambda subtree: inclusion_proof(subtree, index, cp.size))
+    material: dict[str, Any] = {"index": index, "leaf_hash": entry.leaf_hash}
+    if reaches_all(by, "audit.entries") or entry_is_about(entry, by):
+        material["entry"] = entry.body.decode()
     return {
-        "index": index,
-        "leaf_hash": entry.leaf_hash,
-        "entry": entry.body.decode(),
+        **material,
         "tree_size": cp.size,
         "inclusion_proof": [p.hex() for p in proof],
         "checkpoint": note,
     }
 
 
-def consistency(ctx: Context, old_size: int, new_size: int | None) -> dict[str, Any]:
+def checkpoint_for(ctx: Context, *, by: Principal) -> dict[str, Any]:
+    authorize(by, "audit.checkpoint")
+    return checkpoint(ctx)
+
+
+def consistency(
+    ctx: Context, old_size: int, new_size: int | None, *, by: Principal
+) -> dict[str, Any]:
+    authorize(by, "audit.consistency")
     note, cp = _latest(ctx)
     new = cp.size if new_size is None else new_size
     if not 0 < old_size <= new <= cp.size:
@@ -76,8 +101,53 @@ def entry_json(entry: AuditEntry) -> dict[str, Any]:
     return {"index": entry.index, "leaf_hash": entry.leaf_hash, **json.loads(entry.body)}
 
 
+EVENT_TYPES = frozenset(e.value for e in EventType)
+
+
+def _instant(field: str, value: str | None) -> str | None:
+    """An ISO date or time, as the stored UTC form (``...Z``) so that it compares as text;
+    a time without a zone is UTC. Anything else is a 422 naming the field."""
+    if value is None:
+        return None
+    try:
+        parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRequest(
+            f"'{field}' is not an ISO date or time (e.g. 2016-11-01 or 2016-11-01T08:00:00Z)",
+            errors=[{"field": field, "problem": "not-a-time"}],
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.UTC)
+    stamp = parsed.astimezone(dt.UTC).isoformat(timespec="microseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def checked_query(query: AuditQuery) -> AuditQuery:
+    """The query with every filter validated: known event types, identifier-shaped actors,
+    datasets and recipients, ISO times. A filter is recorded in the audit trail, so nothing
+    CPR-shaped or free-form gets through."""
+    if query.event_type is not None and query.event_type not in EVENT_TYPES:
+        raise InvalidRequest(
+            "'event_type' is not a known event type",
+            errors=[{"field": "event_type", "problem": "unknown"}],
+            known=sorted(EVENT_TYPES),
+        )
+    if query.actor is not None and not (
+        is_valid(ACTOR_LABEL, query.actor) or is_valid(SUBJECT, query.actor)
+    ):
+        identifier("actor", query.actor, ACTOR_LABEL)
+    for field in ("dataset", "recipient"):
+        value = getattr(query, field)
+        if value is not None:
+            identifier(field, value)
+    return replace(
+        query, since=_instant("since", query.since), until=_instant("until", query.until)
+    )
+
+
 def search(ctx: Context, *, by: Principal, query: AuditQuery) -> list[AuditEntry]:
-    by.require(Role.AUDITOR)
+    authorize(by, "audit.search")
+    query = checked_query(query)
     found = ctx.store.search_audit(query)
     filters = {k: v for k, v in query.__dict__.items() if v is not None}
     with ctx.store.unit_of_work() as uow:
@@ -101,7 +171,7 @@ def subject_key_of(ctx: Context, cpr: str) -> bytes:
 def subject_lookup(ctx: Context, *, by: Principal, cpr: str) -> list[AuditEntry]:
     """Every entry whose data involved this person; the lookup is logged with the keyed subject,
     so a later lookup of the same person also shows who looked before."""
-    by.require(Role.AUDITOR)
+    authorize(by, "audit.subject-lookup")
     subject = subject_key_of(ctx, cpr)
     found = ctx.store.subject_entries(subject)
     with ctx.store.unit_of_work() as uow:
@@ -153,11 +223,40 @@ def export(ctx: Context, *, by: Principal, out: Path) -> Export:
 
 
 def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
-    """Verify the whole log against the checkpoints in the database and in the outside file."""
-    return verify_log(
-        ctx.store.audit_entries(),
-        [*ctx.store.checkpoint_notes(), *ctx.checkpointer.notes()],
-        NoteVerifier.from_vkey(verifier_key(ctx)),
-        subjects=ctx.store.subjects_by_entry(),
-        since=since or [],
-    )
+    """Verify the whole log against the checkpoints in the database and in the outside file.
+
+    Exact under concurrent writes: the file is read first (a note reaches it only after its
+    transaction committed), then entries, checkpoints and subject index are read in one
+    snapshot that holds everything the file's notes cover."""
+    verifier = NoteVerifier.from_vkey(verifier_key(ctx))
+    try:
+        file_notes = ctx.checkpointer.notes()
+        order = file_order_problem(file_notes, verifier)
+    except IntegrityError as exc:
+        file_notes, order = [], f"checkpoint file: {exc.detail}"
+    with ctx.store.snapshot() as snap:
+        result = verify_log(
+            snap.audit_entries(),
+            [*snap.checkpoint_notes(), *file_notes],
+            verifier,
+            subjects=snap.subjects_by_entry(),
+            since=since or [],
+        )
+    if result.ok and order is not None:
+        return replace(result, ok=False, problem=order)
+    return result
+
+
+def file_order_problem(notes: list[str], verifier: NoteVerifier) -> str | None:
+    """The checkpoint file must grow in tree-size order (each signing was checked against
+    the last note in it)."""
+    last = -1
+    for number, note in enumerate(notes, start=1):
+        try:
+            size = Checkpoint.parse(verifier.open(note)).size
+        except (IntegrityError, ValueError):
+            return f"checkpoint file: note {number} does not verify"
+        if size < last:
+            return f"checkpoint file: note {number} (size {size}) follows a note of size {last}"
+        last = size
+    return None

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from gateway.audit.checkpointer import Checkpointer
@@ -23,6 +24,7 @@ from gateway.services.context import Context
 from gateway.services.ports import BlobStore
 from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.sql_store import SqlStore
+from gateway.storage.work_area import WorkArea
 
 SYSTEM_ACTOR = "gateway[system]"
 KEY_CHECK = "key-check-value"
@@ -37,13 +39,14 @@ class Runtime:
     settings: Settings
 
 
-def blob_store(settings: Settings) -> BlobStore:
-    """The local folder by default; an S3-compatible bucket when GATEWAY_S3_BUCKET is set."""
+def blob_store(settings: Settings, owner: str | None = None) -> BlobStore:
+    """The local folder by default; an S3-compatible bucket when GATEWAY_S3_BUCKET is set.
+    ``owner`` is the work token that names this process's partly written files."""
     if settings.s3_bucket:
         from gateway.storage.s3_blobs import S3BlobStore
 
         return S3BlobStore.connect(settings.s3_bucket, settings.s3_prefix, settings.s3_endpoint_url)
-    return LocalBlobStore(settings.resolved_blobs_dir)
+    return LocalBlobStore(settings.resolved_blobs_dir, owner=owner)
 
 
 def audit_checkpointer(settings: Settings, keys: KeyRing) -> Checkpointer:
@@ -112,12 +115,15 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
         settings.resolved_token_public_key_file,
         issuer=settings.token_issuer,
         audience=settings.token_audience,
+        max_lifetime=dt.timedelta(seconds=settings.max_token_lifetime_seconds),
     )
+    work = WorkArea(settings.data_dir / "run")
     context = Context(
         catalogue=catalogue,
         store=store,
-        blobs=blob_store(settings),
+        blobs=blob_store(settings, owner=work.token),
         keys=keys,
         checkpointer=checkpointer,
+        work=work,
     )
     return Runtime(context=context, verifier=verifier, store=store, settings=settings)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import NoReturn
 
@@ -13,7 +14,7 @@ from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.principal import Principal
 from gateway.errors import GatewayError
-from gateway.services.ports import BlobStore, Store
+from gateway.services.ports import BlobStore, Store, WorkArea
 
 BLOB_KEK_VERSION = "blob-kek-version"
 RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
@@ -30,7 +31,25 @@ class Context:
     blobs: BlobStore
     keys: KeyRing
     checkpointer: Checkpointer
+    work: WorkArea
     clock: Callable[[], dt.datetime] = field(default=_utc_now)
+
+    @contextmanager
+    def writing(self, *blob_keys: str) -> Iterator[None]:
+        """Blobs ``blob_keys`` are written, and their record committed, inside this block.
+
+        A durable marker names them first; the block ending normally forgets it. On any
+        error the block's blobs are *not* deleted here (the commit may have happened, e.g. a
+        connection lost during COMMIT): the sweep deletes them once the database says that
+        no record refers to them. So an error path never deletes committed data, and a crash
+        leaves nothing unexplained."""
+        self.work.mark(*blob_keys)
+        try:
+            yield
+        except BaseException:
+            self.work.abandon(*blob_keys)
+            raise
+        self.work.settle(*blob_keys)
 
     def today(self) -> dt.date:
         return self.clock().date()

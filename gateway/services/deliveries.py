@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -15,21 +13,20 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import SealingWriter
 from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
-from gateway.domain.principal import Principal, Role
+from gateway.domain import identifiers
+from gateway.domain.permissions import permits
+from gateway.domain.principal import Principal
 from gateway.domain.records import DeliveryRecord
 from gateway.domain.subjects import SubjectKeys
 from gateway.errors import (
     Conflict,
     DeliveryRejected,
     Forbidden,
-    InvalidRequest,
     NotFound,
     PolicyDenied,
 )
 from gateway.services import audit as audit_service
 from gateway.services.context import Context
-
-PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 
 
 @dataclass(frozen=True)
@@ -49,7 +46,7 @@ class Receipt:
     audit: dict[str, Any]  # entry bytes, inclusion proof, signed checkpoint
 
     @classmethod
-    def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool) -> Receipt:
+    def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool, by: Principal) -> Receipt:
         return cls(
             record.id,
             record.source,
@@ -61,7 +58,7 @@ class Receipt:
             record.received_at,
             record.audit_index,
             duplicate,
-            audit_service.proof_material(ctx, record.audit_index),
+            audit_service.proof_material(ctx, record.audit_index, by=by),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,8 +109,11 @@ def push_delivery(
 
     The body is read as it arrives (validated, pseudonymised and sealed on the way), so its
     digest, and with it whether it was delivered before, is known only at its end."""
+    source = identifiers.identifier("source", source)
+    dataset = identifiers.identifier("dataset", dataset)
+    period = identifiers.period("period", period)
     refs = {"source": source, "dataset": dataset, "period": period}
-    if Role.SOURCE not in by.roles or by.subject != source:
+    if not permits(by.roles, "delivery.push", owner=by.subject == source):
         ctx.refuse(
             Forbidden(f"only source '{source}' may push to its endpoint"),
             event=EventType.DELIVERY_REFUSED,
@@ -145,26 +145,33 @@ def push_delivery(
             by=by,
             refs=refs,
         )
-    if not PERIOD.match(period):
-        ctx.refuse(
-            InvalidRequest("period must be a month, YYYY-MM"),
-            event=EventType.DELIVERY_REJECTED,
-            by=by,
-            refs=refs,
-        )
 
-    delivery_id = f"dlv-{uuid.uuid4().hex}"
+    delivery_id = identifiers.new_id("dlv")
     blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
     vault_key = f"vault/{dataset}/{period}/{delivery_id}.gwb"
-    report, kek_version, subjects = _store_sealed(ctx, upload.open, ds.id, blob_key, vault_key)
+    with ctx.writing(blob_key, vault_key):
+        return _ingest_and_record(ctx, by, refs, delivery_id, upload, blob_key, vault_key)
+
+
+def _ingest_and_record(
+    ctx: Context,
+    by: Principal,
+    refs: dict[str, str],
+    delivery_id: str,
+    upload: Upload,
+    blob_key: str,
+    vault_key: str,
+) -> Receipt:
+    source, dataset, period = refs["source"], refs["dataset"], refs["period"]
+    report, kek_version, subjects = _store_sealed(ctx, upload.open, dataset, blob_key, vault_key)
     sha256, size = upload.sha256(), upload.size
     with ctx.store.unit_of_work() as uow:
         earlier = uow.find_delivery(dataset, period, sha256)
     if earlier is not None:  # a retry of a delivery already accepted: its first receipt
-        if report.ok:
+        if report.ok:  # this request's own copies, never committed
             ctx.blobs.delete(blob_key)
             ctx.blobs.delete(vault_key)
-        return Receipt.of(ctx, earlier, duplicate=True)
+        return Receipt.of(ctx, earlier, duplicate=True, by=by)
     if not report.ok:
         problems = [p.as_dict() for p in report.problems]
         ctx.refuse(
@@ -216,19 +223,16 @@ def push_delivery(
             )
             uow.add_delivery(record)
     except Conflict:
-        # A concurrent push of the same content won the race: return its receipt.
+        # A concurrent push of the same content won the race; this transaction rolled back,
+        # so these copies were never committed. Return the winner's receipt.
         ctx.blobs.delete(blob_key)
         ctx.blobs.delete(vault_key)
         with ctx.store.unit_of_work() as uow:
             winner = uow.find_delivery(dataset, period, sha256)
         if winner is None:
             raise
-        return Receipt.of(ctx, winner, duplicate=True)
-    except BaseException:
-        ctx.blobs.delete(blob_key)
-        ctx.blobs.delete(vault_key)
-        raise
-    return Receipt.of(ctx, record, duplicate=False)
+        return Receipt.of(ctx, winner, duplicate=True, by=by)
+    return Receipt.of(ctx, record, duplicate=False, by=by)
 
 
 def _store_sealed(
@@ -275,12 +279,17 @@ def _store_sealed(
 
 def get_delivery(ctx: Context, *, by: Principal, delivery_id: str) -> DeliveryRecord:
     """A source sees its own deliveries; approvers and auditors see all."""
+    identifiers.identifier("delivery_id", delivery_id, identifiers.DELIVERY_ID)
     with ctx.store.unit_of_work() as uow:
         record = uow.get_delivery(delivery_id)
-    visible = record is not None and (
-        by.roles & {Role.APPROVER, Role.AUDITOR}
-        or (Role.SOURCE in by.roles and by.subject == record.source)
-    )
-    if record is None or not visible:
+    if record is None:
         raise NotFound(f"no delivery '{delivery_id}'")
+    if not permits(by.roles, "delivery.read", owner=by.subject == record.source):
+        ctx.refuse(
+            NotFound(f"no delivery '{delivery_id}'"),
+            event=EventType.ACCESS_REFUSED,
+            by=by,
+            refs={"delivery": delivery_id, "source": record.source},
+            details={"attempt": "read another source's delivery"},
+        )
     return record

@@ -7,7 +7,6 @@ a grant that expired or was revoked in between blocks the release of an approved
 from __future__ import annotations
 
 import tempfile
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +20,12 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA
 from gateway.dataplane.link import Identify, build_release, pseudonymise_for
+from gateway.domain import identifiers
 from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
+from gateway.domain.permissions import authorize, permits, reaches_all
 from gateway.domain.policy import Decision, evaluate
-from gateway.domain.principal import Principal, Role
+from gateway.domain.principal import Principal
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
 from gateway.reports.bundle import unzip
@@ -56,8 +57,8 @@ def _spec_refs(recipient: str, spec: ExtractSpec, **more: str) -> dict[str, str]
 
 def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> ExtractRecord:
     """A recipient asks for a specification; refused with reasons, or pending approval."""
-    by.require(Role.RECIPIENT)
-    recipient = by.subject
+    authorize(by, "extract.request")
+    recipient = identifiers.identifier("recipient", by.subject)
     decision = decide(ctx, recipient, spec)
     refs = _spec_refs(recipient, spec)
     if not decision.allowed:
@@ -68,7 +69,7 @@ def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> Extrac
             refs=refs,
             details={"decision": decision.as_dict(), "spec": spec.model_dump(mode="json")},
         )
-    extract_id = f"ext-{uuid.uuid4().hex}"
+    extract_id = identifiers.new_id("ext")
     with ctx.store.unit_of_work() as uow:
         entry = uow.append_audit(
             AuditEvent(
@@ -91,21 +92,24 @@ def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> Extrac
     return record
 
 
-def _load_visible(ctx: Context, by: Principal, extract_id: str) -> ExtractRecord:
+def _load_visible(
+    ctx: Context, by: Principal, extract_id: str, use_case: str = "extract.read"
+) -> ExtractRecord:
+    """The specification, if ``by`` may perform ``use_case`` on it; otherwise a 404 (whether
+    it exists is not told) and an audited refusal."""
+    identifiers.identifier("extract_id", extract_id, identifiers.EXTRACT_ID)
     with ctx.store.unit_of_work() as uow:
         record = uow.get_extract(extract_id)
     if record is None:
         raise NotFound(f"no extract specification '{extract_id}'")
-    if by.roles & {Role.APPROVER, Role.AUDITOR}:
-        return record
-    if Role.RECIPIENT in by.roles and by.subject == record.recipient:
+    if permits(by.roles, use_case, owner=by.subject == record.recipient):
         return record
     ctx.refuse(
         NotFound(f"no extract specification '{extract_id}'"),
         event=EventType.ACCESS_REFUSED,
         by=by,
         refs={"extract": extract_id, "recipient": record.recipient},
-        details={"attempt": "read another recipient's specification"},
+        details={"attempt": f"{use_case} on another recipient's specification"},
     )
 
 
@@ -114,26 +118,26 @@ def get_extract(ctx: Context, *, by: Principal, extract_id: str) -> ExtractRecor
 
 
 def list_extracts(ctx: Context, *, by: Principal) -> list[ExtractRecord]:
+    authorize(by, "extract.list")
     with ctx.store.unit_of_work() as uow:
-        if by.roles & {Role.APPROVER, Role.AUDITOR}:
-            return uow.list_extracts(None)
-        by.require(Role.RECIPIENT)
-        return uow.list_extracts(by.subject)
+        return uow.list_extracts(None if reaches_all(by, "extract.list") else by.subject)
 
 
 def decide_extract(
     ctx: Context, *, by: Principal, extract_id: str, approve: bool, note: str | None = None
 ) -> ExtractRecord:
     """Four eyes: an approver who is not the requester approves or rejects a pending spec."""
+    identifiers.identifier("extract_id", extract_id, identifiers.EXTRACT_ID)
+    note = identifiers.free_text("note", note)
     refs = {"extract": extract_id}
-    if Role.APPROVER not in by.roles:
+    if not permits(by.roles, "extract.decide", owner=False):
         ctx.refuse(
             Forbidden("approving needs the 'approver' role"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,
         )
-    record = _load_visible(ctx, by, extract_id)
+    record = _load_visible(ctx, by, extract_id, "extract.decide")
     refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
     if by.subject == record.requested_by:
         ctx.refuse(
@@ -173,9 +177,10 @@ def decide_extract(
 
 
 def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecord:
-    """Run an approved spec: decide again, link, pseudonymise for the recipient, seal, record."""
-    by.require(Role.RECIPIENT)
-    record = _load_visible(ctx, by, extract_id)
+    """Run an approved spec: decide again, link, pseudonymise for the recipient, seal, record.
+    Only the recipient that owns the specification runs it, whatever other roles it holds."""
+    authorize(by, "release.run")
+    record = _load_visible(ctx, by, extract_id, "release.run")
     refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
     if record.status is not ExtractStatus.APPROVED:
         raise Conflict(
@@ -200,10 +205,10 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
     else:
         identify = pseudonymise_for(ctx.keys.recipient_pseudonym_key(record.recipient, version))
     linked = build_release(ctx.catalogue, record.spec, read, identify)
-    release_id = f"rel-{uuid.uuid4().hex}"
+    release_id = identifiers.new_id("rel")
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
-    digest = seal_table(ctx, blob_key, linked.table)
-    try:
+    with ctx.writing(blob_key):
+        digest = seal_table(ctx, blob_key, linked.table)
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
                 AuditEvent(
@@ -246,9 +251,6 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                 entry.index,
             )
             uow.add_release(release)
-    except BaseException:
-        ctx.blobs.delete(blob_key)
-        raise
     return release
 
 
@@ -281,30 +283,35 @@ class ReleaseContent:
     chunks: Iterator[bytes]
 
 
-def get_release(ctx: Context, *, by: Principal, release_id: str) -> ReleaseRecord:
+def get_release(
+    ctx: Context, *, by: Principal, release_id: str, use_case: str = "release.read"
+) -> ReleaseRecord:
+    """The release, if ``by`` may perform ``use_case`` on it (``release.read``: metadata for
+    its recipient, approvers and auditors; ``release.pull``: its recipient only); otherwise a
+    404 and an audited refusal."""
+    identifiers.identifier("release_id", release_id, identifiers.RELEASE_ID)
     with ctx.store.unit_of_work() as uow:
         release = uow.get_release(release_id)
     if release is None:
         raise NotFound(f"no release '{release_id}'")
-    if by.roles & {Role.AUDITOR, Role.APPROVER} or (
-        Role.RECIPIENT in by.roles and by.subject == release.recipient
-    ):
+    if permits(by.roles, use_case, owner=by.subject == release.recipient):
         return release
     ctx.refuse(
         NotFound(f"no release '{release_id}'"),
         event=EventType.ACCESS_REFUSED,
         by=by,
         refs={"release": release_id, "recipient": release.recipient},
-        details={"attempt": "read another recipient's release"},
+        details={"attempt": f"{use_case} on another recipient's release"},
     )
 
 
 def pull_release(
     ctx: Context, *, by: Principal, release_id: str, fmt: str | None = None
 ) -> ReleaseContent:
-    """Only the recipient pulls its release; the pull is audited before any byte leaves."""
-    by.require(Role.RECIPIENT)
-    release = get_release(ctx, by=by, release_id=release_id)
+    """Only the recipient pulls its release (whatever other roles the caller holds); the pull
+    is audited before any byte leaves."""
+    authorize(by, "release.pull")
+    release = get_release(ctx, by=by, release_id=release_id, use_case="release.pull")
     if release.status != ReleaseStatus.RELEASED:
         raise Conflict(
             f"release '{release_id}' is {release.status}; only a released one can be pulled"

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO, Protocol, TypeVar
 
 from gateway.audit.events import AuditEntry, AuditEvent
@@ -75,6 +76,16 @@ class UnitOfWork(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
 
+class LogSnapshot(Protocol):
+    """The audit log as of one instant: what :func:`gateway.audit.verify.verify_log` reads."""
+
+    def audit_entries(self) -> Iterator[AuditEntry]: ...
+
+    def checkpoint_notes(self) -> list[str]: ...
+
+    def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
+
+
 class Store(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:
         """A transaction: committed when the block ends normally, rolled back on an exception."""
@@ -85,6 +96,15 @@ class Store(Protocol):
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
 
     def audit_size(self) -> int: ...
+
+    def snapshot(self) -> AbstractContextManager[LogSnapshot]:
+        """One consistent read of entries, checkpoints and subject index."""
+
+    def blob_referenced(self, key: str) -> bool:
+        """Whether a committed record refers to blob ``key`` (the sweep deletes nothing else)."""
+
+    def ping(self) -> None:
+        """Raises if the database does not answer."""
 
     def latest_checkpoint(self) -> str | None:
         """The newest signed checkpoint (a C2SP signed note), or None for an empty log."""
@@ -103,6 +123,38 @@ class Store(Protocol):
         are complete before and after)."""
 
 
+class LeftBehind(Protocol):
+    """What a process that is gone left in its work area."""
+
+    markers: list[str]
+    spool_files: int
+
+
+class WorkArea(Protocol):
+    """This process's lease and in-flight files (:mod:`gateway.storage.work_area`)."""
+
+    token: str
+    spool: Path
+
+    def mark(self, *keys: str) -> None:
+        """Record, durably, that blobs ``keys`` are about to be written."""
+
+    def settle(self, *keys: str) -> None: ...
+
+    def abandon(self, *keys: str) -> None: ...
+
+    def abandoned_keys(self) -> list[str]: ...
+
+    def forget_abandoned(self, key: str) -> None: ...
+
+    def live_tokens(self) -> set[str]: ...
+
+    def dead_tokens(self) -> list[str]: ...
+
+    def dead_owner(self, token: str) -> AbstractContextManager[LeftBehind | None]:
+        """Hold a dead owner's lease while its leftovers are cleaned; None if it is alive."""
+
+
 class BlobStore(Protocol):
     def create(self, key: str) -> AbstractContextManager[BinaryIO]:
         """A file to write; it becomes visible under ``key`` only if the block ends normally."""
@@ -119,3 +171,7 @@ class BlobStore(Protocol):
     def delete(self, key: str) -> None: ...
 
     def exists(self, key: str) -> bool: ...
+
+    def partials(self) -> Iterator[tuple[Path, str]]:
+        """Partly written local files and their writer's work token (none for object stores,
+        which make an object visible only when it is complete)."""

@@ -9,22 +9,21 @@ passes leaves; ``review`` goes to the approvers' queue and ``fail`` is refused.
 
 from __future__ import annotations
 
-import re
-
 from gateway.audit.events import EventType
 from gateway.dataplane import ressourceforloeb
+from gateway.domain import identifiers
 from gateway.domain.catalogue import OutputForm, ReportDefinition
 from gateway.domain.disclosure import check
+from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision, evaluate
-from gateway.domain.principal import Principal, Role
+from gateway.domain.principal import Principal
 from gateway.domain.records import ReleaseKind, ReleaseRecord
-from gateway.errors import Conflict, Forbidden, InvalidRequest, NotFound, PolicyDenied
+from gateway.errors import Conflict, Forbidden, NotFound, PolicyDenied
 from gateway.reports import ressourceforloeb as page
 from gateway.services.aggregates import CheckedRelease, new_release_id, record_checked
 from gateway.services.context import Context
 from gateway.services.sealed import stored_reader
 
-PERIOD = re.compile(r"^[0-9]{4}-(0[1-9]|1[0-2])$")
 # The reports the hub knows how to compute; each needs a definition in policies/reports/.
 BUILT_IN = {"ressourceforloeb": ressourceforloeb}
 REQUIRED = {"ressourceforloeb": "dfdg-indsats"}
@@ -51,11 +50,11 @@ def decide(ctx: Context, recipient: str, report: ReportDefinition) -> Decision:
 
 def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> ReleaseRecord:
     """Compute, check and release (or hold, or refuse) ``report_id`` for ``period``."""
-    by.require(Role.RECIPIENT)
-    if not PERIOD.match(period):
-        raise InvalidRequest("period must be a month, YYYY-MM")
+    authorize(by, "report.run")
+    report_id = identifiers.identifier("report_id", report_id)
+    period = identifiers.period("period", period)
     report = definition(ctx, report_id)
-    recipient = by.subject
+    recipient = identifiers.identifier("recipient", by.subject)
     refs = {
         "recipient": recipient,
         "report": report_id,

@@ -1,4 +1,10 @@
-"""Blob storage on a local folder: write to a temporary name, rename into place on success."""
+"""Blob storage on a local folder: write to a temporary name, rename into place on success.
+
+A blob is durable when ``create`` returns: the file is fsynced before the rename and its folder
+after it. The temporary name carries the writing process's work token
+(``.name.<token>.partial``), so a file left by a crashed writer is recognised and removed by the
+sweep (:mod:`gateway.services.janitor`) and never mistaken for one still being written.
+"""
 
 from __future__ import annotations
 
@@ -11,19 +17,22 @@ from pathlib import Path
 from typing import BinaryIO
 
 from gateway.errors import NotFound
+from gateway.files import fsync_dir
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9._/-]*$")
+_KEY = re.compile(r"[a-z0-9][a-z0-9._/-]*")
+_PARTIAL = re.compile(r"\..+\.([0-9a-f]{32})\.partial")
 
 
 class LocalBlobStore:
     """Blobs as files under ``root``. Keys are relative paths of lower-case safe characters."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, owner: str | None = None) -> None:
         self.root = root
+        self.owner = owner or uuid.uuid4().hex
         root.mkdir(parents=True, exist_ok=True)
 
     def _path(self, key: str) -> Path:
-        if not _KEY.match(key) or ".." in key:
+        if not _KEY.fullmatch(key) or ".." in key:
             raise ValueError(f"invalid blob key '{key}'")
         return self.root / key
 
@@ -31,15 +40,23 @@ class LocalBlobStore:
     def create(self, key: str) -> Iterator[BinaryIO]:
         final = self._path(key)
         final.parent.mkdir(parents=True, exist_ok=True)
-        temp = final.with_name(f".{final.name}.{uuid.uuid4().hex}.partial")
+        temp = final.with_name(f".{final.name}.{self.owner}.partial")
         try:
             with open(temp, "xb") as fh:
                 yield fh
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(temp, final)
+            fsync_dir(final.parent)
         finally:
             temp.unlink(missing_ok=True)
+
+    def partials(self) -> Iterator[tuple[Path, str]]:
+        """Partly written files and the work token of the process that wrote each."""
+        for path in self.root.rglob(".*.partial"):
+            match = _PARTIAL.fullmatch(path.name)
+            if match and path.is_file():
+                yield path, match[1]
 
     def open(self, key: str) -> BinaryIO:
         try:

@@ -13,11 +13,12 @@ import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
 from gateway.errors import ConfigurationError, NotFound
 
-_KEY = re.compile(r"^[a-z0-9][a-z0-9._/-]*$")
+_KEY = re.compile(r"[a-z0-9][a-z0-9._/-]*")
 SPOOL_IN_MEMORY = 8 << 20
 
 
@@ -89,7 +90,7 @@ class S3BlobStore:
         return cls(client, bucket, prefix)
 
     def _name(self, key: str) -> str:
-        if not _KEY.match(key) or ".." in key:
+        if not _KEY.fullmatch(key) or ".." in key:
             raise ValueError(f"invalid blob key '{key}'")
         return self.prefix + key
 
@@ -133,6 +134,10 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def partials(self) -> Iterator[tuple[Path, str]]:
+        """An object becomes visible only when its upload completes: no partial files."""
+        return iter(())
 
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError

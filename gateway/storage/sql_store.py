@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,7 +32,7 @@ from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate, subject_index
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, lock_audit_head
+from gateway.storage.dialects import configure_sqlite, lock_audit_head, read_snapshot_options
 
 T = TypeVar("T")
 
@@ -295,6 +296,34 @@ class SqlUnitOfWork:
             self.conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value))
 
 
+class Snapshot:
+    """Reads of the audit log inside one snapshot transaction."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def audit_entries(self) -> Iterator[AuditEntry]:
+        position = 0
+        while True:
+            rows = self.conn.execute(
+                select(t.audit_entries)
+                .where(t.audit_entries.c.idx >= position)
+                .order_by(t.audit_entries.c.idx)
+                .limit(5000)
+            ).all()
+            if not rows:
+                return
+            yield from (_entry(row) for row in rows)
+            position = rows[-1].idx + 1
+
+    def checkpoint_notes(self) -> list[str]:
+        c = t.audit_checkpoints.c
+        return [r.note for r in self.conn.execute(select(c.note).order_by(c.size))]
+
+    def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]:
+        yield from subject_index.keys_by_entry(self.conn)
+
+
 class SqlStore:
     """Records and the audit log in one database; every audited transaction signs a checkpoint."""
 
@@ -322,19 +351,37 @@ class SqlStore:
 
     @contextmanager
     def unit_of_work(self) -> Iterator[SqlUnitOfWork]:
-        note = None
-        with self.engine.begin() as conn:
-            uow = SqlUnitOfWork(conn)
-            yield uow
-            if uow.appended:
-                note = self._checkpoint(uow)
-        if note is not None and self.checkpointer is not None:
-            self.checkpointer.record(note)
+        """One transaction. If it appended audit entries, the checkpoint lock is taken before
+        signing (the audit lock of the database is already held) and released only after the
+        note is in the checkpoint file, so notes reach the file in size order."""
+        with ExitStack() as signing:
+            note = None
+            with self.engine.begin() as conn:
+                uow = SqlUnitOfWork(conn)
+                yield uow
+                if uow.appended:
+                    if self.checkpointer is None:
+                        raise ConfigurationError(
+                            "audit entries need a checkpoint signer; none configured"
+                        )
+                    signing.enter_context(self.checkpointer.locked())
+                    note = self._checkpoint(uow)
+            if note is not None and self.checkpointer is not None:
+                self.checkpointer.record(note)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """One consistent read of the whole log (entries, checkpoints, subject index) that
+        concurrent appends do not change: a deferred read transaction on SQLite (WAL gives it
+        a snapshot without blocking writers), REPEATABLE READ on PostgreSQL."""
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(**read_snapshot_options(conn))
+            with conn.begin():
+                yield Snapshot(conn)
 
     def _checkpoint(self, uow: SqlUnitOfWork) -> str:
         """Sign the new tree head inside the transaction that grew the tree."""
-        if self.checkpointer is None:
-            raise ConfigurationError("audit entries need a checkpoint signer; none configured")
+        assert self.checkpointer is not None
         uow.flush()
         size = uow.audit_head()
         subtree = node_reader(uow.conn)
@@ -422,6 +469,27 @@ class SqlStore:
         stmt = stmt.limit(query.limit).offset(query.offset)
         with self.engine.connect() as conn:
             return [_entry(r) for r in conn.execute(stmt)]
+
+    def blob_referenced(self, key: str) -> bool:
+        """Whether any record refers to blob ``key``: a delivery (stored form or identity
+        vault), a release (content or checker report), or the audit entry of a refused
+        aggregate (its checker report is kept as evidence). The sweep deletes nothing else."""
+        d, r, a = t.deliveries.c, t.releases.c, t.audit_entries.c
+        with self.engine.connect() as conn:
+            for query in (
+                select(d.id).where(or_(d.blob_key == key, d.vault_blob_key == key)),
+                select(r.id).where(or_(r.blob_key == key, r.report_blob_key == key)),
+            ):
+                if conn.execute(query.limit(1)).first() is not None:
+                    return True
+            needle = json.dumps(key).encode()
+            refused = select(a.body).where(a.event_type == "release.refused")
+            return any(needle in bytes(row.body) for row in conn.execute(refused))
+
+    def ping(self) -> None:
+        """Raises if the database does not answer (readiness)."""
+        with self.engine.connect() as conn:
+            conn.execute(select(1)).scalar()
 
     def audit_size(self) -> int:
         with self.engine.connect() as conn:

@@ -20,7 +20,7 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
 from gateway.audit.verify import verify_log
 from gateway.crypto.notes import NoteSigner, NoteVerifier
-from gateway.domain.principal import Role
+from gateway.domain.principal import Principal, Role
 from gateway.errors import IntegrityError
 from gateway.services import audit as audit_service
 from gateway.services.subject_indexer import SubjectIndexer
@@ -309,7 +309,10 @@ def test_receipts_and_releases_carry_proofs_that_verify_offline(
     with pytest.raises(IntegrityError):
         receipts.verify_receipt(forged, NoteVerifier.from_vkey(vkey))
     release, _ = release_for(gateway, "star-analyse", LINKED)
-    material = audit_service.proof_material(gateway.runtime.context, release["audit_index"])
+    owner = Principal("star-analyse", frozenset({Role.RECIPIENT}))
+    material = audit_service.proof_material(
+        gateway.runtime.context, release["audit_index"], by=owner
+    )
     receipts.verify_receipt({"id": release["id"], "audit": material}, NoteVerifier.from_vkey(vkey))
 
     # Proof endpoints, checked as an outside verifier would.

@@ -149,7 +149,9 @@ def test_every_delivery_leaves_a_verifiable_trail(gateway: Gateway, synthetic: S
 
 def test_health_readiness_and_metrics(gateway: Gateway, synthetic: Synthetic) -> None:
     assert gateway.client.get("/healthz").json() == {"status": "ok"}
-    ready = gateway.client.get("/readyz").json()
+    assert gateway.client.get("/readyz").json() == {"status": "ready"}  # nothing more
+    ops = gateway.auth("ops", Role.OPERATOR)
+    ready = gateway.client.get("/readyz", headers=ops).json()
     assert ready["status"] == "ready" and ready["audit_entries"] >= 2
     gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"))
     gateway.push("dfdg", "lpr", synthetic.bytes("lpr"))  # refused
@@ -171,7 +173,7 @@ def test_every_response_carries_a_request_id(gateway: Gateway) -> None:
     given = gateway.client.get("/healthz", headers={"X-Request-ID": "abc-123"})
     assert given.headers["X-Request-ID"] == "abc-123"
     made = {gateway.client.get("/healthz").headers["X-Request-ID"] for _ in range(2)}
-    assert len(made) == 2 and all(len(i) == 32 for i in made)
+    assert len(made) == 2 and all(len(i) == 36 and i.startswith("req-") for i in made)
     missing = gateway.client.get("/v1/no-such-thing")
     assert missing.status_code == 404 and missing.headers["X-Request-ID"]
 
@@ -185,14 +187,22 @@ def test_a_body_over_the_limit_stops_mid_stream_and_leaves_nothing(
     settings = gateway.runtime.settings
     limit = settings.max_delivery_bytes
     object.__setattr__(settings, "max_delivery_bytes", len(body) // 2)
+    chunks = [body[i : i + 8192] for i in range(0, len(body), 8192)]
     try:
         entries = len(_audit(gateway))
-        r = gateway.push("sundhedsdatastyrelsen", "lpr", body)
+        declared = gateway.push("sundhedsdatastyrelsen", "lpr", body)  # Content-Length: at once
+        r = gateway.client.post(  # chunked, no length declared: stopped mid-stream
+            "/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries",
+            params={"period": "2016-11"},
+            content=iter(chunks),
+            headers=gateway.auth("sundhedsdatastyrelsen", Role.SOURCE),
+        )
     finally:
         object.__setattr__(settings, "max_delivery_bytes", limit)
-    assert r.status_code == 422 and "limit" in r.json()["detail"], r.text
+    assert declared.status_code == 413 and "limit" in declared.json()["detail"], declared.text
+    assert r.status_code == 413 and "limit" in r.json()["detail"], r.text
     assert _blobs(gateway) == []
     assert len(_audit(gateway)) == entries  # no accepted, no rejected entry for half a file
-    spool = settings.data_dir / "spool"
-    assert not spool.exists() or list(spool.iterdir()) == []
+    spool = gateway.runtime.context.work.spool
+    assert list(spool.iterdir()) == []
     assert gateway.push("sundhedsdatastyrelsen", "lpr", body).status_code == 201  # all well

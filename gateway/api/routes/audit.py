@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from gateway.api.deps import Ctx, CurrentPrincipal
-from gateway.domain.principal import Role
+from gateway.api.use_cases import use_case
+from gateway.domain.permissions import authorize
 from gateway.services import audit as audit_service
 from gateway.services.ports import AuditQuery
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
+MAX_INDEX = 2**53  # beyond any log; keeps integers inside every database's range
 
 
 class SubjectLookup(BaseModel):
@@ -21,27 +23,45 @@ class SubjectLookup(BaseModel):
     cpr: str = Field(min_length=10, max_length=11, repr=False)
 
 
-@router.get("/checkpoint", summary="The latest signed checkpoint and its verifier key")
-def checkpoint(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
-    return audit_service.checkpoint(ctx)
+@router.get(
+    "/checkpoint",
+    summary="The latest signed checkpoint and its verifier key",
+    openapi_extra=use_case("audit.checkpoint"),
+)
+def checkpoint(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    return audit_service.checkpoint_for(ctx, by=by)
 
 
-@router.get("/proofs/inclusion/{index}", summary="Inclusion proof of one entry")
-def inclusion(index: int, ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
-    return audit_service.proof_material(ctx, index)
+@router.get(
+    "/proofs/inclusion/{index}",
+    summary="Inclusion proof of one entry (its bytes only for one's own entries; auditors: all)",
+    openapi_extra=use_case("audit.proof"),
+)
+def inclusion(
+    ctx: Ctx, by: CurrentPrincipal, index: int = Path(ge=0, le=MAX_INDEX)
+) -> dict[str, Any]:
+    return audit_service.proof_material(ctx, index, by=by)
 
 
-@router.get("/proofs/consistency", summary="Consistency proof between two tree sizes")
+@router.get(
+    "/proofs/consistency",
+    summary="Consistency proof between two tree sizes",
+    openapi_extra=use_case("audit.consistency"),
+)
 def consistency(
     ctx: Ctx,
-    _by: CurrentPrincipal,
-    from_: int = Query(..., alias="from", ge=1),
-    to: int | None = Query(None, ge=1),
+    by: CurrentPrincipal,
+    from_: int = Query(..., alias="from", ge=1, le=MAX_INDEX),
+    to: int | None = Query(None, ge=1, le=MAX_INDEX),
 ) -> dict[str, Any]:
-    return audit_service.consistency(ctx, from_, to)
+    return audit_service.consistency(ctx, from_, to, by=by)
 
 
-@router.get("/entries", summary="Search audit entries (auditor; the search is audited)")
+@router.get(
+    "/entries",
+    summary="Search audit entries (auditor; the search is audited)",
+    openapi_extra=use_case("audit.search"),
+)
 def entries(
     ctx: Ctx,
     by: CurrentPrincipal,
@@ -52,7 +72,7 @@ def entries(
     since: str | None = Query(None, description="ISO time, inclusive"),
     until: str | None = Query(None, description="ISO time, exclusive"),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_INDEX),
 ) -> dict[str, Any]:
     query = AuditQuery(event_type, actor, dataset, recipient, since, until, limit, offset)
     found = audit_service.search(ctx, by=by, query=query)
@@ -63,13 +83,21 @@ def entries(
     }
 
 
-@router.post("/subject-lookup", summary="Every entry that involved one person (auditor)")
+@router.post(
+    "/subject-lookup",
+    summary="Every entry that involved one person (auditor)",
+    openapi_extra=use_case("audit.subject-lookup"),
+)
 def subject_lookup(body: SubjectLookup, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     found = audit_service.subject_lookup(ctx, by=by, cpr=body.cpr)
     return {"entries": [audit_service.entry_json(e) for e in found]}
 
 
-@router.get("/verify", summary="Verify the whole log against its signed checkpoints (auditor)")
+@router.get(
+    "/verify",
+    summary="Verify the whole log against its signed checkpoints (auditor)",
+    openapi_extra=use_case("audit.verify"),
+)
 def verify(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    by.require(Role.AUDITOR)
+    authorize(by, "audit.verify")
     return dict(audit_service.verify(ctx).__dict__)

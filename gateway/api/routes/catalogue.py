@@ -7,12 +7,15 @@ from typing import Any
 from fastapi import APIRouter
 
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.use_cases import use_case
+from gateway.domain.permissions import authorize
 
 router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
 
 
-@router.get("/datasets")
-def datasets(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/datasets", openapi_extra=use_case("catalogue.read"))
+def datasets(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    authorize(by, "catalogue.read")
     cat = ctx.catalogue
     return {
         "policy_hash": cat.policy_hash,
@@ -20,8 +23,9 @@ def datasets(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
     }
 
 
-@router.get("/grants")
-def grants(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+@router.get("/grants", openapi_extra=use_case("catalogue.read"))
+def grants(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    authorize(by, "catalogue.read")
     cat = ctx.catalogue
     today = ctx.today()
     return {

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
+from gateway.api.use_cases import use_case
 from gateway.crypto.spool import SealedSpool
-from gateway.errors import DeliveryRejected, GatewayError, InvalidRequest
+from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
 from gateway.services import deliveries
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
@@ -23,6 +24,7 @@ router = APIRouter(prefix="/v1", tags=["deliveries"])
     "/sources/{source}/datasets/{dataset}/deliveries",
     status_code=201,
     summary="Push a delivery (CSV or Parquet body)",
+    openapi_extra=use_case("delivery.push"),
     responses={
         200: {"description": "The same content was delivered before: its receipt"},
         403: {"description": "Not this source's dataset, or no legal basis"},
@@ -39,12 +41,14 @@ async def push(
     period: str = Query(..., description="The month the delivery covers, YYYY-MM"),
 ) -> dict[str, Any]:
     settings = get_runtime(request).settings
-    spool = SealedSpool(settings.data_dir / "spool")
+    # Spooled in this process's work area: a crash leaves it to the sweep, never unexplained.
+    spool = SealedSpool(ctx.work.spool)
+    label = dataset if dataset in ctx.catalogue.datasets else "unknown"  # metric labels
     # The delivery is processed while its body arrives: the push reads the spool as it grows.
     pushing = asyncio.ensure_future(
         _counted(
             _ingest_limiter(request),
-            dataset,
+            label,
             deliveries.push_delivery,
             ctx,
             by=by,
@@ -61,27 +65,30 @@ async def push(
                     break  # refused before the end (no legal basis, wrong source): stop reading
                 spool.write(chunk)
                 if spool.size > settings.max_delivery_bytes:
-                    raise InvalidRequest(
+                    raise BodyTooLarge(
                         "the delivery is larger than the limit of "
                         f"{settings.max_delivery_bytes} bytes"
                     )
             else:
                 spool.finish()
         except BaseException:
-            spool.fail("the upload did not complete")
-            with contextlib.suppress(Exception):
-                await pushing  # it stops at the next chunk it needs; nothing of it is kept
+            # The body will not be whole: readers fail, the file goes now (not when a queued
+            # push would have got its turn), and a push still waiting for a slot is cancelled.
+            spool.discard()
+            pushing.cancel()
+            with contextlib.suppress(BaseException):
+                await pushing  # a running one stops at the next chunk it needs
             raise
         receipt = await pushing
     finally:
         spool.discard()
     if receipt.duplicate:
         response.status_code = 200
-        metrics.DELIVERIES.labels(dataset, "duplicate").inc()
+        metrics.DELIVERIES.labels(label, "duplicate").inc()
     else:
         request.app.state.subject_indexer.poke()  # its persons, into the lookup index
-        metrics.DELIVERIES.labels(dataset, "accepted").inc()
-        metrics.DELIVERY_ROWS.labels(dataset).inc(receipt.rows)
+        metrics.DELIVERIES.labels(label, "accepted").inc()
+        metrics.DELIVERY_ROWS.labels(label).inc(receipt.rows)
     return receipt.as_dict()
 
 
@@ -114,7 +121,11 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
-@router.get("/deliveries/{delivery_id}", summary="A delivery's status")
+@router.get(
+    "/deliveries/{delivery_id}",
+    summary="A delivery's status",
+    openapi_extra=use_case("delivery.read"),
+)
 def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)
     return {**record.__dict__, "status": "accepted"}

@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
+from gateway.domain.principal import Principal
 from gateway.domain.records import ExtractRecord, ReleaseRecord
 from gateway.services import aggregates, extracts
 from gateway.services import audit as audit_service
@@ -33,29 +35,39 @@ def _release(record: ReleaseRecord) -> dict[str, Any]:
     return {k: v for k, v in record.__dict__.items() if k not in hidden}
 
 
-def released(ctx: Ctx, record: ReleaseRecord) -> dict[str, Any]:
+def released(ctx: Ctx, record: ReleaseRecord, by: Principal) -> dict[str, Any]:
     """A new release with its audit proof (the recipient can verify it offline)."""
     if record.status == "released":
         metrics.RELEASES.labels(record.recipient).inc()
-    return {**_release(record), "audit": audit_service.proof_material(ctx, record.audit_index)}
+    proof = audit_service.proof_material(ctx, record.audit_index, by=by)
+    return {**_release(record), "audit": proof}
 
 
-@router.post("/extracts", status_code=201, summary="Request an extract specification")
+@router.post(
+    "/extracts",
+    status_code=201,
+    summary="Request an extract specification",
+    openapi_extra=use_case("extract.request"),
+)
 def request(spec: ExtractSpec, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _extract(extracts.request_extract(ctx, by=by, spec=spec))
 
 
-@router.get("/extracts")
+@router.get("/extracts", openapi_extra=use_case("extract.list"))
 def list_extracts(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return {"extracts": [_extract(r) for r in extracts.list_extracts(ctx, by=by)]}
 
 
-@router.get("/extracts/{extract_id}")
+@router.get("/extracts/{extract_id}", openapi_extra=use_case("extract.read"))
 def get_extract(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _extract(extracts.get_extract(ctx, by=by, extract_id=extract_id))
 
 
-@router.post("/extracts/{extract_id}/approve", summary="Approve (approver, not the requester)")
+@router.post(
+    "/extracts/{extract_id}/approve",
+    summary="Approve (approver, not the requester)",
+    openapi_extra=use_case("extract.decide"),
+)
 def approve(
     extract_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
 ) -> dict[str, Any]:
@@ -65,7 +77,11 @@ def approve(
     )
 
 
-@router.post("/extracts/{extract_id}/reject", summary="Reject (approver, not the requester)")
+@router.post(
+    "/extracts/{extract_id}/reject",
+    summary="Reject (approver, not the requester)",
+    openapi_extra=use_case("extract.decide"),
+)
 def reject(
     extract_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
 ) -> dict[str, Any]:
@@ -75,14 +91,20 @@ def reject(
     )
 
 
-@router.post("/extracts/{extract_id}/releases", status_code=201, summary="Run an approved spec")
+@router.post(
+    "/extracts/{extract_id}/releases",
+    status_code=201,
+    summary="Run an approved spec (its recipient only)",
+    openapi_extra=use_case("release.run"),
+)
 def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    return released(ctx, extracts.run_release(ctx, by=by, extract_id=extract_id))
+    return released(ctx, extracts.run_release(ctx, by=by, extract_id=extract_id), by)
 
 
 @router.get(
     "/releases",
     summary="Releases by status; the default is the approvers' review queue (pending-review)",
+    openapi_extra=use_case("release.list"),
 )
 def list_releases(
     ctx: Ctx,
@@ -92,7 +114,11 @@ def list_releases(
     return {"releases": [_release(r) for r in aggregates.releases_in(ctx, by=by, status=status)]}
 
 
-@router.post("/releases/{release_id}/release", summary="Release a held aggregate (approver)")
+@router.post(
+    "/releases/{release_id}/release",
+    summary="Release a held aggregate (approver)",
+    openapi_extra=use_case("release.review"),
+)
 def review_release(
     release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
 ) -> dict[str, Any]:
@@ -102,7 +128,11 @@ def review_release(
     )
 
 
-@router.post("/releases/{release_id}/withhold", summary="Withhold a held aggregate (approver)")
+@router.post(
+    "/releases/{release_id}/withhold",
+    summary="Withhold a held aggregate (approver)",
+    openapi_extra=use_case("release.review"),
+)
 def withhold_release(
     release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
 ) -> dict[str, Any]:
@@ -115,18 +145,23 @@ def withhold_release(
 @router.get(
     "/releases/{release_id}/disclosure-report",
     summary="The disclosure checker's results.json (ACRO layout) for an aggregate",
+    openapi_extra=use_case("release.report"),
 )
 def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    record = extracts.get_release(ctx, by=by, release_id=release_id)
+    record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
     return aggregates.disclosure_report(ctx, record)
 
 
-@router.get("/releases/{release_id}")
+@router.get("/releases/{release_id}", openapi_extra=use_case("release.read"))
 def get_release(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _release(extracts.get_release(ctx, by=by, release_id=release_id))
 
 
-@router.get("/releases/{release_id}/content", summary="Pull the released file")
+@router.get(
+    "/releases/{release_id}/content",
+    summary="Pull the released file (its recipient only)",
+    openapi_extra=use_case("release.pull"),
+)
 def content(
     release_id: str,
     ctx: Ctx,

@@ -1,37 +1,83 @@
-"""Liveness, readiness and metrics."""
+"""Liveness, readiness and metrics.
+
+``/healthz`` and ``/readyz`` need no token (load balancers and orchestrators call them), so
+they say only alive, ready or not ready. An operator's token on ``/readyz`` adds the details
+(entry count, policy hash, which pseudonym kernel runs).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Response
+import structlog
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
 from gateway.api import metrics
-from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.deps import Ctx, CurrentPrincipal, get_principal
+from gateway.api.problems import PROBLEM
+from gateway.api.use_cases import use_case
 from gateway.crypto.pseudonyms import HMAC_KERNEL
-from gateway.domain.principal import Role
+from gateway.domain.permissions import authorize, permits
+from gateway.errors import GatewayError
 
 router = APIRouter(tags=["operations"])
+log = structlog.get_logger("gateway.health")
+RETRY_AFTER = "5"
 
 
-@router.get("/healthz", summary="The process is alive (no dependencies checked)")
+@router.get(
+    "/healthz",
+    summary="The process is alive (no dependencies checked)",
+    openapi_extra=use_case("operations.health"),
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", summary="The database answers and the keys are loaded")
-def readyz(ctx: Ctx) -> dict[str, Any]:
-    size = ctx.store.audit_size()
-    ctx.keys.internal_pseudonym_key()
-    return {
-        "status": "ready",
-        "audit_entries": size,
-        "policy_hash": ctx.catalogue.policy_hash,
-        "pseudonym_kernel": HMAC_KERNEL,  # native, or the slower Python fallback
-    }
+@router.get(
+    "/readyz",
+    summary="The database answers and the keys are loaded; details for operators",
+    openapi_extra=use_case("operations.health"),
+    response_model=None,
+)
+def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
+    try:
+        ctx.store.ping()
+        ctx.keys.internal_pseudonym_key()
+    except Exception as exc:
+        log.warning("not ready", error_type=type(exc).__name__)
+        return JSONResponse(
+            {
+                "type": "https://gateway.example/problems/not-ready",
+                "title": "Not ready",
+                "status": 503,
+                "detail": "the database or the keys are not available; retry later",
+            },
+            status_code=503,
+            media_type=PROBLEM,
+            headers={"Retry-After": RETRY_AFTER},
+        )
+    body: dict[str, Any] = {"status": "ready"}
+    if request.headers.get("authorization"):
+        try:
+            by = get_principal(request)
+        except GatewayError:
+            return body
+        if permits(by.roles, "operations.metrics", owner=False):
+            body.update(
+                audit_entries=ctx.store.audit_size(),
+                policy_hash=ctx.catalogue.policy_hash,
+                pseudonym_kernel=HMAC_KERNEL,  # native, or the slower Python fallback
+            )
+    return body
 
 
-@router.get("/metrics", summary="Prometheus metrics (operator)")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics (operator)",
+    openapi_extra=use_case("operations.metrics"),
+)
 def prometheus(ctx: Ctx, by: CurrentPrincipal) -> Response:
-    by.require(Role.OPERATOR)
+    authorize(by, "operations.metrics")
     return Response(metrics.render(ctx.store.audit_size()), media_type=metrics.CONTENT_TYPE)

@@ -8,13 +8,20 @@ from fastapi import APIRouter, Query
 
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.routes.extracts import released
+from gateway.api.use_cases import use_case
+from gateway.domain.permissions import authorize
 from gateway.services import reports
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
 
-@router.get("", summary="The built-in reports and who they are sanctioned for")
-def list_reports(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
+@router.get(
+    "",
+    summary="The built-in reports and who they are sanctioned for",
+    openapi_extra=use_case("report.list"),
+)
+def list_reports(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    authorize(by, "report.list")
     return {
         "reports": [
             r.model_dump(mode="json")
@@ -24,11 +31,16 @@ def list_reports(ctx: Ctx, _by: CurrentPrincipal) -> dict[str, Any]:
     }
 
 
-@router.post("/{report_id}/runs", status_code=201, summary="Compute, check and release a report")
+@router.post(
+    "/{report_id}/runs",
+    status_code=201,
+    summary="Compute, check and release a report",
+    openapi_extra=use_case("report.run"),
+)
 def run(
     report_id: str,
     ctx: Ctx,
     by: CurrentPrincipal,
-    period: str = Query(..., pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$"),
+    period: str = Query(..., description="The month, YYYY-MM"),
 ) -> dict[str, Any]:
-    return released(ctx, reports.run_report(ctx, by=by, report_id=report_id, period=period))
+    return released(ctx, reports.run_report(ctx, by=by, report_id=report_id, period=period), by)

@@ -1,0 +1,116 @@
+"""What may reach a log line, an audit entry or a response: identifiers of a strict shape, and
+free text without anything CPR-shaped in it.
+
+Every value a caller chooses (path and query parameters, body fields, headers, token claims)
+is checked here before the gateway writes it anywhere. Identifiers must match a strict pattern
+of bounded length (a full match: a trailing newline is not "the end"); free text is screened
+for CPR-shaped strings. A refusal names the field and never the value, so a CPR typed into the
+wrong field is neither echoed, logged, audited nor stored.
+
+A CPR-shaped string is six digits that read as a day and month (``DDMM``) and two more, then
+four digits, with or without a dash or space between, and not inside a longer run of digits.
+Text is NFKC-normalised first, so full-width or other Unicode digits count as digits.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+import uuid
+from collections.abc import Callable
+
+from gateway.errors import InvalidRequest
+
+# DDMMYY, an optional separator, SSSS; not preceded or followed by another digit.
+CPR_SHAPED = re.compile(
+    r"(?<![0-9])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[-\s/.]?[0-9]{4}(?![0-9])"
+)
+REDACTED = "[redacted]"
+
+CATALOGUE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
+COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+PERIOD = re.compile(r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])")
+DELIVERY_ID = re.compile(r"dlv-[0-9a-f]{32}")
+EXTRACT_ID = re.compile(r"ext-[0-9a-f]{32}")
+RELEASE_ID = re.compile(r"rel-[0-9a-f]{32}")
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A principal's subject: an organisation id, an e-mail-like person id, or a client id.
+SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
+# How a principal appears in audit entries: ``subject[role,role]``.
+ACTOR_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}\[[a-z,]{1,64}\]")
+MAX_FREE_TEXT = 2000
+
+
+def _normal(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def has_cpr(text: str) -> bool:
+    """True if ``text`` holds anything CPR-shaped (after Unicode normalisation)."""
+    return CPR_SHAPED.search(_normal(text)) is not None
+
+
+def redact(text: str) -> str:
+    """``text`` with every CPR-shaped run replaced: the last line of defence for log lines and
+    echoed paths (validation should have refused such input before)."""
+    normal = _normal(text)
+    if CPR_SHAPED.search(normal) is None:
+        return text
+    return CPR_SHAPED.sub(REDACTED, normal)
+
+
+def is_valid(pattern: re.Pattern[str], value: str) -> bool:
+    """A full match of ``pattern`` that holds nothing CPR-shaped."""
+    return pattern.fullmatch(value) is not None and not has_cpr(value)
+
+
+def identifier(field: str, value: str, pattern: re.Pattern[str] = CATALOGUE_ID) -> str:
+    """``value`` if it is a well-formed identifier; else a 422 naming ``field`` (not the value)."""
+    if not isinstance(value, str) or not is_valid(pattern, value):
+        raise InvalidRequest(
+            f"'{field}' is not a valid identifier", errors=[{"field": field, "problem": "pattern"}]
+        )
+    return value
+
+
+def period(field: str, value: str) -> str:
+    """A month ``YYYY-MM`` between 1900 and 2999."""
+    return identifier(field, value, PERIOD)
+
+
+def free_text(field: str, value: str | None, max_length: int = MAX_FREE_TEXT) -> str | None:
+    """Free text that may be stored and audited: bounded, and with nothing CPR-shaped in it."""
+    if value is None:
+        return None
+    if len(value) > max_length:
+        raise InvalidRequest(
+            f"'{field}' is longer than {max_length} characters",
+            errors=[{"field": field, "problem": "too-long"}],
+        )
+    if has_cpr(value):
+        raise InvalidRequest(
+            f"'{field}' contains a CPR-shaped number; personal identifiers do not belong in "
+            "free text",
+            errors=[{"field": field, "problem": "cpr-shaped"}],
+        )
+    return value
+
+
+def screened(message: str) -> Callable[[str], str]:
+    """A pydantic after-validator: refuses CPR-shaped values with ``message`` (no value)."""
+
+    def check(value: str) -> str:
+        if has_cpr(value):
+            raise ValueError(message)
+        return value
+
+    return check
+
+
+def new_id(prefix: str) -> str:
+    """A fresh ``prefix-<32 hex>`` id with nothing CPR-shaped in it (a random hex string holds
+    ten decimal digits in a row now and then; such an id would be refused as input later)."""
+    while True:
+        candidate = f"{prefix}-{uuid.uuid4().hex}"
+        if not has_cpr(candidate):
+            return candidate
