@@ -14,7 +14,12 @@ from gateway.audit import receipts
 from gateway.audit.verify import VerifyResult
 from gateway.config import Settings
 from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, DEV_ISSUER_PUBLIC, init_key_folder
+from gateway.crypto.keys import (
+    DEV_ISSUER_PRIVATE,
+    KeyRing,
+    init_key_folder,
+    master_key_source,
+)
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.catalogue import OutputForm, Purpose
@@ -24,7 +29,7 @@ from gateway.domain.principal import Principal, Role
 from gateway.errors import ConfigurationError
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
-from gateway.services.bootstrap import open_runtime
+from gateway.services.bootstrap import audit_checkpointer, open_runtime
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate
 from gateway.storage.sql_store import SqlStore
@@ -190,10 +195,19 @@ def keys_init(_args: argparse.Namespace) -> int:
 
 
 def keys_show_public(args: argparse.Namespace) -> int:
+    """Print a public key. Reads only: creates no key, no database and no log entry (a
+    missing key is an error that says what to do)."""
+    settings = Settings()
     if args.audit:
-        print(audit_service.verifier_key(open_runtime(Settings()).context))
+        master = master_key_source(settings.resolved_keys_dir, settings.master_key).load()
+        print(audit_checkpointer(settings, KeyRing(master)).signer.vkey)
         return 0
-    path = Settings().resolved_keys_dir / DEV_ISSUER_PUBLIC
+    path = settings.resolved_token_public_key_file
+    if not path.exists():
+        raise ConfigurationError(
+            f"no token issuer public key at {path}; run 'gateway keys init' (development) or "
+            "set GATEWAY_TOKEN_PUBLIC_KEY_FILE"
+        )
     print(path.read_text(), end="")
     return 0
 

@@ -27,6 +27,12 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from gateway.dataplane.persons import InternalPseudonymiser
+from gateway.dataplane.problems import (
+    UNREADABLE,
+    Problem,
+    header_problems,
+    raise_if_system_error,
+)
 from gateway.domain import cpr
 from gateway.domain.catalogue import Column, ColumnType, Dataset
 
@@ -42,38 +48,6 @@ VAULT_SCHEMA = pa.schema(
 CSV_BLOCK = 8 << 20
 PARQUET_BATCH = 256_000
 _NULL_STR = pa.scalar(None, pa.string())
-
-MESSAGES = {
-    "missing-column": "the column required by the dataset schema is missing",
-    "unexpected-column": "the column is not in the dataset schema",
-    "missing-value": "a value is required",
-    "invalid-cpr-format": "not a CPR number of the form DDMMYY-SSSS or DDMMYYSSSS",
-    "invalid-cpr-date": "the CPR number does not encode a valid date of birth",
-    "invalid-date": "not a valid date of the form YYYY-MM-DD",
-    "invalid-month": "not a valid month of the form YYYY-MM",
-    "invalid-integer": "not a whole number",
-    "value-not-allowed": "not one of the values the schema allows",
-    "invalid-municipality": "not one of the 98 municipality codes",
-    "wrong-field-count": (
-        "a line has the wrong number of fields (row numbers count well-formed rows)"
-    ),
-    "unreadable-file": "the file could not be read as UTF-8 CSV or as Parquet",
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    column: str | None
-    code: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "row": self.row,
-            "column": self.column,
-            "code": self.code,
-            "message": MESSAGES[self.code],
-        }
 
 
 @dataclass
@@ -172,6 +146,7 @@ class _Reader:
         self.parquet = first[:4] == b"PAR1"
         self.delimiter = ";" if first.count(b";") > first.count(b",") else ","
         self.header = first
+        self.types: dict[str, pa.DataType] = {}  # Parquet's column types (CSV: all text)
 
     def _on_invalid_row(self, _row: Any) -> str:
         self.malformed += 1
@@ -180,7 +155,9 @@ class _Reader:
     def columns(self) -> list[str]:
         if self.parquet:
             with self.opener() as fh:
-                return list(pq.ParquetFile(fh).schema_arrow.names)
+                schema = pq.ParquetFile(fh).schema_arrow
+            self.types = {field.name: field.type for field in schema}
+            return list(schema.names)
         row = next(csv.reader([self.header.decode("utf-8-sig")], delimiter=self.delimiter), [])
         return [name.strip() for name in row]
 
@@ -408,12 +385,12 @@ def ingest(
     try:
         reader = _Reader(opener)
         names = reader.columns()
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
+    except UNREADABLE as exc:
+        raise_if_system_error(exc)
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
         return report
     expected = list(ds.column_names)
-    header = [Problem(None, c, "missing-column") for c in expected if c not in names]
-    header += [Problem(None, c, "unexpected-column") for c in names if c not in expected]
+    header = header_problems(names, expected, reader.types)
     if header:
         counts: dict[str, int] = {}
         for p in header:
@@ -457,7 +434,8 @@ def ingest(
             while (checked := ahead.result()) is not None:
                 ahead = pool.submit(checker.next)
                 _store_batch(checked, pseudonymise, report, writer, schema, vault_writer)
-    except (pa.ArrowInvalid, OSError, UnicodeDecodeError):
+    except UNREADABLE as exc:
+        raise_if_system_error(exc)
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
     if reader.malformed:
         report.add(

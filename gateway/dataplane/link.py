@@ -24,6 +24,7 @@ from gateway.crypto.pseudonyms import recipient_pseudonyms
 from gateway.dataplane.ingest import PERSON
 from gateway.domain.catalogue import Catalogue, ColumnType, Dataset, Population
 from gateway.domain.extracts import ExtractSpec
+from gateway.errors import Forbidden
 
 # Reads the stored rows of a dataset for the spec's months: (dataset id, columns) -> table.
 StoredReader = Callable[[str, Sequence[str]], pa.Table]
@@ -82,16 +83,32 @@ def _overlapping(table: pa.Table, ds: Dataset, first: dt.date, last: dt.date) ->
 
 
 def population_persons(
-    catalogue: Catalogue, population: Population, read: StoredReader, first: dt.date, last: dt.date
+    catalogue: Catalogue,
+    population: Population,
+    read: StoredReader,
+    first: dt.date,
+    last: dt.date,
+    municipality: str | None = None,
 ) -> pa.Array | None:
-    """Internal pseudonyms of the population's persons, or None when it is everyone."""
+    """Internal pseudonyms of the population's persons, or None when it is everyone.
+
+    A population limited to the recipient's own municipality needs ``municipality`` (the
+    recipient's code); without one it is refused, never widened to every municipality."""
     if population.dataset is None:
         return None
+    match = dict(population.match)
+    if population.own_municipality is not None:
+        if municipality is None:
+            raise Forbidden(
+                f"population '{population.id}' is limited to the recipient's own municipality, "
+                "and the recipient names none"
+            )
+        match[population.own_municipality] = municipality
     ds = catalogue.datasets[population.dataset]
-    cols = [PERSON, ds.event_start, *([ds.event_end] if ds.event_end else []), *population.match]
+    cols = [PERSON, ds.event_start, *([ds.event_end] if ds.event_end else []), *match]
     table = read(ds.id, list(dict.fromkeys(cols)))
     keep = _overlapping(table, ds, first, last)
-    for column, value in population.match.items():
+    for column, value in match.items():
         keep = pc.and_(keep, pc.fill_null(pc.equal(table[column], value), False))
     return pc.unique(table.filter(keep)[PERSON].combine_chunks())
 
@@ -143,13 +160,14 @@ def build_release(
     read: StoredReader,
     identify: Identify,
     person_columns: Sequence[str] = (),
+    municipality: str | None = None,
 ) -> LinkedRelease:
     """Link the spec's datasets on the person, limited to its population and period.
 
     ``person_columns`` adds stored columns about the person (the birth year and sex derived
     at ingestion) under their own names; only aggregates ask for them, as dimensions."""
     population = catalogue.populations[spec.population]
-    persons = population_persons(catalogue, population, read, spec.start, spec.end)
+    persons = population_persons(catalogue, population, read, spec.start, spec.end, municipality)
     parts: list[pa.Table] = []
     counts: dict[str, int] = {}
     for request in spec.datasets:

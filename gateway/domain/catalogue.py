@@ -121,6 +121,11 @@ class Recipient(_Frozen):
     id: Identifier
     name: str
     kind: str
+    municipality: str | None = Field(
+        None,
+        description="The municipality code (municipalities.yaml) a municipal recipient speaks "
+        "for; its grants must use a population limited to that municipality.",
+    )
 
 
 class Population(_Frozen):
@@ -134,6 +139,11 @@ class Population(_Frozen):
     description: str
     dataset: Identifier | None = None
     match: dict[ColumnName, str] = Field(default_factory=dict)
+    own_municipality: ColumnName | None = Field(
+        None,
+        description="A municipality column of the dataset: only rows whose value is the "
+        "recipient's own municipality count (for municipal recipients).",
+    )
 
 
 class Grant(_Frozen):

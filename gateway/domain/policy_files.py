@@ -137,6 +137,12 @@ def load_catalogue(root: Path) -> Catalogue:
         ld, ld.models(Population, root / "populations.yaml", "populations"), "population"
     )
     municipalities = _load_municipalities(ld, root / "municipalities.yaml")
+    for recipient in recipients.values():
+        if recipient.municipality is not None and recipient.municipality not in municipalities:
+            ld.problems.append(
+                f"recipients.yaml: recipient '{recipient.id}': municipality "
+                f"'{recipient.municipality}' is not a code in municipalities.yaml"
+            )
 
     dataset_items: list[tuple[Dataset, Path]] = []
     for path in sorted((root / "datasets").glob("*.yaml")):
@@ -208,6 +214,15 @@ def _check_report(
             ld.problems.append(f"{where}: unknown recipient '{recipient}'")
     if report.population not in populations:
         ld.problems.append(f"{where}: unknown population '{report.population}'")
+    else:
+        population = populations[report.population]
+        if population.own_municipality is not None:
+            ld.problems.append(
+                f"{where}: built-in reports are computed for the whole population; "
+                f"'{population.id}' (own municipality) is not supported"
+            )
+        for recipient in report.recipients:
+            _check_municipal_scope(ld, where, recipients.get(recipient), population)
     for item in report.datasets:
         ds = datasets.get(item.dataset)
         if ds is None:
@@ -278,6 +293,10 @@ def _check_grant(
         ld.problems.append(f"{where}: recipient '{grant.recipient}' is not a known recipient")
     if grant.population not in populations:
         ld.problems.append(f"{where}: population '{grant.population}' is not defined")
+    else:
+        _check_municipal_scope(
+            ld, where, recipients.get(grant.recipient), populations[grant.population]
+        )
     if grant.valid_to is not None and grant.valid_to < grant.valid_from:
         ld.problems.append(f"{where}: valid_to {grant.valid_to} is before valid_from")
     if not grant.purposes:
@@ -307,6 +326,27 @@ def _check_grant(
     unknown = sorted(set(grant.columns) - set(ds.shared_columns))
     if unknown:
         ld.problems.append(f"{where}: columns {unknown} are not shareable columns of '{ds.id}'")
+
+
+def _check_municipal_scope(
+    ld: _Loader, where: str, recipient: Recipient | None, population: Population
+) -> None:
+    """A municipality sees its own citizens: a grant to a municipal recipient must use a
+    population limited to the recipient's own municipality, and only such a recipient can be
+    given one (for anyone else "own municipality" means nothing)."""
+    if recipient is None:
+        return
+    municipal = recipient.kind == "municipality" or recipient.municipality is not None
+    if municipal and population.own_municipality is None:
+        ld.problems.append(
+            f"{where}: '{recipient.id}' is a municipality; its grant needs a population limited "
+            f"to its own municipality (own_municipality), not '{population.id}'"
+        )
+    if population.own_municipality is not None and recipient.municipality is None:
+        ld.problems.append(
+            f"{where}: population '{population.id}' is limited to the recipient's own "
+            f"municipality, but '{recipient.id}' names no municipality"
+        )
 
 
 def _check_overlaps(ld: _Loader, grants: list[tuple[Grant, Path]]) -> None:
@@ -346,6 +386,13 @@ def _check_population(
     if ds.restricted:
         ld.problems.append(
             f"{where}: defined on restricted dataset '{ds.id}': membership would disclose it"
+        )
+    own = pop.own_municipality
+    if own is not None and (
+        own not in ds.column_names or ds.column(own).type.value != "municipality"
+    ):
+        ld.problems.append(
+            f"{where}: own_municipality '{own}' is not a municipality column of '{ds.id}'"
         )
     for col, value in pop.match.items():
         if col not in ds.column_names:

@@ -66,6 +66,7 @@ def release_aggregate(
         read,
         lambda internal: (PERSON, internal),
         person_columns=person_columns(spec),
+        municipality=ctx.catalogue.recipients[record.recipient].municipality,
     )
     table = tabulate(ctx.catalogue, spec, linked.table)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets])

@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.pseudonyms import subject_keys
+from gateway.dataplane.aggregate import dimensions
 from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA
 from gateway.dataplane.link import Identify, build_release, pseudonymise_for
 from gateway.domain import identifiers
@@ -69,6 +70,8 @@ def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> Extrac
             refs=refs,
             details={"decision": decision.as_dict(), "spec": spec.model_dump(mode="json")},
         )
+    if spec.output is OutputForm.AGGREGATE:
+        dimensions(ctx.catalogue, spec)  # a table that can never be computed is a 422 now
     extract_id = identifiers.new_id("ext")
     with ctx.store.unit_of_work() as uow:
         entry = uow.append_audit(
@@ -164,6 +167,8 @@ def decide_extract(
                 details={"decision": decision.as_dict()},
             )
         details["decision"] = decision.as_dict()
+        if record.spec.output is OutputForm.AGGREGATE:
+            dimensions(ctx.catalogue, record.spec)  # never approve what cannot run
     event = EventType.EXTRACT_APPROVED if approve else EventType.EXTRACT_REJECTED
     with ctx.store.unit_of_work() as uow:
         current = uow.get_extract(extract_id)
@@ -204,7 +209,8 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
         identify = _cpr_from_vault(ctx, record.spec)
     else:
         identify = pseudonymise_for(ctx.keys.recipient_pseudonym_key(record.recipient, version))
-    linked = build_release(ctx.catalogue, record.spec, read, identify)
+    municipality = ctx.catalogue.recipients[record.recipient].municipality
+    linked = build_release(ctx.catalogue, record.spec, read, identify, municipality=municipality)
     release_id = identifiers.new_id("rel")
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
     with ctx.writing(blob_key):

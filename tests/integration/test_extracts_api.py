@@ -66,13 +66,20 @@ def release_for(
     return rel.json(), pq.read_table(io.BytesIO(content.content))
 
 
-def expected_population(gateway: Gateway, synthetic: Synthetic, recipient: str) -> set[str]:
-    """Computed independently from the plaintext source file, as the law defines it."""
+def expected_population(
+    gateway: Gateway, synthetic: Synthetic, recipient: str, municipality: str | None = None
+) -> set[str]:
+    """Computed independently from the plaintext source file, as the law defines it (for a
+    municipality: courses its job centre is responsible for)."""
     table = pacsv.read_csv(
         synthetic.path("dfdg-indsats"),
-        convert_options=pacsv.ConvertOptions(column_types={"cpr": pa.string()}),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"cpr": pa.string(), "kommune": pa.string()}
+        ),
     )
     courses = table.filter(pc.equal(table["record_type"], "ressourceforloeb"))
+    if municipality is not None:
+        courses = courses.filter(pc.equal(courses["kommune"], municipality))
     start, end = dt.date(2016, 11, 1), dt.date(2016, 11, 30)
     overlap = pc.and_kleene(
         pc.less_equal(courses["start_date"], pa.scalar(end)),

@@ -87,14 +87,17 @@ def test_cpr_is_released_only_under_a_cpr_grant(
         )
         assert refused.status_code == 403
         assert refused.json()["decision"]["datasets"][0]["deciding_rule"] == "grant-identifier"
-        release, table = release_for(gw, "kommune-101", spec)
+        own = {**spec, "population": "own-citizens-in-resource-course"}
+        release, table = release_for(gw, "kommune-101", own)
         assert "cpr" in table.column_names and "person" not in table.column_names
         # Exactly the population's persons, as plain 10-digit CPR numbers.
         released = sorted(set(table["cpr"].to_pylist()))
         assert all(len(c) == 10 and c.isdigit() for c in released)
         assert pseudonyms_of(gw, released, "kommune-101") == expected_population(
-            gw, synthetic, "kommune-101"
+            gw, synthetic, "kommune-101", municipality="101"
         )
+        # Only its own citizens: every released course row is Copenhagen's.
+        assert set(table["dfdg_indsats__kommune"].to_pylist()) == {"101"}
         assert release["identifier"] == "cpr"
         entry = json.loads(
             gw.runtime.store.search_audit(AuditQuery(event_type="release.created"))[0].body

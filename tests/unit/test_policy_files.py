@@ -57,6 +57,30 @@ def _replace(path: Path, old: str, new: str) -> None:
 
 
 CASES = {
+    "municipal grant on everyone's data": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "population: own-citizens-in-resource-course",
+            "population: persons-in-resource-course",
+        ),
+        "'kommune-101' is a municipality; its grant needs a population limited to its own",
+    ),
+    "own-municipality population for a ministry": (
+        lambda r: _replace(
+            r / "grants/star-analyse.yaml",
+            "population: persons-in-resource-course",
+            "population: own-citizens-in-resource-course",
+        ),
+        "'own-citizens-in-resource-course' is limited to the recipient's own municipality, but",
+    ),
+    "unknown municipality code": (
+        lambda r: _replace(r / "recipients.yaml", 'municipality: "101"', 'municipality: "999"'),
+        "recipient 'kommune-101': municipality '999' is not a code in municipalities.yaml",
+    ),
+    "CPR-shaped identifier": (
+        lambda r: _replace(r / "recipients.yaml", "id: star-analyse", "id: star-0101801111"),
+        "recipients.yaml",
+    ),
     "unknown dataset": (
         lambda r: _replace(r / "grants/star-analyse.yaml", "dataset: lpr", "dataset: lrp"),
         "grants/star-analyse.yaml: grant 'star-analyse-lpr': dataset 'lrp' is not a known",
