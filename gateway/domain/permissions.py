@@ -78,6 +78,8 @@ _CASES = (
 PERMISSIONS: dict[str, UseCase] = {case.name: case for case in _CASES}
 # Routes that need no token at all: liveness and a bare readiness answer.
 PUBLIC = frozenset({"operations.health"})
+# Rows checked inside another use case rather than by a route of their own.
+INNER = frozenset({"audit.entries"})  # whose entry bytes come with proof material
 
 
 def permits(roles: frozenset[Role], use_case: str, *, owner: bool) -> bool:
