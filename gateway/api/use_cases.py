@@ -14,8 +14,8 @@ from gateway.domain.permissions import PERMISSIONS, PUBLIC
 KEY = "x-use-case"
 
 
-def use_case(name: str) -> dict[str, Any]:
-    """``openapi_extra`` for a route performing ``name``."""
+def use_case(name: str, **more: Any) -> dict[str, Any]:
+    """``openapi_extra`` for a route performing ``name`` (plus any other OpenAPI members)."""
     if name not in PERMISSIONS and name not in PUBLIC:
         raise KeyError(f"use case '{name}' has no row in the permission table")
-    return {KEY: name}
+    return {KEY: name, **more}

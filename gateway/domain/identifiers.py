@@ -9,7 +9,8 @@ wrong field is neither echoed, logged, audited nor stored.
 
 A CPR-shaped string is six digits that read as a day and month (``DDMM``) and two more, then
 four digits, with or without a dash or space between, and not inside a longer run of digits.
-Text is NFKC-normalised first, so full-width or other Unicode digits count as digits.
+Text is NFKC-normalised first (and percent-decoded where it looks URL-encoded), so full-width or
+other Unicode digits count as digits and ``%20`` is a space.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
+from urllib.parse import unquote_plus
 
 from gateway.errors import InvalidRequest
 
@@ -42,6 +44,10 @@ MAX_FREE_TEXT = 2000
 
 
 def _normal(text: str) -> str:
+    """NFKC, and percent-decoded when it looks URL-encoded (a path or query in a log line:
+    ``%20`` before a CPR would otherwise read as digits that run into it)."""
+    if "%" in text or "+" in text:
+        text = unquote_plus(text)
     return unicodedata.normalize("NFKC", text)
 
 

@@ -18,13 +18,22 @@ from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
 from gateway.services import deliveries
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
+# The body is streamed, not parsed by FastAPI, so the OpenAPI document is told its forms here.
+DELIVERY_BODY = {
+    "required": True,
+    "description": "The delivery: CSV with a header line (comma or semicolon), or Parquet.",
+    "content": {
+        "text/csv": {"schema": {"type": "string", "format": "binary"}},
+        "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+    },
+}
 
 
 @router.post(
     "/sources/{source}/datasets/{dataset}/deliveries",
     status_code=201,
     summary="Push a delivery (CSV or Parquet body)",
-    openapi_extra=use_case("delivery.push"),
+    openapi_extra=use_case("delivery.push", requestBody=DELIVERY_BODY),
     responses={
         200: {"description": "The same content was delivered before: its receipt"},
         403: {"description": "Not this source's dataset, or no legal basis"},
