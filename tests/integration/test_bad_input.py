@@ -1,0 +1,261 @@
+"""Bad input gets a clear 4xx, never a 5xx: periods, ids, headers, files, tokens, specs, bodies.
+
+Each case is a member of a class the attack found (a ``$`` that matches before a newline, a
+year that passes a pattern but not the calendar, CSV and Parquet shapes the reader did not
+expect, integers past the database's range, signed tokens of the wrong shape, aggregate tables
+that can never be computed, bodies read before the token was checked). Hypothesis then tries
+arbitrary text in the same places.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from typing import Any
+
+import jwt
+import pyarrow as pa
+import pyarrow.parquet as pq
+from cryptography.hazmat.primitives import serialization
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.crypto.keys import DEV_ISSUER_PRIVATE
+from gateway.domain.principal import Role
+from tests.conftest import Gateway, Synthetic
+from tests.integration.test_aggregates_api import BY_KOMMUNE
+from tests.integration.test_extracts_api import push_all
+
+SOURCE, LPR = "sundhedsdatastyrelsen", "lpr"
+LPR_PATH = f"/v1/sources/{SOURCE}/datasets/{LPR}/deliveries"
+
+
+def _push(gw: Gateway, body: bytes, period: str = "2016-11") -> Any:
+    return gw.client.post(
+        LPR_PATH, params={"period": period}, content=body, headers=gw.auth(SOURCE, Role.SOURCE)
+    )
+
+
+def test_periods_are_full_matches_of_real_months(gateway: Gateway, synthetic: Synthetic) -> None:
+    body = synthetic.bytes(LPR)
+    for period in ("2016-11\n", "2016-11%0A", "0000-01", "2016-13", "16-11", "2016-1", "x" * 500):
+        r = _push(gateway, body, period)
+        assert r.status_code == 422, (period, r.status_code, r.text)
+        assert r.json()["errors"][0]["field"] == "period"
+    r = gateway.client.post(
+        "/v1/reports/ressourceforloeb/runs",
+        params={"period": "2016-11\n"},
+        headers=gateway.auth("star-statistik", Role.RECIPIENT),
+    )
+    assert r.status_code == 422
+    spec = {**BY_KOMMUNE, "period_from": "0000-01", "period_to": "0000-01"}
+    r = gateway.client.post(
+        "/v1/extracts", json=spec, headers=gateway.auth("star-statistik", Role.RECIPIENT)
+    )
+    assert r.status_code == 422
+
+
+def test_csv_shapes_the_reader_did_not_expect(gateway: Gateway, synthetic: Synthetic) -> None:
+    text = synthetic.bytes(LPR).decode()
+    header, _, rest = text.partition("\n")
+    first = header.split(",")[0]
+    duplicated = f"{header},{first}\n" + "\n".join(
+        f"{line},{line.split(',')[0]}" for line in rest.splitlines() if line
+    )
+    r = _push(gateway, duplicated.encode())
+    assert r.status_code == 422, r.text
+    assert [p["code"] for p in r.json()["problems"]] == ["duplicate-column"]
+    headerless = rest.encode()  # the first data line read as the header
+    r = _push(gateway, headerless)
+    assert r.status_code == 422
+    problems = r.json()["problems"]
+    assert {p["code"] for p in problems} >= {"missing-column", "unexpected-column"}
+    assert all("position" in p for p in problems if p["code"] == "unexpected-column")
+    cpr_value = rest.split(",")[0]  # the first row's CPR, read as a column name
+    assert cpr_value.replace("-", "")[:6] not in r.text
+    named = {p["column"] for p in problems if p["code"] == "unexpected-column"}
+    assert None in named  # the CPR position is given by its position only
+    for body in (b"", b"\n", b"\xff\xfe\x00garbage", b"PAR1" + b"\x00" * 64, b"a;b;c\n1;2"):
+        assert _push(gateway, body).status_code == 422, body
+
+
+def test_parquet_columns_of_nested_types_are_refused(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    table = pq.read_table(io.BytesIO(_as_parquet(synthetic)))
+    n = table.num_rows
+    nested = {
+        "list": pa.array([[1, 2]] * n),
+        "struct": pa.array([{"a": 1}] * n),
+        "map": pa.array([[("k", 1)]] * n, type=pa.map_(pa.string(), pa.int64())),
+    }
+    for kind, column in nested.items():
+        broken = table.set_column(1, table.column_names[1], column)
+        sink = io.BytesIO()
+        pq.write_table(broken, sink)
+        r = _push(gateway, sink.getvalue())
+        assert r.status_code == 422, (kind, r.status_code, r.text)
+        assert [p["code"] for p in r.json()["problems"]] == ["unsupported-type"], kind
+
+
+def _as_parquet(synthetic: Synthetic) -> bytes:
+    import pyarrow.csv as pacsv
+
+    table = pacsv.read_csv(
+        synthetic.path(LPR),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"cpr": pa.string()}, strings_can_be_null=False
+        ),
+    )
+    table = table.cast(pa.schema([pa.field(n, pa.string()) for n in table.column_names]))
+    sink = io.BytesIO()
+    pq.write_table(table, sink)
+    return sink.getvalue()
+
+
+def test_integers_past_any_database_range(gateway: Gateway) -> None:
+    auditor = gateway.auth("dpo@star.dk", Role.AUDITOR)
+    for query in (
+        "/v1/audit/entries?offset=99999999999999999999",
+        "/v1/audit/entries?offset=-1",
+        "/v1/audit/entries?limit=0",
+        "/v1/audit/proofs/inclusion/99999999999999999999",
+        "/v1/audit/proofs/inclusion/-1",
+        "/v1/audit/proofs/consistency?from=99999999999999999999",
+    ):
+        r = gateway.client.get(query, headers=auditor)
+        assert r.status_code == 422, (query, r.status_code)
+    far = gateway.client.get("/v1/audit/entries?offset=9007199254740000", headers=auditor)
+    assert far.status_code == 200 and far.json()["entries"] == []
+
+
+def test_audit_filters_are_validated(gateway: Gateway) -> None:
+    auditor = gateway.auth("dpo@star.dk", Role.AUDITOR)
+    for name, value in (
+        ("since", "last month"),
+        ("until", "yesterday"),
+        ("event_type", "delivery.whatever"),
+        ("actor", "a b c"),
+        ("dataset", "LPR!"),
+        ("recipient", "star analyse"),
+    ):
+        r = gateway.client.get("/v1/audit/entries", params={name: value}, headers=auditor)
+        assert r.status_code == 422, (name, r.text)
+        assert r.json()["errors"][0]["field"] == name
+    ok = gateway.client.get(
+        "/v1/audit/entries", params={"since": "2016-01-01", "until": "2100-01-01"}, headers=auditor
+    )
+    assert ok.status_code == 200 and ok.json()["entries"]
+
+
+def _signed(gw: Gateway, **claims: Any) -> dict[str, str]:
+    key = serialization.load_pem_private_key(
+        (gw.settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes(), password=None
+    )
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    body = {
+        "iss": gw.settings.token_issuer,
+        "aud": gw.settings.token_audience,
+        "sub": "star-analyse",
+        "roles": ["recipient"],
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
+    body = {k: v for k, v in body.items() if v is not ...}
+    return {"Authorization": f"Bearer {jwt.encode(body, key, algorithm='EdDSA')}"}  # type: ignore[arg-type]
+
+
+def test_signed_tokens_of_the_wrong_shape_are_401(gateway: Gateway) -> None:
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    cases = {
+        "roles a number": {"roles": 7},
+        "roles null": {"roles": None},
+        "roles a dict": {"roles": {"recipient": True}},
+        "roles of numbers": {"roles": [1, 2]},
+        "empty sub": {"sub": ""},
+        "sub a number": {"sub": 12},
+        "sub with spaces": {"sub": "star analyse"},
+        "sub a CPR": {"sub": "0101801111"},
+        "a century to live": {"exp": now + 100 * 365 * 86400},
+        "issued in the future": {"iat": now + 3600, "exp": now + 7200},
+        "no exp": {"exp": ...},
+        "exp a string": {"exp": "tomorrow"},
+        "wrong audience": {"aud": "someone-else"},
+    }
+    for name, claims in cases.items():
+        r = gateway.client.get("/v1/extracts", headers=_signed(gateway, **claims))
+        assert r.status_code == 401, (name, r.status_code, r.text)
+        assert r.headers["WWW-Authenticate"] == "Bearer"
+        detail = r.json()["detail"]
+        assert "Traceback" not in r.text and detail.startswith(("invalid bearer", "the bearer"))
+    assert gateway.client.get("/v1/extracts", headers=_signed(gateway)).status_code == 200
+
+
+def test_aggregate_tables_that_can_never_run_are_refused_at_request(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push_all(gateway, synthetic)
+    recipient = gateway.auth("star-statistik", Role.RECIPIENT)
+    base = BY_KOMMUNE["aggregate"]
+    for aggregate in (
+        {**base, "statistic": "sum", "value": "offer_type"},  # a sum over a category
+        {**base, "dimensions": ["start_date"]},  # a date column as a dimension
+        {**base, "dimensions": ["end_date", "kommune"]},
+    ):
+        r = gateway.client.post(
+            "/v1/extracts", json={**BY_KOMMUNE, "aggregate": aggregate}, headers=recipient
+        )
+        assert r.status_code == 422, (aggregate, r.status_code, r.text)
+
+
+def test_bodies_are_bounded_and_authenticated_before_they_are_read(gateway: Gateway) -> None:
+    big = b"{" + b" " * (2 * 1024 * 1024) + b"}"
+    r = gateway.client.post(
+        "/v1/extracts", content=big, headers={"Content-Type": "application/json"}
+    )
+    assert r.status_code == 401  # no token: refused before the body is read
+    r = gateway.client.post(
+        "/v1/extracts",
+        content=big,
+        headers={"Content-Type": "application/json", **gateway.auth("x", Role.RECIPIENT)},
+    )
+    assert r.status_code == 413
+    chunked = gateway.client.post(
+        "/v1/extracts",
+        content=iter([b" " * 65536] * 40),
+        headers={"Content-Type": "application/json", **gateway.auth("x", Role.RECIPIENT)},
+    )
+    assert chunked.status_code == 413
+    r = gateway.client.post(
+        LPR_PATH + "?period=2016-11", content=b"cpr\n", headers={"Content-Length": "99999999999"}
+    )
+    assert r.status_code in (401, 413)
+
+
+def test_405_names_the_allowed_methods_and_responses_are_not_cached(gateway: Gateway) -> None:
+    r = gateway.client.delete("/v1/catalogue/datasets", headers=gateway.auth("x", Role.AUDITOR))
+    assert r.status_code == 405 and r.headers["Allow"] == "GET"
+    for response in (r, gateway.client.get("/healthz")):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert json.loads(r.text)["status"] == 405
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(text=st.text(min_size=0, max_size=80))
+def test_arbitrary_text_in_ids_and_periods_is_never_a_5xx(gateway: Gateway, text: str) -> None:
+    from urllib.parse import quote
+
+    q = quote(text, safe="")
+    auth = gateway.auth("star-statistik", Role.RECIPIENT, Role.AUDITOR, Role.APPROVER)
+    for method, url, params in (
+        ("GET", f"/v1/extracts/{q}", None),
+        ("GET", f"/v1/releases/{q}", None),
+        ("GET", f"/v1/deliveries/{q}", None),
+        ("POST", f"/v1/reports/{q}/runs", {"period": text}),
+        ("GET", "/v1/audit/entries", {"since": text, "actor": text}),
+    ):
+        r = gateway.client.request(method, url, params=params, headers=auth)
+        assert r.status_code < 500, (url, text, r.status_code)
