@@ -28,8 +28,11 @@ _log_file: TextIO | None = None
 
 
 def close_log_file() -> None:
-    """Close the log file opened by :func:`configure_logging`, if any."""
+    """Close the log file opened by :func:`configure_logging`, if any (and stop the standard
+    library's loggers from writing to it)."""
     global _log_file
+    root = logging.getLogger()
+    root.handlers = [h for h in root.handlers if not isinstance(h.formatter, _ForeignFormatter)]
     if _log_file is not None:
         structlog.reset_defaults()
         _log_file.close()

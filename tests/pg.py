@@ -34,6 +34,7 @@ class PgServer:
     folder: Path
     port: int
     as_user: list[str]
+    options: str = ""
 
     def url(self, database: str, user: str = "gateway") -> str:
         return f"postgresql+psycopg://{user}@127.0.0.1:{self.port}/{database}"
@@ -66,6 +67,23 @@ class PgServer:
         name = f"t_{uuid.uuid4().hex[:12]}"
         self.psql(f"CREATE DATABASE {name}")
         return name
+
+    def _ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*self.as_user, str(self.bin_dir / "pg_ctl"), "-D", str(self.folder / "data"), *args],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database outage)."""
+        self._ctl("-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        done = self._ctl("-o", self.options, "-l", str(self.folder / "server.log"), "-w", "start")
+        if done.returncode:
+            raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()[-300:]}")
 
     def stop(self) -> None:
         subprocess.run(
@@ -134,4 +152,4 @@ def start() -> PgServer:
     )
     if done.returncode:
         raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()[-300:]}")
-    return PgServer(bin_dir, folder, port, as_user)
+    return PgServer(bin_dir, folder, port, as_user, options)

@@ -14,7 +14,7 @@ from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
 from gateway.config import Settings
 from gateway.logging import configure_logging
-from gateway.services.bootstrap import open_runtime
+from gateway.services.bootstrap import check_witness, open_runtime
 from gateway.services.janitor import Janitor
 from gateway.services.subject_indexer import SubjectIndexer
 
@@ -24,6 +24,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     configure_logging(settings)
     runtime = open_runtime(settings)
+    try:
+        check_witness(runtime.store, runtime.context.checkpointer)
+    except BaseException:
+        runtime.store.dispose()
+        raise
     indexer = SubjectIndexer(runtime.store)
     ctx = runtime.context
     janitor = Janitor(ctx.store, ctx.blobs, ctx.work, settings.sweep_interval_seconds)

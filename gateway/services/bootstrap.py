@@ -19,7 +19,7 @@ from gateway.crypto.notes import NoteSigner
 from gateway.crypto.tokens import TokenVerifier
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
-from gateway.errors import KeyUnavailable
+from gateway.errors import IntegrityError, KeyUnavailable
 from gateway.services.context import Context
 from gateway.services.ports import BlobStore
 from gateway.storage.blobs import LocalBlobStore
@@ -64,6 +64,26 @@ def open_runtime(settings: Settings) -> Runtime:
     except BaseException:
         store.dispose()  # a refused start leaves no connection behind
         raise
+
+
+def check_witness(store: SqlStore, checkpointer: Checkpointer) -> None:
+    """The checkpoint file is written after each commit, so it is never ahead of the database
+    unless the database lost committed entries (restored from an older copy, or a storage
+    layer that acknowledged writes it did not keep). Refuse to start then, saying so: signing
+    on would hide the loss. (The server checks at start; ``gateway audit verify`` still runs
+    and names what is missing.)"""
+    witnessed = checkpointer.last()
+    if witnessed is None:
+        return
+    size = store.audit_size()
+    if witnessed.size > size:
+        raise IntegrityError(
+            f"the audit log in the database has {size} entries, but the checkpoint file "
+            f"{checkpointer.file} holds a signed checkpoint for {witnessed.size}: the database "
+            "has lost committed entries (restored from an older copy?). Restore the newest "
+            "backup of the database; 'gateway audit verify' shows what is missing. Do not edit "
+            "the checkpoint file: it is the evidence."
+        )
 
 
 def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) -> Runtime:
