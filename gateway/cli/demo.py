@@ -24,6 +24,9 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
+from sqlalchemy import create_engine
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.engine import make_url
 
 from gateway.audit import receipts
 from gateway.config import Settings
@@ -33,6 +36,7 @@ from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principal import Role
+from gateway.errors import ConfigurationError
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
 
@@ -102,8 +106,13 @@ def run(args: argparse.Namespace) -> int:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     env = {**os.environ, "GATEWAY_DATA_DIR": str(folder), "GATEWAY_LOG_JSON": "true"}
-    env.pop("GATEWAY_DATABASE_URL", None)
-    settings = Settings(data_dir=folder)
+    database_url = demo_database(os.environ.get("GATEWAY_DATABASE_URL"))
+    if database_url is None:
+        env.pop("GATEWAY_DATABASE_URL", None)
+    else:
+        env["GATEWAY_DATABASE_URL"] = database_url
+    # Every part of the demo (server, checks, verification) uses the same database.
+    settings = Settings(data_dir=folder, database_url=database_url)
     init_key_folder(settings.resolved_keys_dir)
     catalogue = load_catalogue(settings.policies_dir)
     # The sources' own files hold plaintext CPR: keep them outside the hub's state, and delete.
@@ -131,7 +140,9 @@ def run(args: argparse.Namespace) -> int:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
-    result = audit_service.verify(open_runtime(settings).context)
+    runtime = open_runtime(settings)
+    result = audit_service.verify(runtime.context)
+    runtime.store.dispose()
     elapsed = time.monotonic() - started
     print("\n== Summary")
     for line in summary:
@@ -142,6 +153,34 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  server log: {log_path}; state: {folder}; time {elapsed:.1f} s")
     return 0 if result.ok else 1
+
+
+def demo_database(url: str | None) -> str | None:
+    """The database the demo runs on: the embedded SQLite file (None) unless
+    GATEWAY_DATABASE_URL names a PostgreSQL server, where the demo uses a database of its own,
+    ``<database>_demo``, dropped and created afresh on each run (the demo's keys are new each
+    run, so its data must be too; no other database is touched)."""
+    if not url:
+        return None
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "postgresql":
+        return url
+    name = f"{parsed.database or 'gateway'}_demo"
+    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa_exc.DBAPIError as exc:
+        raise ConfigurationError(
+            f"the demo needs to create its own database '{name}' on the PostgreSQL server of "
+            "GATEWAY_DATABASE_URL (the role needs CREATEDB): "
+            f"{type(exc.orig).__name__ if exc.orig else type(exc).__name__}"
+        ) from None
+    finally:
+        engine.dispose()
+    print(f"PostgreSQL: the demo runs on its own database '{name}' (created afresh)")
+    return parsed.set(database=name).render_as_string(hide_password=False)
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:

@@ -18,6 +18,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from typing import Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -28,6 +29,15 @@ _BLOB_ID = "spool"
 # take them from here instead of reading the file back and decrypting it. A reader further
 # behind reads the sealed file, so memory stays bounded whatever the body's size.
 RECENT_CHUNKS = 16
+
+
+def _close_quietly(fh: Any) -> None:
+    """Close ``fh`` even if its last flush fails (the descriptor must not leak)."""
+    try:
+        fh.close()
+    except (OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError):
+            fh.raw.close()
 
 
 class UploadAborted(Exception):
@@ -43,14 +53,20 @@ class SealedSpool:
         fd, self.path = tempfile.mkstemp(prefix="spool-", suffix=".gwb", dir=directory)
         self._file = os.fdopen(fd, "wb")
         self._recent: dict[int, bytes] = {}
-        self._writer = SealingWriter(
-            self._file,
-            blob_id=_BLOB_ID,
-            kek=self._key,
-            kek_version=0,
-            on_chunk=self._keep_recent,
-        )
-        self._file.flush()  # the header, so readers can start at once
+        try:
+            self._writer = SealingWriter(
+                self._file,
+                blob_id=_BLOB_ID,
+                kek=self._key,
+                kek_version=0,
+                on_chunk=self._keep_recent,
+            )
+            self._file.flush()  # the header, so readers can start at once
+        except BaseException:  # e.g. no space for the header: nothing may stay behind
+            _close_quietly(self._file)
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            raise
         self._sha = hashlib.sha256()
         self.size = 0
         self._changed = threading.Condition()
@@ -93,12 +109,15 @@ class SealedSpool:
             self._changed.notify_all()
 
     def discard(self) -> None:
+        """Fail readers and remove the file; never raises (it runs on error paths, where a
+        full disk may refuse the last flush)."""
         self.fail("the upload was discarded")
         self._recent.clear()
         if not self._writer.closed:
-            self._writer.abort()
-        self._file.close()
-        with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError, ValueError):
+                self._writer.abort()
+        _close_quietly(self._file)
+        with contextlib.suppress(OSError):
             os.unlink(self.path)
 
     # -- the reading side ---------------------------------------------------------------

@@ -106,8 +106,12 @@ class WorkArea:
         sweep by another process (it asks the database before deleting anything)."""
         if self._lease.closed:
             return
-        if any(self.pending.iterdir()) or any(self.abandoned.iterdir()):
-            self._lease.close()  # leftovers: the lease stays, free, for a sweeper
+        try:
+            leftovers = any(self.pending.iterdir()) or any(self.abandoned.iterdir())
+        except OSError:  # the volume is gone: nothing to tidy
+            leftovers = True
+        if leftovers:
+            self._lease.close()  # the lease stays, free, for a sweeper
             return
         shutil.rmtree(self.home, ignore_errors=True)
         (self.root / f"{self.token}{LEASE}").unlink(missing_ok=True)

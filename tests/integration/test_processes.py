@@ -11,8 +11,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
 
 from gateway.dataplane import synth
+from tests import pg
 from tests.conftest import POLICIES, ROOT
 from tests.cpr_scan import hits, input_cprs
 
@@ -135,3 +138,38 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
     assert vkey.startswith("gateway.local/audit+")
     broken = gateway_cmd("audit", "verify", data_dir=data)
     assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout
+
+
+@pytest.mark.slow
+def test_demo_honours_a_postgresql_url_for_all_its_parts(tmp_path: Path) -> None:
+    try:
+        server = pg.start()
+    except RuntimeError as exc:
+        if os.environ.get("GATEWAY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+    try:
+        url = server.url(server.new_database())
+        env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_POLICIES_DIR": str(POLICIES)}
+        state = tmp_path / "demo"
+        for _ in range(2):  # a second run starts afresh too
+            done = subprocess.run(
+                [sys.executable, "-m", "gateway", "demo", "--dir", str(state), "--scale", "0.02"],
+                env=env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=300,
+                check=False,
+            )
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+            assert "audit log: verified" in done.stdout and "_demo" in done.stdout
+        assert not (state / "gateway.db").exists()  # nothing on SQLite
+        demo_url = make_url(url).set(database=f"{make_url(url).database}_demo")
+        engine = create_engine(demo_url)
+        with engine.connect() as conn:
+            entries = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar()
+        engine.dispose()
+        assert entries and entries > 10
+    finally:
+        server.stop()
