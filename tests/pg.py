@@ -102,6 +102,19 @@ class PgServer:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def start_or_skip() -> PgServer:
+    """A server of the test's own (to stop and start at will); a skip where PostgreSQL is
+    missing, a failure where GATEWAY_REQUIRE_POSTGRES=1 (CI)."""
+    import pytest
+
+    try:
+        return start()
+    except RuntimeError as exc:
+        if os.environ.get("GATEWAY_REQUIRE_POSTGRES") == "1":
+            pytest.fail(str(exc))
+        pytest.skip(str(exc))
+
+
 def start() -> PgServer:
     """Start a server or raise RuntimeError saying why it cannot."""
     bin_dir = _bin_dir()

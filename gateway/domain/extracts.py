@@ -65,7 +65,7 @@ class DatasetRequest(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     dataset: Identifier
-    columns: tuple[ColumnName, ...] = Field(min_length=1)
+    columns: tuple[ColumnName, ...] = Field(min_length=1, max_length=200)
 
 
 class Statistic(StrEnum):
@@ -103,7 +103,7 @@ class ExtractSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     purpose: Purpose
-    datasets: tuple[DatasetRequest, ...] = Field(min_length=1)
+    datasets: tuple[DatasetRequest, ...] = Field(min_length=1, max_length=20)
     population: Identifier
     period_from: Month
     period_to: Month

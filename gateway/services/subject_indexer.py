@@ -50,7 +50,7 @@ class SubjectIndexer:
             try:
                 while not self._stop.is_set() and (moved := self._store.index_subjects()):
                     self.moved += moved
-            except Exception:  # a database hiccup must not kill the thread; retry later
-                log.exception("subject indexing failed; retrying")
+            except Exception as exc:  # a database hiccup must not kill the thread; retry later
+                log.warning("subject indexing postponed", error_type=type(exc).__name__)
             self._wake.wait(self._interval)
             self._wake.clear()

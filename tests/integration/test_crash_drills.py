@@ -149,30 +149,20 @@ def test_kill_9_during_pushes_releases_and_reports_leaves_nothing_unexplained(
         # Releases and reports: killed while they are computed and sealed.
         _push_small(server, tmp_path)
         extract = _approved(server)
-        for delay in (0.05, 0.2, 0.4):
-            thread = threading.Thread(
-                target=_quiet_post,
-                args=(server, f"/v1/extracts/{extract}/releases", "star-statistik"),
-                daemon=True,
-            )
-            thread.start()
-            time.sleep(delay)
-            server.kill()
-            thread.join(timeout=30)
-            server.start()
-            drills.append({"release_kill_after_s": delay, **_state(server)})
-        for delay in (0.1, 0.3):
-            thread = threading.Thread(
-                target=_quiet_post,
-                args=(server, "/v1/reports/ressourceforloeb/runs?period=2016-11", "star-statistik"),
-                daemon=True,
-            )
-            thread.start()
-            time.sleep(delay)
-            server.kill()
-            thread.join(timeout=30)
-            server.start()
-            drills.append({"report_kill_after_s": delay, **_state(server)})
+        for label, path, delays in (
+            ("release", f"/v1/extracts/{extract}/releases", (0.05, 0.2, 0.4)),
+            ("report", "/v1/reports/ressourceforloeb/runs?period=2016-11", (0.1, 0.3)),
+        ):
+            for delay in delays:
+                thread = threading.Thread(
+                    target=_quiet_post, args=(server, path, "star-statistik"), daemon=True
+                )
+                thread.start()
+                time.sleep(delay)
+                server.kill()
+                thread.join(timeout=30)
+                server.start()
+                drills.append({f"{label}_kill_after_s": delay, **_state(server)})
     finally:
         server.stop()
     (tmp_path / "drills.json").write_text(json.dumps(drills, indent=2, default=str))

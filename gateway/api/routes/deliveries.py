@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
+import threading
 from typing import Any
 
 import anyio
@@ -54,9 +54,11 @@ async def push(
     spool = SealedSpool(ctx.work.spool)
     label = dataset if dataset in ctx.catalogue.datasets else "unknown"  # metric labels
     # The delivery is processed while its body arrives: the push reads the spool as it grows.
+    started = threading.Event()  # set once the push has an ingestion thread
     pushing = asyncio.ensure_future(
         _counted(
             _ingest_limiter(request),
+            started,
             label,
             deliveries.push_delivery,
             ctx,
@@ -84,9 +86,10 @@ async def push(
             # The body will not be whole: readers fail, the file goes now (not when a queued
             # push would have got its turn), and a push still waiting for a slot is cancelled.
             spool.discard()
-            pushing.cancel()
+            if not started.is_set():
+                pushing.cancel()  # still waiting for a slot: it never starts
             with contextlib.suppress(BaseException):
-                await pushing  # a running one stops at the next chunk it needs
+                await pushing  # a running one stops at the next chunk it needs, and cleans up
             raise
         receipt = await pushing
     finally:
@@ -102,14 +105,23 @@ async def push(
 
 
 async def _counted(
-    limiter: anyio.CapacityLimiter, label: str, fn: Any, *args: Any, **kwargs: Any
+    limiter: anyio.CapacityLimiter,
+    started: threading.Event,
+    label: str,
+    fn: Any,
+    *args: Any,
+    **kwargs: Any,
 ) -> deliveries.Receipt:
     """Run the push off the event loop on the ingestion threads (not the shared pool that
-    other requests use), counting refused and rejected pushes by dataset."""
+    other requests use), counting refused and rejected pushes by dataset. ``started`` is set
+    when the push has its thread (from then on it runs to its end and cleans up itself)."""
+
+    def run() -> deliveries.Receipt:
+        started.set()
+        return fn(*args, **kwargs)  # type: ignore[no-any-return]
+
     try:
-        receipt: deliveries.Receipt = await anyio.to_thread.run_sync(
-            functools.partial(fn, *args, **kwargs), limiter=limiter
-        )
+        receipt: deliveries.Receipt = await anyio.to_thread.run_sync(run, limiter=limiter)
     except DeliveryRejected:
         metrics.DELIVERIES.labels(label, "rejected").inc()
         raise
