@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.errors import KeyUnavailable
+from gateway.files import fsync_dir
 
 HKDF_SALT = b"gateway key hierarchy v1"
 MASTER_KEY_FILE = "master.key"
@@ -115,19 +116,34 @@ def init_key_folder(folder: Path) -> list[Path]:
                 serialization.NoEncryption(),
             ),
         )
-        (folder / DEV_ISSUER_PUBLIC).write_bytes(
+        _write_secret(
+            folder / DEV_ISSUER_PUBLIC,
             key.public_key().public_bytes(
                 serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
+            ),
+            mode=0o644,
         )
         created += [private, folder / DEV_ISSUER_PUBLIC]
     return created
 
 
-def _write_secret(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
+def _write_secret(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Whole or not at all: written and synced under a temporary name, then linked into place
+    (which fails if the file exists: nothing is ever overwritten) and the folder synced. A
+    crash leaves at most a ``.tmp-`` file, which the next ``keys init`` removes."""
+    for stale in path.parent.glob(f".tmp-{path.name}-*"):
+        stale.unlink(missing_ok=True)
+    temp = path.with_name(f".tmp-{path.name}-{os.getpid()}")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.link(temp, path)
+        fsync_dir(path.parent)
+    finally:
+        temp.unlink(missing_ok=True)
 
 
 class MasterKeySource(Protocol):

@@ -210,6 +210,7 @@ def test_no_cpr_typed_anywhere_comes_out_anywhere(gateway: Gateway, synthetic: S
         leaks += [("GET", "/v1/extracts", "sub", h) for h in _hits(_raw(r))]
     assert not leaks, leaks[:20]
     assert tried > 300
+    print(f"CPR-shaped input: {tried} requests, no value echoed")
 
     # Nothing at rest or in the logs: every file under the data folder (log, database file on
     # SQLite, checkpoint file, blobs, spool, work area), and every table of the database.
