@@ -116,9 +116,22 @@ def run(
                 except httpx.TransportError:
                     time.sleep(0.1)
             idle_rss = _peak_rss_mib(server.pid)
-            kernel = httpx.get(f"{base}/readyz", timeout=5).json().get("pseudonym_kernel", "?")
-            print(f"  server's pseudonym kernel: {kernel}", flush=True)
             key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
+            operator = tokens.issue(
+                key,
+                subject="bench",
+                roles=[Role.OPERATOR],
+                issuer=settings.token_issuer,
+                audience=settings.token_audience,
+            )
+            kernel = (  # readiness details are for operators
+                httpx.get(
+                    f"{base}/readyz", headers={"Authorization": f"Bearer {operator}"}, timeout=5
+                )
+                .json()
+                .get("pseudonym_kernel", "?")
+            )
+            print(f"  server's pseudonym kernel: {kernel}", flush=True)
             token = tokens.issue(
                 key,
                 subject="sundhedsdatastyrelsen",
