@@ -31,6 +31,7 @@ from gateway.errors import GatewayError
 from gateway.storage.faults import classify
 
 _log = structlog.get_logger("gateway.http")
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -84,12 +85,13 @@ class RequestContext:
                     await response(scope, receive, send_with_id)
             route = scope.get("route")
             template = getattr(route, "path", "unmatched")  # ids stay out of the labels
-            metrics.REQUEST_SECONDS.labels(scope["method"], template, status).observe(
+            method = scope["method"] if scope["method"] in METHODS else "other"  # bounded labels
+            metrics.REQUEST_SECONDS.labels(method, template, status).observe(
                 time.perf_counter() - started
             )
             _log.info(
                 "request",
-                method=scope["method"],
+                method=method,
                 route=template,
                 path=redact(scope["path"]),
                 status=status,
