@@ -47,6 +47,9 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
+MAX_MONTHS = 120  # ten years: the longest period one specification may cover
+
+
 class ExtractStatus(StrEnum):
     PENDING = "pending-approval"
     APPROVED = "approved"
@@ -118,6 +121,8 @@ class ExtractSpec(BaseModel):
     def _check(self) -> Self:
         if self.period_to < self.period_from:
             raise ValueError("period_to is before period_from")
+        if len(months_between(self.period_from, self.period_to)) > MAX_MONTHS:
+            raise ValueError(f"the period spans more than {MAX_MONTHS} months")
         names = [d.dataset for d in self.datasets]
         if len(set(names)) != len(names):
             raise ValueError("a dataset is listed twice")

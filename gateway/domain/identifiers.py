@@ -7,8 +7,9 @@ of bounded length (a full match: a trailing newline is not "the end"); free text
 for CPR-shaped strings. A refusal names the field and never the value, so a CPR typed into the
 wrong field is neither echoed, logged, audited nor stored.
 
-A CPR-shaped string is six digits that read as a day and month (``DDMM``) and two more, then
-four digits, with or without a dash or space between, and not inside a longer run of digits.
+A CPR-shaped string is six digits that could read as a day and month (``DDMM``, loosely: a
+mistyped CPR is still one) and two more, then four digits, with or without a dash or space
+between, and not inside a longer run of digits.
 Text is NFKC-normalised first (and percent-decoded where it looks URL-encoded), so full-width or
 other Unicode digits count as digits and ``%20`` is a space.
 """
@@ -23,10 +24,9 @@ from urllib.parse import unquote_plus
 
 from gateway.errors import InvalidRequest
 
-# DDMMYY, an optional separator, SSSS; not preceded or followed by another digit.
-CPR_SHAPED = re.compile(
-    r"(?<![0-9])(?:0[1-9]|[12][0-9]|3[01])(?:0[1-9]|1[0-2])[0-9]{2}[-\s/.]?[0-9]{4}(?![0-9])"
-)
+# DDMMYY, an optional separator, SSSS; not preceded or followed by another digit. The day and
+# month are read loosely (a day 0-39, a month 0-19): a mistyped CPR is still a CPR to hide.
+CPR_SHAPED = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9]{3}[-\s/.]?[0-9]{4}(?![0-9])")
 REDACTED = "[redacted]"
 
 CATALOGUE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")

@@ -37,6 +37,7 @@ from gateway.domain.catalogue import (
     Source,
 )
 from gateway.domain.disclosure import DisclosureRules
+from gateway.domain.identifiers import has_cpr
 from gateway.errors import PolicyFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -57,6 +58,24 @@ def hash_policy_files(root: Path) -> str:
     return digest.hexdigest()
 
 
+def _cpr_shaped(value: Any, at: str = "") -> list[str]:
+    """Where in a YAML document a string (key or value) holds something CPR-shaped."""
+    if isinstance(value, str):
+        return [at or "value"] if has_cpr(value) else []
+    if isinstance(value, dict):
+        found = []
+        for key, item in value.items():
+            shown = "[a key]" if has_cpr(str(key)) else str(key)  # never the key itself
+            here = f"{at}.{shown}" if at else shown
+            if shown == "[a key]":
+                found.append(here)
+            found += _cpr_shaped(item, here)
+        return found
+    if isinstance(value, list):
+        return [w for i, item in enumerate(value) for w in _cpr_shaped(item, f"{at}[{i}]")]
+    return []
+
+
 class _Loader:
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -67,7 +86,13 @@ class _Loader:
 
     def read(self, path: Path) -> Any:
         try:
-            return yaml.safe_load(path.read_text(encoding="utf-8"))
+            doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+            for where in _cpr_shaped(doc):
+                self.problems.append(
+                    f"{self.rel(path)}: {where}: holds a CPR-shaped number; policy files are "
+                    "published (the catalogue endpoint) and must hold no personal identifier"
+                )
+            return doc
         except FileNotFoundError:
             self.problems.append(f"{self.rel(path)}: file is missing")
         except yaml.YAMLError as exc:

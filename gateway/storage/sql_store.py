@@ -49,7 +49,10 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A commit returns only once it is on disk, whatever the server's default says.
+    return create_engine(
+        url, pool_pre_ping=True, connect_args={"options": "-c synchronous_commit=on"}
+    )
 
 
 def create_schema(engine: Engine) -> None:

@@ -77,6 +77,14 @@ CASES = {
         lambda r: _replace(r / "recipients.yaml", 'municipality: "101"', 'municipality: "999"'),
         "recipient 'kommune-101': municipality '999' is not a code in municipalities.yaml",
     ),
+    "CPR in free text": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "    citation: >-\n",
+            "    citation: >-\n      0101801111\n",
+        ),
+        "grants/kommune-101.yaml: grants[0].citation: holds a CPR-shaped number",
+    ),
     "CPR-shaped identifier": (
         lambda r: _replace(r / "recipients.yaml", "id: star-analyse", "id: star-0101801111"),
         "recipients.yaml",
