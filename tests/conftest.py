@@ -5,12 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import os
 import shutil
+import socket
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+import uvicorn
 from fastapi.testclient import TestClient
 
 from gateway.api.app import create_app
@@ -93,14 +99,17 @@ def make_settings(data_dir: Path, **overrides: object) -> Settings:
 
 @dataclass
 class Gateway:
-    """A running app (in-process ASGI, real HTTP semantics) with helpers for tokens."""
+    """A running app with helpers for tokens: in-process ASGI (``running_gateway``) or a
+    real server on a loopback socket (``serving_gateway``)."""
 
-    client: TestClient
+    client: httpx.Client
     settings: Settings
+    app: Any = None
 
     @property
     def runtime(self) -> Runtime:
-        runtime: Runtime = self.client.app.state.runtime  # type: ignore[attr-defined]
+        app = self.app if self.app is not None else self.client.app  # type: ignore[attr-defined]
+        runtime: Runtime = app.state.runtime
         return runtime
 
     def token(self, subject: str, *roles: Role, ttl: dt.timedelta = dt.timedelta(hours=1)) -> str:
@@ -149,6 +158,36 @@ def running_gateway(
         close_log_file()
 
 
+@contextmanager
+def serving_gateway(
+    data_dir: Path, database_url: str | None = None, **settings_overrides: object
+) -> Iterator[Gateway]:
+    """The app behind a real uvicorn server on a free loopback port, in a thread of this
+    process (real sockets and HTTP parsing; the runtime stays reachable for checks)."""
+    settings = make_settings(data_dir, database_url=database_url, **settings_overrides)
+    app = create_app(settings)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline and thread.is_alive(), "server did not start"
+        time.sleep(0.02)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120) as client:
+            yield Gateway(client, settings, app)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        app.state.runtime.store.dispose()
+        close_log_file()
+
+
 def edited_policies(folder: Path, edits: dict[str, tuple[str, str]]) -> Path:
     """A copy of the shipped policies with ``{relative file: (old, new)}`` replacements."""
     shutil.copytree(POLICIES, folder)
@@ -157,6 +196,17 @@ def edited_policies(folder: Path, edits: dict[str, tuple[str, str]]) -> Path:
         assert old in text, (name, old)
         (folder / name).write_text(text.replace(old, new, 1))
     return folder
+
+
+@pytest.fixture(params=BACKENDS)
+def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]:
+    """The whole gateway behind a real HTTP server, on SQLite and on PostgreSQL."""
+    url = None
+    if request.param == "postgresql":
+        server: pg.PgServer = request.getfixturevalue("postgres")
+        url = server.url(server.new_database())
+    with serving_gateway(tmp_path / "var", database_url=url) as gw:
+        yield gw
 
 
 @pytest.fixture(params=BACKENDS)

@@ -1,4 +1,5 @@
-"""The permission table, walked over HTTP: every route × every role (alone and in pairs) × owner
+"""The permission table, walked over real HTTP (a uvicorn server on a loopback socket): every
+route × every role (alone and in pairs) × owner
 and not owner, on both backends.
 
 Each route the app serves must name its use case (``x-use-case`` in the OpenAPI document) and
@@ -21,7 +22,7 @@ from gateway.api.use_cases import KEY
 from gateway.domain.permissions import INNER, PERMISSIONS, PUBLIC, permits
 from gateway.domain.principal import Role
 from tests import pg
-from tests.conftest import Gateway, Synthetic, running_gateway
+from tests.conftest import Gateway, Synthetic, serving_gateway
 from tests.integration.test_aggregates_api import (
     BY_KOMMUNE,
     SERVICES_SUM,
@@ -186,7 +187,7 @@ CALLS: dict[tuple[str, str], Call] = {
 
 
 def _routes(gw: Gateway) -> Iterator[tuple[str, str, str]]:
-    for path, operations in gw.client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+    for path, operations in gw.client.get("/openapi.json").json()["paths"].items():
         for method, operation in operations.items():
             yield method.upper(), path, operation.get(KEY)
 
@@ -200,7 +201,7 @@ def world(
         server: pg.PgServer = request.getfixturevalue("postgres")
         url = server.url(server.new_database())
     folder: Path = tmp_path_factory.mktemp("permissions")
-    with running_gateway(folder / "var", database_url=url) as gw:
+    with serving_gateway(folder / "var", database_url=url) as gw:  # real sockets
         yield _world(gw, synthetic)
 
 

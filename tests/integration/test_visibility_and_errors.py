@@ -19,6 +19,12 @@ from tests.conftest import POLICIES, ROOT, Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 
 
+@pytest.fixture
+def gateway(served: Gateway) -> Gateway:
+    """A real server on a loopback socket, on both backends."""
+    return served
+
+
 def _proof(gw: Gateway, index: int, subject: str, *roles: Role) -> dict[str, object]:
     r = gw.client.get(f"/v1/audit/proofs/inclusion/{index}", headers=gw.auth(subject, *roles))
     assert r.status_code == 200, r.text
