@@ -24,7 +24,12 @@ Rules (defaults in ``policies/disclosure.yaml``, stricter per dataset where its 
 
 Mitigation is suppression. Primary suppression hides every cell a rule flags; secondary
 suppression then hides more cells until no line has exactly one hidden entry, because a line
-with one hidden entry gives it away by subtraction (total minus the other cells). The result is
+with one hidden entry gives it away by subtraction (total minus the other cells), and until no
+published cell is within 1 to ``min_persons``-1 persons of a published cell that contains it
+(every margin contains the cells it totals, at any depth): for distinct persons that difference
+is itself an exact count of persons, the ones in the margin but not in the cell, even where
+the table is not additive (a person counted in two months makes ``Total - November`` the
+persons seen in other months only). The result is
 then attacked by :func:`recoverable`, which repeatedly solves every line with one unknown, as a
 reader with the published table would; if anything hidden can be recomputed the table fails.
 Counts of distinct persons are not strictly additive (a person can sit in two cells), so
@@ -247,6 +252,30 @@ def _secondary(persons: np.ndarray, suppressed: np.ndarray) -> np.ndarray:
     return hidden
 
 
+def _ancestor_patterns(d: int) -> list[tuple[int, ...]]:
+    """Every non-empty set of axes that can be replaced by their totals."""
+    return [axes for n in range(1, d + 1) for axes in itertools.combinations(range(d), n)]
+
+
+def nested_differences(persons: np.ndarray, hidden: np.ndarray, floor: int) -> np.ndarray:
+    """Published cells whose distinct persons differ from a published cell containing them by
+    1..``floor``-1: such a difference is an exact count of persons (the ones in the larger
+    cell but not in the smaller), whatever the table's other cells. Every cell of the cube is
+    contained in each cell that replaces some of its coordinates by totals. Returns the smaller
+    cell of each such pair (the one to hide)."""
+    d = persons.ndim
+    bad = np.zeros(persons.shape, bool)
+    visible = ~hidden
+    for axes in _ancestor_patterns(d):
+        index = tuple(slice(-1, None) if i in axes else slice(None) for i in range(d))
+        container, container_visible = persons[index], visible[index]
+        inner = tuple(slice(0, -1) if i in axes else slice(None) for i in range(d))
+        diff = container - persons[inner]  # broadcast: the container along the summed axes
+        small = (diff > 0) & (diff < floor) & visible[inner] & container_visible
+        bad[inner] |= small
+    return bad
+
+
 def _round_and_recompute(
     published: np.ndarray, levels: tuple[tuple[str, ...], ...], base: int
 ) -> np.ndarray:
@@ -265,6 +294,19 @@ def _round_and_recompute(
         target = tuple(slice(0, len(levels[i])) if kept[i] else slice(-1, None) for i in range(d))
         out[target] = np.where(np.isnan(published[target]), np.nan, summed)
     return out
+
+
+def _suppress(persons: np.ndarray, primary: np.ndarray, floor: int) -> np.ndarray:
+    """Secondary suppression until stable: no line with one hidden entry (the additive attack),
+    and no published cell within 1..``floor``-1 persons of a published cell containing it
+    (distinct-person counts are not sums: a margin minus a cell is a count of persons)."""
+    hidden = primary
+    while True:
+        hidden = _secondary(persons, hidden)
+        close = nested_differences(persons, hidden, floor)
+        if not close.any():
+            return hidden
+        hidden = hidden | close
 
 
 def check(table: Tabulation, rules: DisclosureRules) -> CheckedTable:
@@ -303,7 +345,7 @@ def check(table: Tabulation, rules: DisclosureRules) -> CheckedTable:
                 f"{int(primary.sum())} cells are disclosive and the rules do not allow suppression"
             )
     else:
-        suppressed = primary if rounding else _secondary(persons, primary)
+        suppressed = primary if rounding else _suppress(persons, primary, rules.min_persons)
         flags[Check.SECONDARY] = suppressed & ~primary
         status = Status.PASS
         if not (~suppressed[inner] & (persons[inner] > 0)).any():
@@ -315,6 +357,9 @@ def check(table: Tabulation, rules: DisclosureRules) -> CheckedTable:
             if leaked.any():  # defence in depth: secondary suppression should prevent this
                 status = Status.FAIL
                 reasons.append(f"{int(leaked.sum())} suppressed cells can be recomputed")
+            if nested_differences(persons, suppressed, rules.min_persons).any():
+                status = Status.FAIL  # defence in depth, as above
+                reasons.append("a published margin minus a published cell is a small count")
     if status is Status.PASS and sums is not None:
         if flags[Check.NEGATIVE].any():
             status = Status.REVIEW

@@ -338,3 +338,51 @@ def test_gender_and_age_band_come_from_the_cpr(gateway: Gateway, synthetic: Synt
             assert row["flag"].startswith("suppressed")
         else:
             assert row["persons"] == truth, row
+
+
+def test_a_margin_minus_a_cell_is_never_a_small_count_of_persons(
+    gateway: Gateway, synthetic: Synthetic, tmp_path: Path
+) -> None:
+    """Persons with courses in both October and November are counted in both months, so the
+    municipality's total is not the sum of its months: Total - November is the number of
+    persons seen in October only. No such published difference may be 1 to 4."""
+    from gateway.dataplane import synth
+    from gateway.domain.policy_files import load_catalogue
+    from tests.conftest import POLICIES
+
+    october = synth.generate(load_catalogue(POLICIES), tmp_path, period="2016-10", scale=0.05)
+    dfdg = next(f for f in october if f.dataset == "dfdg-indsats")
+    assert (
+        gateway.push(
+            dfdg.source, dfdg.dataset, (tmp_path / dfdg.path).read_bytes(), "2016-10"
+        ).status_code
+        == 201
+    )
+    assert gateway.push("dfdg", "dfdg-indsats", synthetic.bytes("dfdg-indsats")).status_code == 201
+    spec = {
+        **BY_KOMMUNE,
+        "period_from": "2016-10",
+        "period_to": "2016-11",
+        "aggregate": {**BY_KOMMUNE["aggregate"], "dimensions": ["kommune", "month"]},
+    }
+    rel = run(gateway, "star-statistik", approved(gateway, "star-statistik", spec))
+    assert rel.status_code == 201, rel.text
+    files = bundle(gateway, "star-statistik", rel.json()["id"])
+    rows = pacsv.read_csv(
+        io.BytesIO(files["tables/dfdg-indsats-persons.csv"]),
+        convert_options=pacsv.ConvertOptions(
+            column_types={"kommune": pa.string(), "month": pa.string()}
+        ),
+    ).to_pylist()
+    value = {(r["kommune"], r["month"]): r["persons"] for r in rows}
+    kommuner = {k for k, _ in value}
+    months = {m for _, m in value}
+    checked = 0
+    for k in kommuner:
+        for m in months:
+            cell = value[(k, m)]
+            for container in (value[(k, "Total")], value[("Total", m)], value[("Total", "Total")]):
+                if cell is not None and container is not None and (k, m) != ("Total", "Total"):
+                    checked += 1
+                    assert not 0 < container - cell < 5, (k, m, container, cell)
+    assert checked > 100

@@ -63,3 +63,49 @@ def test_without_suppression_a_disclosive_table_fails(table: Tabulation) -> None
     checked = check(table, DisclosureRules(suppress=False))
     small = (table.persons > 0) & (table.persons < 5)
     assert (checked.status is Status.FAIL) == bool(small.any())
+
+
+@st.composite
+def person_tables(draw: st.DrawFn) -> Tabulation:
+    """Distinct-person tables from persons with several events each, so a person can sit in
+    several cells of a dimension (months, municipalities): margins are counts of distinct
+    persons, not sums of cells."""
+    d = draw(st.integers(1, 3))
+    sizes = [draw(st.integers(1, 4)) for _ in range(d)]
+    persons = draw(st.integers(0, 40))
+    events = [
+        [tuple(draw(st.integers(0, s - 1)) for s in sizes) for _ in range(draw(st.integers(1, 3)))]
+        for _ in range(persons)
+    ]
+    cube = np.zeros([s + 1 for s in sizes], np.int64)
+    for index in np.ndindex(*cube.shape):
+        for person in events:  # in the cell if any event matches its non-total coordinates
+            if any(all(c == sizes[i] or e[i] == c for i, c in enumerate(index)) for e in person):
+                cube[index] += 1
+    levels = tuple(tuple(f"v{i}" for i in range(s)) for s in sizes)
+    return Tabulation("t", "t", tuple(f"d{i}" for i in range(d)), levels, cube)
+
+
+def _contains(container: tuple[int, ...], cell: tuple[int, ...], shape: tuple[int, ...]) -> bool:
+    return container != cell and all(
+        c == n - 1 or c == x for c, x, n in zip(container, cell, shape, strict=True)
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(person_tables(), st.integers(2, 8))
+def test_no_published_difference_is_a_small_count_of_persons(table: Tabulation, k: int) -> None:
+    """The attack of a recipient who knows everything published: every published cell minus
+    every published cell it contains (an exact count of persons, additive or not), and every
+    line solved as an exact sum. Nothing recovered is a count of 1 to k-1."""
+    checked = check(table, DisclosureRules(min_persons=k))
+    persons, shape = table.persons, table.persons.shape
+    visible = [tuple(i) for i in np.argwhere(~checked.suppressed)]
+    for cell in visible:
+        assert not 0 < persons[cell] < k
+        for container in visible:
+            if _contains(container, cell, shape):
+                difference = int(persons[container] - persons[cell])
+                assert not 0 < difference < k, (cell, container, difference)
+    if checked.status is not Status.FAIL:
+        assert not recoverable(persons.astype(float), checked.suppressed).any()
