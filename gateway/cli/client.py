@@ -180,5 +180,5 @@ def report(args: argparse.Namespace) -> int:
                 print(f"error: unexpected file name in the bundle: {name!r}", file=sys.stderr)
                 return 1
         archive.extractall(args.out)
-    print(f"wrote {args.out}/index.html, tables/, charts/, headline.csv, results.json")
+    print(f"wrote {args.out}/index.html, tables/, charts/, headline.csv")
     return 0

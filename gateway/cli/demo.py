@@ -393,7 +393,7 @@ def _report(demo: _Demo) -> list[str]:
             demo.say(f"    {row['figure']:38} {persons:>10}  {share}")
     demo.say(f"  report page: {folder / 'index.html'}")
     return [
-        f"report: {folder / 'index.html'} (tables, PNG/SVG charts, results.json); "
+        f"report: {folder / 'index.html'} (tables, PNG/SVG charts); "
         f"disclosure check {run['sdc_status']}"
     ]
 

@@ -56,7 +56,9 @@ _CASES = (
     UseCase("release.list", {A: ANY, D: ANY}, "list releases by status (the review queue)"),
     UseCase("release.read", {R: OWN, A: ANY, D: ANY}, "a release's metadata (hash, counts)"),
     UseCase(
-        "release.report", {R: OWN, A: ANY, D: ANY}, "the disclosure checker's report of a release"
+        "release.report",
+        {A: ANY, D: ANY},
+        "the disclosure checker's full report (cell by cell: reviewers only, never the recipient)",
     ),
     UseCase("release.review", {A: ANY}, "release or withhold a held aggregate", four_eyes=True),
     UseCase("release.pull", {R: OWN}, "pull the content of one's own release"),

@@ -50,6 +50,7 @@ class ReleaseStatus:
     RELEASED = "released"
     PENDING_REVIEW = "pending-review"
     WITHHELD = "withheld"
+    REFUSED = "refused"  # the checker failed it: its report waits for the approvers, nothing left
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class ReleaseRecord:
     extract_id: str
     recipient: str
     rows: int
-    persons: int
+    persons: int | None  # aggregates: the published grand total (None if it is suppressed)
     sha256: str
     key_version: int
     identifier: str

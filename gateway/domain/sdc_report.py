@@ -2,8 +2,10 @@
 
 A checked table is published as one row per cell of its cube, margins included (the total
 over a dimension is labelled ``Total``), with the statistic empty where a cell is suppressed and
-a ``flag`` column saying why. The report is the ``results.json`` that ACRO (the SACRO output
-checker) writes, so output checkers can read it with the tools they already use:
+a ``flag`` column holding one word, ``suppressed``: which rule hid a cell (a threshold, or
+secondary suppression protecting another) would tell the small cells from their partners, so
+that is for the reviewers' report only. The report is the ``results.json`` that ACRO (the
+SACRO output checker) writes, so output checkers can read it with the tools they already use:
 
     {"version": ..., "results": {"output_0": {"uid", "status", "type", "properties",
      "files": [{"name", "sdc": {"summary": {...counts}, "cells": {check: [[row, col], ...]}}}],
@@ -23,6 +25,7 @@ import pyarrow as pa
 from gateway.domain.disclosure import TOTAL, CheckedTable, Status
 
 REPORT_VERSION = "gateway-sdc/1 (ACRO results.json layout)"
+SUPPRESSED = "suppressed"  # the one flag a published cell can carry
 
 
 def _labels(checked: CheckedTable) -> list[pa.Array]:
@@ -55,9 +58,7 @@ def published_table(checked: CheckedTable) -> pa.Table:
     if checked.published_sums is not None:
         sums = checked.published_sums.ravel()
         columns[tab.value_name] = pa.array(np.nan_to_num(sums, nan=0.0), mask=np.isnan(sums))
-    flags = flag_text(checked)
-    hidden = checked.suppressed.ravel()
-    text = np.where(hidden, np.where(flags == "", "suppressed", "suppressed: " + flags), "")
+    text = np.where(checked.suppressed.ravel(), SUPPRESSED, "")
     columns["flag"] = pa.array(text.astype(str), pa.string())
     return pa.table(columns)
 

@@ -192,7 +192,8 @@ def _chart_data(
 
 
 def render(ctx: ReportContext, data: ReportData, checked: list[CheckedTable]) -> dict[str, bytes]:
-    """Every file of the report bundle except ``results.json`` (the caller adds it)."""
+    """Every file of the report bundle (the checker's ``results.json`` is not among them: it
+    goes to the approvers and auditors, not to the recipient)."""
     by_name = {c.tabulation.name: c for c in checked}
     files: dict[str, bytes] = {}
     captions: dict[str, str] = {}
@@ -315,8 +316,9 @@ def _page(
         else:
             parts.append(_table_html(table, [*c.tabulation.dimensions, "persons", "flag"]))
     parts.append(
-        f"<p class='caption'>Generated {e(ctx.generated_at)}. The disclosure checker's report "
-        "is results.json in the same bundle (ACRO layout).</p></body></html>"
+        f"<p class='caption'>Generated {e(ctx.generated_at)}. Every published figure passed the "
+        "disclosure checker; its full report (ACRO layout) is kept for the approvers and the "
+        "DPO.</p></body></html>"
     )
     return "\n".join(parts)
 

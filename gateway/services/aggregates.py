@@ -16,8 +16,9 @@ enters the audit subject index.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.dataplane.aggregate import person_columns, tabulate
@@ -47,10 +48,9 @@ class CheckedRelease:
     extract_id: str
     recipient: str
     checked: list[CheckedTable]
-    files: dict[str, bytes]  # the bundle's files apart from results.json
+    files: dict[str, bytes]  # the bundle's files (the checker's report is kept apart)
     refs: dict[str, str]
     decision: Decision
-    persons: int
     command: str
 
 
@@ -89,7 +89,6 @@ def release_aggregate(
             table_files(checked, meta),
             refs,
             decision,
-            linked.persons,
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
         ),
     )
@@ -109,14 +108,13 @@ def record_checked(ctx: Context, by: Principal, release: CheckedRelease) -> Rele
     base = f"releases/{release.recipient}/{release_id}"
     report_key = f"{base}.{RESULTS}.gwb"
     with ctx.writing(report_key):
-        return _release_checked(ctx, by, release, report, report_bytes, report_key, base)
+        return _release_checked(ctx, by, release, report_bytes, report_key, base)
 
 
 def _release_checked(
     ctx: Context,
     by: Principal,
     release: CheckedRelease,
-    report: dict[str, Any],
     report_bytes: bytes,
     report_key: str,
     base: str,
@@ -131,29 +129,14 @@ def _release_checked(
         "report_sha256": report_sha,
         "report_blob": report_key,
     }
+    cells = sum(int(c.suppressed.size) for c in release.checked)
     if status is Status.FAIL:
-        ctx.refuse(
-            DisclosureRefused(
-                "the disclosure checker refused the release: "
-                + "; ".join(reasons(release.checked)),
-                disclosure=disclosure,
-                report=report,
-            ),
-            event=EventType.RELEASE_REFUSED,
-            by=by,
-            refs={**release.refs, "release": release_id},
-            details={
-                "kind": release.kind,
-                "disclosure": disclosure,
-                "decision": release.decision.as_dict(),
-            },
-        )
-    bundle = zip_bytes({**release.files, RESULTS: report_bytes})
+        _refuse(ctx, by, release, disclosure, report_key, report_sha, cells)
+    bundle = zip_bytes(release.files)  # the checker's report stays with the reviewers
     blob_key = f"{base}.zip.gwb"
     with ctx.writing(blob_key):
         digest = seal_bytes(ctx, blob_key, bundle)
         held = status is Status.REVIEW
-        cells = sum(int(c.suppressed.size) for c in release.checked)
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
                 AuditEvent(
@@ -164,7 +147,7 @@ def _release_checked(
                         "kind": release.kind,
                         "sha256": digest,
                         "cells": cells,
-                        "files": sorted([*release.files, RESULTS]),
+                        "files": sorted(release.files),
                         "disclosure": disclosure,
                         "decision": release.decision.as_dict(),
                     },
@@ -175,7 +158,7 @@ def _release_checked(
                 extract_id=release.extract_id,
                 recipient=release.recipient,
                 rows=cells,
-                persons=release.persons,
+                persons=published_total(release.checked[0]),
                 sha256=digest,
                 key_version=0,
                 identifier="none",
@@ -191,6 +174,84 @@ def _release_checked(
             )
             uow.add_release(stored)
     return stored
+
+
+def published_total(checked: CheckedTable) -> int | None:
+    """The grand total as published (rounded if the rules round; None if suppressed): the
+    only person count a release's metadata may carry."""
+    corner = float(checked.published_persons[(-1,) * checked.published_persons.ndim])
+    return None if math.isnan(corner) else int(corner)
+
+
+def _refuse(
+    ctx: Context,
+    by: Principal,
+    release: CheckedRelease,
+    disclosure: dict[str, Any],
+    report_key: str,
+    report_sha: str,
+    cells: int,
+) -> NoReturn:
+    """Refuse a failed aggregate: the requester learns which rules and which table failed,
+    never where; the checker's full report goes to the approvers' queue (a ``refused``
+    release, ``GET /v1/releases?status=refused``) and to the audit entry."""
+    failed = [
+        {
+            "table": c.tabulation.name,
+            "dimensions": list(c.tabulation.dimensions),
+            "rules": sorted(check.value for check, n in c.counts().items() if n),
+        }
+        for c in release.checked
+        if c.status is Status.FAIL
+    ]
+    detail = (
+        "the disclosure checker refused the release ("
+        + "; ".join(
+            f"{f['table']} by {', '.join(f['dimensions']) or 'no dimension'}: "
+            f"{', '.join(f['rules']) or 'nothing publishable'}"
+            for f in failed
+        )
+        + "); the approvers have the checker's full report"
+    )
+    error = DisclosureRefused(detail, release=release.release_id, failed=failed)
+    with ctx.store.unit_of_work() as uow:
+        entry = uow.append_audit(
+            AuditEvent(
+                EventType.RELEASE_REFUSED,
+                by.label,
+                {**release.refs, "release": release.release_id},
+                {
+                    "reason": detail,
+                    "status": error.status,
+                    "kind": release.kind,
+                    "disclosure": disclosure,
+                    "decision": release.decision.as_dict(),
+                },
+            )
+        )
+        uow.add_release(
+            ReleaseRecord(
+                id=release.release_id,
+                extract_id=release.extract_id,
+                recipient=release.recipient,
+                rows=cells,
+                persons=None,
+                sha256="",
+                key_version=0,
+                identifier="none",
+                blob_key="",
+                created_at=entry.recorded_at,
+                released_by=by.label,
+                audit_index=entry.index,
+                kind=release.kind,
+                status=ReleaseStatus.REFUSED,
+                sdc_status=Status.FAIL.value,
+                report_blob_key=report_key,
+                report_sha256=report_sha,
+            )
+        )
+    error.extra["audit_index"] = entry.index
+    raise error
 
 
 def releases_in(

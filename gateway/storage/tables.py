@@ -65,7 +65,7 @@ releases = Table(
     Column("extract_id", String(40), nullable=False, index=True),
     Column("recipient", String(100), nullable=False),
     Column("rows", BigInteger, nullable=False),
-    Column("persons", BigInteger, nullable=False),
+    Column("persons", BigInteger),  # aggregates: the published total only, if any
     Column("sha256", String(64), nullable=False),
     Column("key_version", Integer, nullable=False),
     Column("identifier", String(30), nullable=False),

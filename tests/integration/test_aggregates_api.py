@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from gateway.domain.principal import Role
+from gateway.reports.bundle import json_bytes
 from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 from tests.integration.test_extracts_api import push_all
@@ -111,8 +112,7 @@ def test_a_passing_aggregate_is_released_with_the_checker_report(
     assert (body["status"], body["sdc_status"], body["kind"]) == ("released", "pass", "aggregate")
     assert body["identifier"] == "none" and "report_blob_key" not in body
     files = bundle(gateway, "star-statistik", body["id"])
-    assert set(files) == {
-        "results.json",
+    assert set(files) == {  # the checker's report is for the reviewers, not in the bundle
         "tables/dfdg-indsats-persons.csv",
         "tables/dfdg-indsats-persons.json",
     }
@@ -127,7 +127,7 @@ def test_a_passing_aggregate_is_released_with_the_checker_report(
         truth = expected.get(row["kommune"], 0)
         if row["persons"] is None:
             hidden += 1
-            assert row["flag"].startswith("suppressed")
+            assert row["flag"] == "suppressed"  # one flag: never which rule
         else:
             assert row["persons"] == truth
             assert truth == 0 or truth >= 5
@@ -135,19 +135,19 @@ def test_a_passing_aggregate_is_released_with_the_checker_report(
             assert row["persons"] is None, row
     assert hidden > 0  # at 5 % scale some municipalities have fewer than five persons
     assert table[-1]["kommune"] == "Total"
-    # The checker's report: ACRO's layout, in the bundle, on the endpoint and in the audit entry.
-    report = json.loads(files["results.json"])
+    # The checker's report: ACRO's layout, for the approvers and auditors (never the
+    # recipient: it tells a threshold cell from its secondary partners), and in the audit entry.
+    path = f"/v1/releases/{body['id']}/disclosure-report"
+    mine = gateway.client.get(path, headers=gateway.auth("star-statistik", Role.RECIPIENT))
+    assert mine.status_code == 404
+    report = gateway.client.get(path, headers=gateway.auth(*DPO)).json()
     assert report["results"]["output_0"]["status"] == "pass"
     assert report["results"]["output_0"]["files"][0]["sdc"]["summary"]["threshold"] > 0
-    same = gateway.client.get(
-        f"/v1/releases/{body['id']}/disclosure-report", headers=gateway.auth(*DPO)
-    )
-    assert same.json() == report
     entry = gateway.runtime.store.search_audit(AuditQuery(event_type="release.created"))[-1]
     details = json.loads(entry.body)["details"]
-    assert (
-        details["disclosure"]["report_sha256"] == hashlib.sha256(files["results.json"]).hexdigest()
-    )
+    assert details["disclosure"]["report_sha256"] == hashlib.sha256(json_bytes(report)).hexdigest()
+    # Metadata carries no exact person count outside published cells: the published total.
+    assert body["persons"] == table[-1]["persons"]
     assert details["sha256"] == body["sha256"]
     # A single table also comes as CSV; an aggregate never as Parquet.
     headers = gateway.auth("star-statistik", Role.RECIPIENT)
@@ -190,7 +190,9 @@ def test_negative_contributions_wait_for_a_second_person(
     queue = gateway.client.get("/v1/releases", headers=gateway.auth(*DPO)).json()["releases"]
     assert [r["id"] for r in queue] == held
     assert gateway.client.get("/v1/releases", headers=recipient).status_code == 403
-    report = gateway.client.get(f"/v1/releases/{held[0]}/disclosure-report", headers=recipient)
+    path = f"/v1/releases/{held[0]}/disclosure-report"
+    assert gateway.client.get(path, headers=recipient).status_code == 404
+    report = gateway.client.get(path, headers=gateway.auth(*DPO))
     assert "negative" in report.json()["results"]["output_0"]["summary"]
     # Four eyes: the principal that requested the specification cannot review its release.
     both = gateway.auth("star-statistik", Role.RECIPIENT, Role.APPROVER)
@@ -202,7 +204,7 @@ def test_negative_contributions_wait_for_a_second_person(
     )
     assert ok.status_code == 200 and ok.json()["status"] == "released"
     assert ok.json()["reviewed_by"] == "legal@star.dk[approver]"
-    assert set(bundle(gateway, "star-statistik", held[0])) >= {"results.json"}
+    assert set(bundle(gateway, "star-statistik", held[0])) >= {"tables/ssr-sum.csv"}
     no = gateway.client.post(f"/v1/releases/{held[1]}/withhold", headers=legal)
     assert no.status_code == 200 and no.json()["status"] == "withheld"
     gone = gateway.client.get(f"/v1/releases/{held[1]}/content", headers=recipient)
@@ -225,12 +227,39 @@ def test_a_failing_aggregate_is_refused_with_reasons(tmp_path: Path, synthetic: 
         assert rel.status_code == 403, rel.text
         problem = rel.json()
         assert problem["type"].endswith("/disclosure-refused")
-        assert problem["disclosure"]["status"] == "fail"
-        assert "do not allow suppression" in problem["detail"]
-        assert problem["report"]["results"]["output_0"]["status"] == "fail"
+        # Why, not where: the rule and the table's dimensions, never a cell's outcome.
+        assert problem["failed"] == [
+            {"table": "dfdg-indsats-persons", "dimensions": ["kommune"], "rules": ["threshold"]}
+        ]
+        assert set(problem) == {
+            "type",
+            "title",
+            "status",
+            "detail",
+            "instance",
+            "release",
+            "failed",
+            "audit_index",
+        }
+        for word in ("cell", "output_0", "results", "row"):
+            assert word not in json.dumps({k: problem[k] for k in ("detail", "failed")})
+        # The full report waits in the approvers' queue, as a refused release.
+        refused = gw.client.get("/v1/releases?status=refused", headers=gw.auth(*DPO))
+        assert [r["id"] for r in refused.json()["releases"]] == [problem["release"]]
+        report = gw.client.get(
+            f"/v1/releases/{problem['release']}/disclosure-report", headers=gw.auth(*DPO)
+        ).json()
+        assert report["results"]["output_0"]["status"] == "fail"
         entry = gw.runtime.store.search_audit(AuditQuery(event_type="release.refused"))[-1]
         details = json.loads(entry.body)["details"]
-        assert details["disclosure"]["report_sha256"] == problem["disclosure"]["report_sha256"]
+        assert (
+            details["disclosure"]["report_sha256"] == hashlib.sha256(json_bytes(report)).hexdigest()
+        )
+        pulled = gw.client.get(
+            f"/v1/releases/{problem['release']}/content",
+            headers=gw.auth("star-statistik", Role.RECIPIENT),
+        )
+        assert pulled.status_code == 409
         listed = gw.client.get("/v1/releases?status=released", headers=gw.auth(*DPO))
         assert listed.json()["releases"] == []
 
@@ -335,7 +364,7 @@ def test_gender_and_age_band_come_from_the_cpr(gateway: Gateway, synthetic: Synt
     for row in table:
         truth = len(expected.get((row["gender"], row["age_band"]), set()))
         if row["persons"] is None:
-            assert row["flag"].startswith("suppressed")
+            assert row["flag"] == "suppressed"  # one flag: never which rule
         else:
             assert row["persons"] == truth, row
 

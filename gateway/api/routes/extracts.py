@@ -109,7 +109,7 @@ def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
 def list_releases(
     ctx: Ctx,
     by: CurrentPrincipal,
-    status: str = Query("pending-review", pattern="^(pending-review|released|withheld)$"),
+    status: str = Query("pending-review", pattern="^(pending-review|released|withheld|refused)$"),
 ) -> dict[str, Any]:
     return {"releases": [_release(r) for r in aggregates.releases_in(ctx, by=by, status=status)]}
 
