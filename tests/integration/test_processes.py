@@ -140,6 +140,18 @@ def test_cli_keys_tokens_policy_and_audit(tmp_path: Path) -> None:
     assert broken.returncode == 1 and "BROKEN at entry 1" in broken.stdout
 
 
+def _demo(env: dict[str, str], state: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--dir", str(state), "--scale", "0.02"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
 @pytest.mark.slow
 def test_demo_honours_a_postgresql_url_for_all_its_parts(tmp_path: Path) -> None:
     server = pg.start_or_skip()
@@ -148,15 +160,7 @@ def test_demo_honours_a_postgresql_url_for_all_its_parts(tmp_path: Path) -> None
         env = {**os.environ, "GATEWAY_DATABASE_URL": url, "GATEWAY_POLICIES_DIR": str(POLICIES)}
         state = tmp_path / "demo"
         for _ in range(2):  # a second run starts afresh too
-            done = subprocess.run(
-                [sys.executable, "-m", "gateway", "demo", "--dir", str(state), "--scale", "0.02"],
-                env=env,
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                timeout=300,
-                check=False,
-            )
+            done = _demo(env, state)
             assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
             assert "audit log: verified" in done.stdout and "_demo" in done.stdout
         assert not (state / "gateway.db").exists()  # nothing on SQLite
@@ -166,5 +170,19 @@ def test_demo_honours_a_postgresql_url_for_all_its_parts(tmp_path: Path) -> None
             entries = conn.exec_driver_sql("SELECT count(*) FROM audit_entries").scalar()
         engine.dispose()
         assert entries and entries > 10
+        # A role that may not create databases: the URL's own (empty) database, again and
+        # again; never a database holding gateway data the demo did not make.
+        server.psql("CREATE ROLE limited LOGIN")
+        server.psql("CREATE DATABASE limited_db OWNER limited")
+        limited = {**env, "GATEWAY_DATABASE_URL": server.url("limited_db", user="limited")}
+        for _ in range(2):
+            done = _demo(limited, state)
+            assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        foreign = {
+            **env,
+            "GATEWAY_DATABASE_URL": server.url(make_url(url).database or "", "limited"),
+        }
+        refused = _demo(foreign, state)
+        assert refused.returncode != 0
     finally:
         server.stop()
