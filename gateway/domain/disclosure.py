@@ -79,9 +79,10 @@ class Check(StrEnum):
     NEGATIVE = "negative"
     MISSING = "missing"
     SECONDARY = "secondary"
+    DIFFERENCING = "differencing"  # within a few persons of a cell the recipient already has
 
 
-PRIMARY = (Check.THRESHOLD, Check.ZEROS, Check.NK_RULE, Check.P_RATIO)
+PRIMARY = (Check.THRESHOLD, Check.ZEROS, Check.NK_RULE, Check.P_RATIO, Check.DIFFERENCING)
 
 
 class DisclosureRules(BaseModel):
@@ -309,8 +310,14 @@ def _suppress(persons: np.ndarray, primary: np.ndarray, floor: int) -> np.ndarra
         hidden = hidden | close
 
 
-def check(table: Tabulation, rules: DisclosureRules) -> CheckedTable:
-    """Apply the rules to every cell and margin, suppress, attack the result, give a status."""
+def check(
+    table: Tabulation, rules: DisclosureRules, history: np.ndarray | None = None
+) -> CheckedTable:
+    """Apply the rules to every cell and margin, suppress, attack the result, give a status.
+
+    ``history`` (cube-shaped or flat, bool) marks cells that would differ by a few persons
+    from a cell the recipient was shown before (:mod:`gateway.domain.ledger`): they are
+    hidden like any disclosive cell."""
     persons = table.persons.astype(np.int64)
     if persons.size > MAX_CELLS:
         raise ValueError(f"table {table.name} has {persons.size} cells; at most {MAX_CELLS}")
@@ -318,6 +325,8 @@ def check(table: Tabulation, rules: DisclosureRules) -> CheckedTable:
         Check.THRESHOLD: (persons > 0) & (persons < rules.min_persons),
         Check.ZEROS: (persons == 0) if rules.zeros_disclosive else np.zeros_like(persons, bool),
     }
+    if history is not None:
+        flags[Check.DIFFERENCING] = np.asarray(history, bool).reshape(persons.shape)
     sums = table.sums
     if sums is not None:
         top = sums.top

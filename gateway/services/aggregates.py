@@ -25,7 +25,8 @@ from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
 from gateway.domain import identifiers
-from gateway.domain.disclosure import CheckedTable, Status, check
+from gateway.domain.disclosure import CheckedTable, DisclosureRules, Status, Tabulation, check
+from gateway.domain.ledger import LedgerCells, differencing, table_cells
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.policy import Decision
 from gateway.domain.principal import Principal
@@ -34,6 +35,7 @@ from gateway.domain.sdc_report import overall_status, reasons, results_json
 from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
 from gateway.reports.bundle import json_bytes, table_files, zip_bytes
 from gateway.services.context import Context
+from gateway.services.ports import UnitOfWork
 from gateway.services.sealed import read_sealed, seal_bytes, stored_reader
 
 RESULTS = "results.json"
@@ -52,6 +54,24 @@ class CheckedRelease:
     refs: dict[str, str]
     decision: Decision
     command: str
+    ledger: list[tuple[str, LedgerCells]]  # per checked table: its ledger source and cells
+
+
+def checked_against_history(
+    ctx: Context,
+    recipient: str,
+    table: Tabulation,
+    rules: DisclosureRules,
+    source: str,
+    months: tuple[str, str],
+) -> tuple[CheckedTable, tuple[str, LedgerCells]]:
+    """Check ``table`` with every cell that a recipient's earlier releases would difference
+    hidden from the start (:mod:`gateway.domain.ledger`)."""
+    cells = table_cells(table, source, *months)
+    with ctx.store.unit_of_work() as uow:
+        before = uow.ledger_cells(recipient, source)
+    checked = check(table, rules, differencing(cells, before, rules.min_persons))
+    return checked, (source, cells)
 
 
 def release_aggregate(
@@ -70,7 +90,15 @@ def release_aggregate(
     )
     table = tabulate(ctx.catalogue, spec, linked.table)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets])
-    checked = check(table, rules)
+    assert spec.aggregate is not None
+    checked, ledger = checked_against_history(
+        ctx,
+        record.recipient,
+        table,
+        rules,
+        f"dataset:{spec.aggregate.dataset}",
+        (spec.period_from, spec.period_to),
+    )
     meta = {
         "period": f"{spec.period_from}/{spec.period_to}",
         "population": spec.population,
@@ -90,6 +118,7 @@ def release_aggregate(
             refs,
             decision,
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
+            [ledger],
         ),
     )
 
@@ -138,6 +167,7 @@ def _release_checked(
         digest = seal_bytes(ctx, blob_key, bundle)
         held = status is Status.REVIEW
         with ctx.store.unit_of_work() as uow:
+            _record_in_ledger(uow, release)
             entry = uow.append_audit(
                 AuditEvent(
                     EventType.RELEASE_HELD if held else EventType.RELEASE_CREATED,
@@ -174,6 +204,21 @@ def _release_checked(
             )
             uow.add_release(stored)
     return stored
+
+
+def _record_in_ledger(uow: UnitOfWork, release: CheckedRelease) -> None:
+    """Record what this release publishes, inside the transaction that records the release
+    (appends to the audit log are serialised, so are these). Another release of the same
+    recipient that was recorded since this one was checked is looked at again first."""
+    for checked, (source, cells) in zip(release.checked, release.ledger, strict=True):
+        published = cells.take(~checked.suppressed.ravel())
+        now = uow.ledger_cells(release.recipient, source)
+        if differencing(published, now, checked.rules.min_persons).any():
+            raise Conflict(
+                "another release for this recipient was recorded while this one was being "
+                "checked; run it again (it will be checked against both)"
+            )
+        uow.add_ledger_cells(release.release_id, release.recipient, source, published)
 
 
 def published_total(checked: CheckedTable) -> int | None:

@@ -14,6 +14,7 @@ from typing import BinaryIO, Protocol, TypeVar
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
 from gateway.domain.extracts import ExtractStatus
+from gateway.domain.ledger import LedgerCells
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 
 T = TypeVar("T")
@@ -70,6 +71,14 @@ class UnitOfWork(Protocol):
     def set_release_status(
         self, release_id: str, status: str, *, by: str, at: str, note: str | None
     ) -> None: ...
+
+    def add_ledger_cells(
+        self, release_id: str, recipient: str, source: str, cells: LedgerCells
+    ) -> None:
+        """Record the published cells of a release in the recipient's ledger."""
+
+    def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
+        """Every recorded cell of ``recipient`` for ``source``."""
 
     def get_meta(self, key: str) -> str | None: ...
 

@@ -13,14 +13,18 @@ from gateway.audit.events import EventType
 from gateway.dataplane import ressourceforloeb
 from gateway.domain import identifiers
 from gateway.domain.catalogue import OutputForm, ReportDefinition
-from gateway.domain.disclosure import check
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision, evaluate
 from gateway.domain.principal import Principal
 from gateway.domain.records import ReleaseKind, ReleaseRecord
 from gateway.errors import Conflict, Forbidden, NotFound, PolicyDenied
 from gateway.reports import ressourceforloeb as page
-from gateway.services.aggregates import CheckedRelease, new_release_id, record_checked
+from gateway.services.aggregates import (
+    CheckedRelease,
+    checked_against_history,
+    new_release_id,
+    record_checked,
+)
 from gateway.services.context import Context
 from gateway.services.sealed import stored_reader
 
@@ -92,7 +96,13 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
         raise Conflict(f"no delivery of '{required}' for {period}: the report has no base")
     data = BUILT_IN[report_id].compute(ctx.catalogue, stored_reader(ctx, [period]), period)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
-    checked = [check(table, rules) for table in data.tables]
+    results = [
+        checked_against_history(
+            ctx, recipient, table, rules, f"report:{report_id}:{table.name}", (period, period)
+        )
+        for table in data.tables
+    ]
+    checked = [c for c, _ in results]
     context = page.ReportContext(
         release_id=new_release_id(),
         title=report.title,
@@ -119,5 +129,6 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
             refs,
             decision,
             f"gateway report {report_id} --period {period}",
+            [ledger for _, ledger in results],
         ),
     )

@@ -9,6 +9,7 @@ from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from sqlalchemy import (
     Connection,
     Engine,
@@ -27,14 +28,30 @@ from gateway.audit.encoding import entry_body
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, root, split_point
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
+from gateway.domain.ledger import LedgerCells
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 from gateway.errors import ConfigurationError, Conflict, IntegrityError
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate, subject_index
 from gateway.storage import tables as t
-from gateway.storage.dialects import configure_sqlite, lock_audit_head, read_snapshot_options
+from gateway.storage.dialects import (
+    configure_sqlite,
+    insert_many,
+    lock_audit_head,
+    read_snapshot_options,
+)
 
 T = TypeVar("T")
+LEDGER_COLUMNS = (
+    "release_id",
+    "source",
+    "cell",
+    "recipient",
+    "key",
+    "first_month",
+    "last_month",
+    "persons",
+)
 
 
 def utc_now() -> str:
@@ -287,6 +304,37 @@ class SqlUnitOfWork:
             .where(t.releases.c.id == release_id)
             .values(status=status, reviewed_by=by, reviewed_at=at, review_note=note)
         )
+
+    # release ledger ------------------------------------------------------------
+    def add_ledger_cells(
+        self, release_id: str, recipient: str, source: str, cells: LedgerCells
+    ) -> None:
+        if not len(cells):
+            return
+        rows = list(
+            zip(
+                [release_id] * len(cells),
+                [source] * len(cells),
+                range(len(cells)),
+                [recipient] * len(cells),
+                cells.keys.tolist(),
+                cells.first.tolist(),
+                cells.last.tolist(),
+                cells.persons.tolist(),
+                strict=True,
+            )
+        )
+        insert_many(self.conn, "release_ledger", LEDGER_COLUMNS, rows)
+
+    def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
+        c = t.release_ledger.c
+        rows = self.conn.execute(
+            select(c.key, c.first_month, c.last_month, c.persons).where(
+                c.recipient == recipient, c.source == source
+            )
+        ).all()
+        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
+        return LedgerCells(*(np.array(col, np.int64) for col in columns))
 
     # meta ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

@@ -83,6 +83,20 @@ releases = Table(
     Column("review_note", Text),
 )
 
+release_ledger = Table(
+    "release_ledger",
+    metadata,
+    Column("release_id", String(40), primary_key=True),
+    Column("source", String(200), primary_key=True),
+    Column("cell", BigInteger, primary_key=True, autoincrement=False),
+    Column("recipient", String(100), nullable=False),
+    Column("key", BigInteger, nullable=False),
+    Column("first_month", Integer, nullable=False),
+    Column("last_month", Integer, nullable=False),
+    Column("persons", BigInteger, nullable=False),
+    Index("ix_release_ledger_lookup", "recipient", "source"),
+)
+
 audit_entries = Table(
     "audit_entries",
     metadata,
