@@ -2,60 +2,36 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-import numpy as np
 from sqlalchemy import (
     Connection,
     Engine,
-    bindparam,
     create_engine,
     func,
     or_,
     select,
-    update,
 )
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from gateway.audit.checkpointer import Checkpointer
-from gateway.audit.encoding import entry_body
-from gateway.audit.events import AuditEntry, AuditEvent
-from gateway.audit.merkle import leaf_hash, node_hash, root, split_point
-from gateway.domain.extracts import ExtractSpec, ExtractStatus
-from gateway.domain.ledger import LedgerCells
-from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
-from gateway.errors import ConfigurationError, Conflict, IntegrityError
+from gateway.audit.events import AuditEntry
+from gateway.audit.merkle import root
+from gateway.errors import ConfigurationError
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate, subject_index
 from gateway.storage import tables as t
 from gateway.storage.dialects import (
     configure_sqlite,
-    insert_many,
-    lock_audit_head,
     read_snapshot_options,
 )
+from gateway.storage.unit_of_work import SqlUnitOfWork, entry_of, node_reader, utc_now
 
 T = TypeVar("T")
-LEDGER_COLUMNS = (
-    "release_id",
-    "source",
-    "cell",
-    "recipient",
-    "key",
-    "first_month",
-    "last_month",
-    "persons",
-)
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def make_engine(url: str) -> Engine:
@@ -77,276 +53,6 @@ def create_schema(engine: Engine) -> None:
     migrate.upgrade(engine)
 
 
-def _entry(row: Any) -> AuditEntry:
-    return AuditEntry(
-        index=row.idx,
-        recorded_at=row.recorded_at,
-        type=row.event_type,
-        actor=row.actor,
-        dataset=row.dataset,
-        recipient=row.recipient,
-        body=bytes(row.body),
-        leaf_hash=row.leaf_hash,
-    )
-
-
-def node_reader(conn: Connection) -> Callable[[int, int], bytes]:
-    """MTH(D[start:end]) from the node table: stored for complete aligned subtrees, combined
-    on the right edge (O(log n) reads, memoised for the life of the reader)."""
-    n = t.audit_nodes.c
-    query = select(n.hash).where(n.level == bindparam("level"), n.idx == bindparam("idx"))
-    memo: dict[tuple[int, int], bytes] = {}
-
-    def stored(level: int, idx: int) -> bytes:
-        if (level, idx) not in memo:
-            value = conn.execute(query, {"level": level, "idx": idx}).scalar()
-            if value is None:
-                raise IntegrityError(f"audit tree node ({level}, {idx}) is missing")
-            memo[(level, idx)] = bytes(value)
-        return memo[(level, idx)]
-
-    def subtree(start: int, end: int) -> bytes:
-        width = end - start
-        if width & (width - 1) == 0 and start % width == 0:
-            level = width.bit_length() - 1
-            return stored(level, start >> level)
-        k = split_point(width)
-        return node_hash(subtree(start, start + k), subtree(start + k, end))
-
-    return subtree
-
-
-class SqlUnitOfWork:
-    """One transaction. Audit entries, tree nodes and subject keys are buffered and written in
-    bulk when the transaction ends (before its checkpoint is signed), so a batch of appends
-    costs a few statements, not several per entry."""
-
-    def __init__(self, conn: Connection) -> None:
-        self.conn = conn
-        self.appended = 0
-        self._next: int | None = None
-        self._entries: list[dict[str, Any]] = []
-        self._nodes: dict[tuple[int, int], bytes] = {}
-        self._subjects: dict[int, Sequence[bytes]] = {}
-
-    # audit -----------------------------------------------------------------
-    def append_audit(self, event: AuditEvent, subjects: Sequence[bytes] = ()) -> AuditEntry:
-        if self._next is None:
-            lock_audit_head(self.conn)
-            self._next = self._stored_head()
-        index = self._next
-        self._next += 1
-        recorded_at = utc_now()
-        body = entry_body(index, recorded_at, event, subjects)
-        leaf = leaf_hash(body)
-        entry = AuditEntry(
-            index=index,
-            recorded_at=recorded_at,
-            type=event.type.value,
-            actor=event.actor,
-            dataset=event.dataset,
-            recipient=event.recipient,
-            body=body,
-            leaf_hash=leaf.hex(),
-        )
-        self._entries.append(
-            {
-                "idx": index,
-                "recorded_at": recorded_at,
-                "event_type": entry.type,
-                "actor": entry.actor,
-                "dataset": entry.dataset,
-                "recipient": entry.recipient,
-                "body": body,
-                "leaf_hash": entry.leaf_hash,
-            }
-        )
-        self._add_nodes(index, leaf)
-        if subjects:
-            self._subjects[index] = subjects
-        self.appended += 1
-        return entry
-
-    def _node(self, level: int, idx: int) -> bytes:
-        if (level, idx) in self._nodes:
-            return self._nodes[(level, idx)]
-        n = t.audit_nodes.c
-        value = self.conn.execute(select(n.hash).where(n.level == level, n.idx == idx)).scalar_one()
-        return bytes(value)
-
-    def _add_nodes(self, index: int, leaf: bytes) -> None:
-        """The leaf and every subtree it completes (left siblings from memory where possible)."""
-        self._nodes[(0, index)] = leaf
-        value, level, position = leaf, 0, index
-        while position & 1:
-            value = node_hash(self._node(level, position - 1), value)
-            level += 1
-            position >>= 1
-            self._nodes[(level, position)] = value
-
-    def flush(self) -> None:
-        """Write the buffered audit rows (called before the checkpoint is signed)."""
-        if self._entries:
-            self.conn.execute(t.audit_entries.insert(), self._entries)
-            self.conn.execute(
-                t.audit_nodes.insert(),
-                [{"level": lv, "idx": ix, "hash": h} for (lv, ix), h in self._nodes.items()],
-            )
-            for index, subjects in self._subjects.items():
-                subject_index.store_subjects(self.conn, index, subjects)
-        self._entries, self._nodes, self._subjects = [], {}, {}
-
-    def _stored_head(self) -> int:
-        head = self.conn.execute(select(func.max(t.audit_entries.c.idx))).scalar()
-        return 0 if head is None else int(head) + 1
-
-    def audit_head(self) -> int:
-        """The number of entries (the next index), buffered appends included."""
-        return self._stored_head() if self._next is None else self._next
-
-    # deliveries --------------------------------------------------------------
-    def find_delivery(self, dataset: str, period: str, sha256: str) -> DeliveryRecord | None:
-        row = self.conn.execute(
-            select(t.deliveries).where(
-                t.deliveries.c.dataset == dataset,
-                t.deliveries.c.period == period,
-                t.deliveries.c.sha256 == sha256,
-            )
-        ).first()
-        return DeliveryRecord(**row._asdict()) if row else None
-
-    def get_delivery(self, delivery_id: str) -> DeliveryRecord | None:
-        row = self.conn.execute(
-            select(t.deliveries).where(t.deliveries.c.id == delivery_id)
-        ).first()
-        return DeliveryRecord(**row._asdict()) if row else None
-
-    def add_delivery(self, record: DeliveryRecord) -> None:
-        try:
-            with self.conn.begin_nested():
-                self.conn.execute(t.deliveries.insert().values(**record.__dict__))
-        except sa_exc.IntegrityError:
-            raise Conflict("the same content was already delivered for this period") from None
-
-    def latest_deliveries(self, dataset: str, periods: list[str]) -> list[DeliveryRecord]:
-        rows = self.conn.execute(
-            select(t.deliveries)
-            .where(t.deliveries.c.dataset == dataset, t.deliveries.c.period.in_(periods))
-            .order_by(t.deliveries.c.period, t.deliveries.c.audit_index.desc())
-        ).all()
-        latest: dict[str, DeliveryRecord] = {}
-        for row in rows:
-            latest.setdefault(row.period, DeliveryRecord(**row._asdict()))
-        return list(latest.values())
-
-    # extracts ------------------------------------------------------------------
-    def add_extract(self, record: ExtractRecord) -> None:
-        values = dict(record.__dict__)
-        values["spec"] = record.spec.model_dump_json()
-        values["status"] = record.status.value
-        self.conn.execute(t.extracts.insert().values(**values))
-
-    @staticmethod
-    def _extract(row: Any) -> ExtractRecord:
-        values = row._asdict()
-        values["spec"] = ExtractSpec.model_validate_json(values["spec"])
-        values["status"] = ExtractStatus(values["status"])
-        return ExtractRecord(**values)
-
-    def get_extract(self, extract_id: str) -> ExtractRecord | None:
-        row = self.conn.execute(select(t.extracts).where(t.extracts.c.id == extract_id)).first()
-        return self._extract(row) if row else None
-
-    def list_extracts(self, recipient: str | None) -> list[ExtractRecord]:
-        query = select(t.extracts).order_by(t.extracts.c.created_at)
-        if recipient is not None:
-            query = query.where(t.extracts.c.recipient == recipient)
-        return [self._extract(r) for r in self.conn.execute(query)]
-
-    def set_extract_status(
-        self, extract_id: str, status: ExtractStatus, *, by: str, at: str, note: str | None
-    ) -> None:
-        self.conn.execute(
-            update(t.extracts)
-            .where(t.extracts.c.id == extract_id)
-            .values(status=status.value, decided_by=by, decided_at=at, decision_note=note)
-        )
-
-    # releases ------------------------------------------------------------------
-    def add_release(self, record: ReleaseRecord) -> None:
-        self.conn.execute(t.releases.insert().values(**record.__dict__))
-
-    def get_release(self, release_id: str) -> ReleaseRecord | None:
-        row = self.conn.execute(select(t.releases).where(t.releases.c.id == release_id)).first()
-        return ReleaseRecord(**row._asdict()) if row else None
-
-    def list_releases(self, extract_id: str) -> list[ReleaseRecord]:
-        rows = self.conn.execute(
-            select(t.releases)
-            .where(t.releases.c.extract_id == extract_id)
-            .order_by(t.releases.c.created_at)
-        )
-        return [ReleaseRecord(**r._asdict()) for r in rows]
-
-    def releases_by_status(self, status: str) -> list[ReleaseRecord]:
-        rows = self.conn.execute(
-            select(t.releases)
-            .where(t.releases.c.status == status)
-            .order_by(t.releases.c.created_at)
-        )
-        return [ReleaseRecord(**r._asdict()) for r in rows]
-
-    def set_release_status(
-        self, release_id: str, status: str, *, by: str, at: str, note: str | None
-    ) -> None:
-        self.conn.execute(
-            update(t.releases)
-            .where(t.releases.c.id == release_id)
-            .values(status=status, reviewed_by=by, reviewed_at=at, review_note=note)
-        )
-
-    # release ledger ------------------------------------------------------------
-    def add_ledger_cells(
-        self, release_id: str, recipient: str, source: str, cells: LedgerCells
-    ) -> None:
-        if not len(cells):
-            return
-        rows = list(
-            zip(
-                [release_id] * len(cells),
-                [source] * len(cells),
-                range(len(cells)),
-                [recipient] * len(cells),
-                cells.keys.tolist(),
-                cells.first.tolist(),
-                cells.last.tolist(),
-                cells.persons.tolist(),
-                strict=True,
-            )
-        )
-        insert_many(self.conn, "release_ledger", LEDGER_COLUMNS, rows)
-
-    def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
-        c = t.release_ledger.c
-        rows = self.conn.execute(
-            select(c.key, c.first_month, c.last_month, c.persons).where(
-                c.recipient == recipient, c.source == source
-            )
-        ).all()
-        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
-        return LedgerCells(*(np.array(col, np.int64) for col in columns))
-
-    # meta ----------------------------------------------------------------------
-    def get_meta(self, key: str) -> str | None:
-        return self.conn.execute(select(t.meta.c.value).where(t.meta.c.key == key)).scalar()
-
-    def set_meta(self, key: str, value: str) -> None:
-        if self.get_meta(key) is None:
-            self.conn.execute(t.meta.insert().values(key=key, value=value))
-        else:
-            self.conn.execute(update(t.meta).where(t.meta.c.key == key).values(value=value))
-
-
 class Snapshot:
     """Reads of the audit log inside one snapshot transaction."""
 
@@ -364,7 +70,7 @@ class Snapshot:
             ).all()
             if not rows:
                 return
-            yield from (_entry(row) for row in rows)
+            yield from (entry_of(row) for row in rows)
             position = rows[-1].idx + 1
 
     def checkpoint_notes(self) -> list[str]:
@@ -470,7 +176,7 @@ class SqlStore:
             pending = subject_index.pending_entries_with(conn, subject)
             condition = or_(a.idx.in_(indexed), a.idx.in_(sorted(pending)))
             rows = conn.execute(select(t.audit_entries).where(condition).order_by(a.idx))
-            return [_entry(r) for r in rows]
+            return [entry_of(r) for r in rows]
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]:
         """Every entry's subject keys, grouped (for verification)."""
@@ -498,7 +204,7 @@ class SqlStore:
             if not rows:
                 return
             for row in rows:
-                yield _entry(row)
+                yield entry_of(row)
             position = rows[-1].idx + 1
 
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]:
@@ -519,7 +225,7 @@ class SqlStore:
             stmt = stmt.where(a.recorded_at < query.until)
         stmt = stmt.limit(query.limit).offset(query.offset)
         with self.engine.connect() as conn:
-            return [_entry(r) for r in conn.execute(stmt)]
+            return [entry_of(r) for r in conn.execute(stmt)]
 
     def blob_referenced(self, key: str) -> bool:
         """Whether any record refers to blob ``key``: a delivery (stored form or identity
