@@ -1,4 +1,4 @@
-"""``python -m bench [all|ingest|linking|small-pushes|audit] [--rows N] [--big-rows N]
+"""``python -m bench [all|ingest|linking|small-pushes|audit|disclosure] [--rows N] [--big-rows N]
 [--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, ingest, linking, small_pushes
+from bench import audit, disclosure, ingest, linking, small_pushes
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -20,7 +20,7 @@ def main() -> int:
         "suite",
         nargs="?",
         default="all",
-        choices=["all", "audit", "ingest", "linking", "small-pushes"],
+        choices=["all", "audit", "disclosure", "ingest", "linking", "small-pushes"],
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
     parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
@@ -49,6 +49,9 @@ def main() -> int:
     if args.suite in ("all", "small-pushes"):
         print("-- small pushes")
         rows += small_pushes.run(seconds=args.seconds)
+    if args.suite in ("all", "disclosure"):
+        print("-- disclosure control")
+        rows += disclosure.run()
     if args.suite in ("all", "audit"):
         print("-- audit log")
         rows += audit.run(entries=args.entries)
