@@ -79,7 +79,10 @@ def _big_table(rng: np.random.Generator) -> Tabulation:
 
 def _ledger(rng: np.random.Generator, cells: LedgerCells, releases: int, each: int) -> LedgerCells:
     picks = rng.integers(0, len(cells), size=releases * each)
-    jitter = rng.integers(-6, 7, size=picks.size)
+    # Most earlier cells saw the same data (equal counts); some a different period or
+    # population (a few to many persons apart).
+    changed = rng.random(picks.size) < 0.05
+    jitter = np.where(changed, rng.integers(-30, 31, size=picks.size), 0)
     return LedgerCells(
         cells.keys[picks],
         cells.first[picks],
