@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gateway.dataplane.ingest import PERSON
+from gateway.domain.cell_key import cell_key_fraction, record_keys
 from gateway.domain.disclosure import SumStats, Tabulation
 
 MAX_DIMENSIONS = 4
@@ -71,6 +72,32 @@ def _shape(dims: Sequence[Dimension]) -> tuple[int, ...]:
     return tuple(len(d.levels) + 1 for d in dims)
 
 
+def _record_keys(persons: pa.ChunkedArray | pa.Array) -> pa.Array:
+    """Each row's record key (uint64 holding a uint32) from its 32-byte internal pseudonym."""
+    if isinstance(persons, pa.ChunkedArray):
+        persons = persons.combine_chunks()
+    raw = np.frombuffer(persons.buffers()[1], dtype=np.uint8)
+    rows = raw[persons.offset * 32 : (persons.offset + len(persons)) * 32].reshape(-1, 32)
+    return pa.array(record_keys(rows).astype(np.uint64))
+
+
+def cell_keys(pairs: pa.Table, dims: Sequence[Dimension]) -> np.ndarray:
+    """Per cell and margin: the sum of its distinct persons' record keys, as a cell key in
+    [0, 1) (the cell-key method). ``pairs`` holds the person and the coded dimensions."""
+    keys = [f"c{i}" for i in range(len(dims))]
+    table = pairs.select([PERSON, *keys]).append_column("rk", _record_keys(pairs[PERSON]))
+    sums = np.zeros(_shape(dims), np.uint64)
+    for kept in _patterns(len(dims)):
+        by = [k for k, on in zip(keys, kept, strict=True) if on]
+        distinct = table.group_by([PERSON, *by]).aggregate([("rk", "min")])
+        if by:
+            groups = distinct.group_by(by).aggregate([("rk_min", "sum")])
+            sums[_cube_index(groups, kept, dims)] = groups["rk_min_sum"].to_numpy()
+        else:
+            sums[(-1,) * len(dims)] = pc.sum(distinct["rk_min"]).as_py() or 0
+    return cell_key_fraction(sums)
+
+
 def count_persons(
     name: str,
     title: str,
@@ -90,7 +117,9 @@ def count_persons(
             persons[_cube_index(groups, kept, dims)] = groups[f"{PERSON}_count_distinct"].to_numpy()
         else:
             persons[(-1,) * len(dims)] = pc.count_distinct(pairs[PERSON]).as_py()
-    return _tabulation(name, title, dims, persons, _notes(notes, dropped))
+    return _tabulation(
+        name, title, dims, persons, _notes(notes, dropped), keys=cell_keys(pairs, dims)
+    )
 
 
 def sum_per_person(
@@ -160,7 +189,14 @@ def sum_per_person(
         _fill_largest(largest, ordered, group_keys, kept, dims, top)
     sums = SumStats(total, largest, negative, missing)
     return _tabulation(
-        name, title, dims, persons, _notes(notes, dropped), sums, label or f"sum_{value}"
+        name,
+        title,
+        dims,
+        persons,
+        _notes(notes, dropped),
+        sums,
+        label or f"sum_{value}",
+        keys=cell_keys(per_person, dims),
     )
 
 
@@ -172,6 +208,8 @@ def _tabulation(
     notes: tuple[str, ...],
     sums: SumStats | None = None,
     value_name: str = "sum",
+    *,
+    keys: np.ndarray | None = None,
 ) -> Tabulation:
     return Tabulation(
         name,
@@ -182,6 +220,7 @@ def _tabulation(
         sums=sums,
         value_name=value_name,
         notes=notes,
+        cell_keys=keys,
     )
 
 

@@ -205,6 +205,9 @@ class ReportDefinition(_Frozen):
     population: Identifier
     datasets: tuple[ReportDataset, ...] = Field(min_length=1)
     sanction: Sanction
+    disclosure: DisclosureRules | None = Field(
+        None, description="Stricter disclosure rules for this report (e.g. the cell-key method)."
+    )
     changes: tuple[str, ...] = ()
 
 

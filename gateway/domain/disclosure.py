@@ -49,10 +49,12 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Self
+from typing import Literal, Self
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.domain.cell_key import perturb
 
 TOTAL = "Total"
 MAX_CELLS = 2_000_000
@@ -97,6 +99,11 @@ class DisclosureRules(BaseModel):
     dominance_k: float = Field(85.0, gt=0, le=100, description="Per cent.")
     p_percent: float = Field(10.0, ge=0, le=100, description="Per cent.")
     rounding_base: int | None = Field(None, ge=2, description="Round published counts.")
+    perturbation: Literal["none", "cell-key"] = Field(
+        "none", description="Perturb published person counts (the cell-key method)."
+    )
+    cell_key_max_noise: int = Field(2, ge=1, le=10, description="Largest noise, +/-.")
+    cell_key_variance: float = Field(1.0, gt=0, le=25, description="Variance of the noise.")
 
     def strictest(self, other: DisclosureRules) -> Self:
         """The stricter value of every rule (a dataset can tighten the defaults, never loosen)."""
@@ -110,6 +117,11 @@ class DisclosureRules(BaseModel):
                 "dominance_k": min(self.dominance_k, other.dominance_k),
                 "p_percent": max(self.p_percent, other.p_percent),
                 "rounding_base": max(bases) if bases else None,
+                "perturbation": "cell-key"
+                if "cell-key" in (self.perturbation, other.perturbation)
+                else "none",
+                "cell_key_max_noise": max(self.cell_key_max_noise, other.cell_key_max_noise),
+                "cell_key_variance": max(self.cell_key_variance, other.cell_key_variance),
             }
         )
 
@@ -137,6 +149,7 @@ class Tabulation:
     sums: SumStats | None = None
     value_name: str = "sum"
     notes: tuple[str, ...] = ()
+    cell_keys: np.ndarray | None = None  # [0, 1) per cell, for the cell-key method
 
     def __post_init__(self) -> None:
         shape = tuple(len(lv) + 1 for lv in self.levels)
@@ -144,6 +157,8 @@ class Tabulation:
             raise ValueError(f"table {self.name}: the cube does not match its dimensions")
         if self.sums is not None and self.sums.total.shape != shape:
             raise ValueError(f"table {self.name}: the sums do not match the person counts")
+        if self.cell_keys is not None and self.cell_keys.shape != shape:
+            raise ValueError(f"table {self.name}: the cell keys do not match the person counts")
 
     @property
     def statistic(self) -> str:
@@ -377,6 +392,17 @@ def check(
             status = Status.REVIEW
             reasons.append("missing values among the contributions")
     published = np.where(suppressed, np.nan, persons.astype(np.float64))
+    if rules.perturbation == "cell-key":
+        if table.cell_keys is None:
+            raise ValueError(f"table {table.name}: the cell-key method needs cell keys")
+        published = perturb(
+            persons,
+            table.cell_keys,
+            published,
+            max_noise=rules.cell_key_max_noise,
+            variance=rules.cell_key_variance,
+            floor=rules.min_persons,
+        )
     if rounding:
         published = _round_and_recompute(published, table.levels, rounding)
     published_sums = None if sums is None else np.where(suppressed, np.nan, sums.total)

@@ -96,6 +96,8 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
         raise Conflict(f"no delivery of '{required}' for {period}: the report has no base")
     data = BUILT_IN[report_id].compute(ctx.catalogue, stored_reader(ctx, [period]), period)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
+    if report.disclosure is not None:
+        rules = rules.strictest(report.disclosure)
     results = [
         checked_against_history(
             ctx, recipient, table, rules, f"report:{report_id}:{table.name}", (period, period)

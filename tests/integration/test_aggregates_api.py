@@ -480,3 +480,30 @@ def test_the_ledger_stops_differencing_across_releases(
             "differencing", 0
         )
     assert differenced > 0  # the ledger did hide cells that the releases would have given away
+
+
+def test_the_cell_key_method_gives_consistent_bounded_noise(
+    tmp_path: Path, synthetic: Synthetic
+) -> None:
+    policies = edited_policies(
+        tmp_path / "policies", {"disclosure.yaml": ("perturbation: none", "perturbation: cell-key")}
+    )
+    with running_gateway(tmp_path / "var", policies) as gw:
+        f = synthetic.files["dfdg-indsats"]
+        assert gw.push(f.source, "dfdg-indsats", synthetic.bytes("dfdg-indsats")).status_code == 201
+        extract = approved(gw, "star-statistik", BY_KOMMUNE)
+        first = run(gw, "star-statistik", extract)
+        second = run(gw, "star-statistik", extract)  # the same persons: the same noise
+        assert first.status_code == second.status_code == 201, second.text
+        one = _published(gw, first.json()["id"])
+        assert one == _published(gw, second.json()["id"])
+        truth = persons_by_kommune(synthetic)
+        noisy = 0
+        for kommune, value in one.items():
+            if kommune == "Total" or value is None:
+                continue
+            assert value == 0 or value >= 5
+            if truth.get(kommune, 0) >= 7:
+                assert abs(value - truth[kommune]) <= 2
+                noisy += value != truth[kommune]
+        assert noisy > 0  # some counts were perturbed
