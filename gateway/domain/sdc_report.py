@@ -24,7 +24,10 @@ import pyarrow as pa
 
 from gateway.domain.disclosure import TOTAL, CheckedTable, Status
 
-REPORT_VERSION = "gateway-sdc/1 (ACRO results.json layout)"
+# The ACRO results.json format version the layout follows (SACRO Viewer reads 0.4 and later),
+# and what wrote it.
+REPORT_VERSION = "0.4.0"
+GENERATOR = "gateway-sdc/1 (ACRO results.json layout)"
 SUPPRESSED = "suppressed"  # the one flag a published cell can carry
 
 
@@ -111,6 +114,7 @@ def results_json(
     }
     return {
         "version": REPORT_VERSION,
+        "generator": GENERATOR,
         "status": overall_status(checked).value,
         "results": results,
     }

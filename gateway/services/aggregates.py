@@ -15,6 +15,7 @@ enters the audit subject index.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ from gateway.domain.principal import Principal
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.domain.sdc_report import overall_status, reasons, results_json
 from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
-from gateway.reports.bundle import json_bytes, table_files, zip_bytes
+from gateway.reports.bundle import json_bytes, table_files, unzip, zip_bytes
 from gateway.services.context import Context
 from gateway.services.ports import UnitOfWork
 from gateway.services.sealed import read_sealed, seal_bytes, stored_reader
@@ -367,6 +368,23 @@ def disclosure_report(ctx: Context, release: ReleaseRecord) -> dict[str, Any]:
         raise NotFound(f"release '{release.id}' is microdata; it has no disclosure report")
     report: dict[str, Any] = json.loads(read_sealed(ctx, release.report_blob_key))
     return report
+
+
+def review_bundle(ctx: Context, *, by: Principal, release: ReleaseRecord) -> bytes:
+    """The reviewers' folder as a zip, laid out as ACRO writes its output folder, so SACRO
+    Viewer opens it: ``results.json``, the published tables at the paths it names, and
+    ``checksums/<path>.txt`` with each table's SHA-256. For approvers and auditors."""
+    authorize(by, "release.report")
+    report = disclosure_report(ctx, release)
+    tables = unzip(bundle_bytes(ctx, release)) if release.blob_key else {}
+    files: dict[str, bytes] = {"results.json": json_bytes(report)}
+    for output in report["results"].values():
+        for entry in output["files"]:
+            name = entry["name"]
+            if name in tables:
+                files[name] = tables[name]
+                files[f"checksums/{name}.txt"] = hashlib.sha256(tables[name]).hexdigest().encode()
+    return zip_bytes(files)
 
 
 def bundle_bytes(ctx: Context, release: ReleaseRecord) -> bytes:

@@ -160,6 +160,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/releases/{release_id}/disclosure-report"): Call(
         STATISTIK, ANALYSE, lambda w, _: (f"/v1/releases/{w.aggregate}/disclosure-report", {})
     ),
+    ("GET", "/v1/releases/{release_id}/review-bundle"): Call(
+        STATISTIK, ANALYSE, lambda w, _: (f"/v1/releases/{w.aggregate}/review-bundle", {})
+    ),
     ("GET", "/v1/releases/{release_id}"): Call(
         ANALYSE, STATISTIK, lambda w, _: (f"/v1/releases/{w.release}", {})
     ),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
 from gateway.api import metrics
@@ -150,6 +150,21 @@ def withhold_release(
 def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
     return aggregates.disclosure_report(ctx, record)
+
+
+@router.get(
+    "/releases/{release_id}/review-bundle",
+    summary="The reviewers' folder (results.json, tables, checksums) as a zip; SACRO Viewer "
+    "opens it unpacked",
+    openapi_extra=use_case("release.report"),
+)
+def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
+    record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
+    return Response(
+        aggregates.review_bundle(ctx, by=by, release=record),
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="{release_id}-review.zip"'},
+    )
 
 
 @router.get("/releases/{release_id}", openapi_extra=use_case("release.read"))
