@@ -8,19 +8,20 @@ municipality-only table has the same key as the municipality's total in a munici
 table), the *months* it covers, and its true count of distinct persons.
 
 Before a new table is released each of its cells is compared with every recorded cell of the
-same recipient, source and key whose months contain the new cell's months or are contained in
-them (the same period, a sub-period, a longer one). Such pairs are the differencing attacks:
-a November table and an October-November table, two nested or overlapping populations over
-the same period, the same specification re-run after a correction or after a month's delivery
-was replaced. If the two counts differ by 1 to ``min_persons - 1`` the new cell is hidden (check
-``differencing``) and suppression goes on from there. The rule looks at counts, not at which
+same recipient, source and key whose months have any month in common with the new cell's (the
+same period, a sub-period, a longer one, an overlapping one). Such pairs are the differencing
+attacks: a November table and an October-November table, October-November and
+November-December, two nested or overlapping populations over the same period, the same
+specification re-run after a correction or after a month's delivery was replaced. If the two
+counts differ by 1 to ``min_persons - 1`` the new cell is hidden (check ``differencing``) and
+suppression goes on from there. The rule looks at counts, not at which
 persons: two cells that differ by three persons in and one out are treated as a difference of
 two. That is conservative (it can hide a cell that discloses nothing) and it needs no person
 data in the ledger.
 
 What it does not cover: cells of different sources (a table of hospital contacts is not
-compared with one of resource courses), months that overlap without one containing the other,
-other recipients' releases (recipients are assumed not to pool what they receive), and
+compared with one of resource courses), periods with no month in common, other recipients'
+releases (recipients are assumed not to pool what they receive), and
 derivations that combine three or more releases at once beyond pairwise differences.
 """
 
@@ -91,7 +92,7 @@ def table_cells(tab: Tabulation, source: str, first_month: str, last_month: str)
 
 
 def differencing(new: LedgerCells, old: LedgerCells, floor: int) -> np.ndarray:
-    """Per new cell: does a recorded cell of the same key, with nested months, differ from it
+    """Per new cell: does a recorded cell of the same key, with a month in common, differ from it
     by 1 to ``floor`` - 1 persons? Vectorised: the recorded cells sorted by key, each new cell
     paired with its key's run."""
     hit = np.zeros(len(new), bool)
