@@ -85,6 +85,7 @@ def _ledger(rng: np.random.Generator, cells: LedgerCells, releases: int, each: i
     jitter = np.where(changed, rng.integers(-30, 31, size=picks.size), 0)
     return LedgerCells(
         cells.keys[picks],
+        cells.labels[picks],
         cells.first[picks],
         cells.last[picks],
         np.maximum(cells.persons[picks] + jitter, 0),

@@ -21,7 +21,7 @@ from gateway.audit.encoding import entry_body
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, split_point
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
-from gateway.domain.ledger import LedgerCells
+from gateway.domain.ledger import SLOTS, LedgerCells
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 from gateway.errors import Conflict, IntegrityError
 from gateway.storage import subject_index
@@ -37,6 +37,10 @@ LEDGER_COLUMNS = (
     "cell",
     "recipient",
     "key",
+    "label0",
+    "label1",
+    "label2",
+    "label3",
     "first_month",
     "last_month",
     "persons",
@@ -288,6 +292,7 @@ class SqlUnitOfWork:
                 range(len(cells)),
                 [recipient] * len(cells),
                 cells.keys.tolist(),
+                *(cells.labels[:, slot].tolist() for slot in range(SLOTS)),
                 cells.first.tolist(),
                 cells.last.tolist(),
                 cells.persons.tolist(),
@@ -299,12 +304,21 @@ class SqlUnitOfWork:
     def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
         c = t.release_ledger.c
         rows = self.conn.execute(
-            select(c.key, c.first_month, c.last_month, c.persons).where(
-                c.recipient == recipient, c.source == source
-            )
+            select(
+                c.key,
+                c.label0,
+                c.label1,
+                c.label2,
+                c.label3,
+                c.first_month,
+                c.last_month,
+                c.persons,
+            ).where(c.recipient == recipient, c.source == source)
         ).all()
-        columns = list(zip(*rows, strict=True)) if rows else [(), (), (), ()]
-        return LedgerCells(*(np.array(col, np.int64) for col in columns))
+        if not rows:
+            return LedgerCells.empty()
+        data = np.array(rows, np.int64)
+        return LedgerCells(data[:, 0], data[:, 1:5], data[:, 5], data[:, 6], data[:, 7])
 
     # meta ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

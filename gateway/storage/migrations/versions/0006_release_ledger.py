@@ -1,5 +1,5 @@
 """The release ledger: every published aggregate cell a recipient was shown (its source, key,
-months and true person count), for the differencing check of later tables.
+label hashes, months and true person count), for the differencing check of later tables.
 
 Revision ID: 0006
 Revises: 0005
@@ -25,6 +25,10 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(100), nullable=False),
         sa.Column("source", sa.String(200), nullable=False),
         sa.Column("key", sa.BigInteger, nullable=False),
+        sa.Column("label0", sa.BigInteger, nullable=False),
+        sa.Column("label1", sa.BigInteger, nullable=False),
+        sa.Column("label2", sa.BigInteger, nullable=False),
+        sa.Column("label3", sa.BigInteger, nullable=False),
         sa.Column("first_month", sa.Integer, nullable=False),
         sa.Column("last_month", sa.Integer, nullable=False),
         sa.Column("persons", sa.BigInteger, nullable=False),
