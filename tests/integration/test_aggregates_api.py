@@ -148,6 +148,11 @@ def test_a_passing_aggregate_is_released_with_the_checker_report(
     assert details["disclosure"]["report_sha256"] == hashlib.sha256(json_bytes(report)).hexdigest()
     # Metadata carries no exact person count outside published cells: the published total.
     assert body["persons"] == table[-1]["persons"]
+    # The recipient's own receipt commits to the report by hash; what each check found is not
+    # in it.
+    receipt_entry = body["audit"]["entry"]
+    assert details["disclosure"]["report_sha256"] in receipt_entry
+    assert "threshold" not in receipt_entry and "secondary" not in receipt_entry
     assert details["sha256"] == body["sha256"]
     # A single table also comes as CSV; an aggregate never as Parquet.
     headers = gateway.auth("star-statistik", Role.RECIPIENT)
