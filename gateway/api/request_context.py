@@ -31,6 +31,7 @@ from gateway.errors import GatewayError
 from gateway.storage.faults import classify
 
 _log = structlog.get_logger("gateway.http")
+CLIENT_CLOSED = 499  # the access log's status for a client that went away (nginx's convention)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
