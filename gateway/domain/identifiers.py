@@ -51,6 +51,13 @@ def _normal(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
+def canonical(identifier: str) -> str:
+    """The one form identities are compared in: NFKC, case-folded, trimmed. ``STAR-ANALYSE``
+    and ``star-analyse`` are one principal, so four eyes and ownership cannot be split by how
+    an issuer spells a name."""
+    return unicodedata.normalize("NFKC", identifier).casefold().strip()
+
+
 def has_cpr(text: str) -> bool:
     """True if ``text`` holds anything CPR-shaped (after Unicode normalisation)."""
     return CPR_SHAPED.search(_normal(text)) is not None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from gateway.domain.identifiers import SUBJECT, is_valid
+from gateway.domain.identifiers import SUBJECT, canonical, is_valid
 from gateway.errors import Forbidden, NotAuthenticated
 
 
@@ -21,6 +21,8 @@ class Role(StrEnum):
 
 @dataclass(frozen=True)
 class Principal:
+    """``subject`` is in canonical form (:func:`gateway.domain.identifiers.canonical`)."""
+
     subject: str
     roles: frozenset[Role]
 
@@ -41,9 +43,9 @@ class Principal:
         if not roles:
             raise NotAuthenticated("the bearer token carries no role")
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not is_valid(SUBJECT, subject):
+        if not isinstance(subject, str) or not is_valid(SUBJECT, canonical(subject)):
             raise NotAuthenticated("the bearer token's 'sub' claim is not a valid identifier")
-        return cls(subject=subject, roles=roles)
+        return cls(subject=canonical(subject), roles=roles)
 
     @property
     def label(self) -> str:

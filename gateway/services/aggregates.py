@@ -328,7 +328,8 @@ def review_release(
         raise NotFound(f"no release '{release_id}'")
     refs.update({"recipient": release.recipient, "extract": release.extract_id})
     requester = extract.requested_by if extract else None
-    if by.subject == requester or by.label == release.released_by:
+    same_person = requester is not None and by.subject == identifiers.canonical(requester)
+    if same_person or by.label == identifiers.canonical(release.released_by):
         ctx.refuse(
             Forbidden(
                 "four-eyes rule: a held release cannot be reviewed by the principal who "

@@ -142,7 +142,7 @@ def decide_extract(
         )
     record = _load_visible(ctx, by, extract_id, "extract.decide")
     refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
-    if by.subject == record.requested_by:
+    if by.subject == identifiers.canonical(record.requested_by):
         ctx.refuse(
             Forbidden(
                 "four-eyes rule: a specification cannot be approved or rejected by the "

@@ -276,3 +276,22 @@ def test_arbitrary_text_in_ids_and_periods_is_never_a_5xx(gateway: Gateway, text
     ):
         r = gateway.client.request(method, url, params=params, headers=auth)
         assert r.status_code < 500, (url, text, r.status_code)
+
+
+def test_one_identity_however_an_issuer_spells_it(gateway: Gateway, synthetic: Synthetic) -> None:
+    """A token naming ``STAR-ANALYSE`` is star-analyse: it cannot approve star-analyse's own
+    request (four eyes), and it is the owner of star-analyse's specifications."""
+    push_all(gateway, synthetic)
+    spec = {**BY_KOMMUNE}
+    mine = gateway.client.post(
+        "/v1/extracts", json=spec, headers=gateway.auth("star-statistik", Role.RECIPIENT)
+    )
+    assert mine.status_code == 201
+    shouting = _signed(gateway, sub="STAR-STATISTIK", roles=["approver", "recipient"])
+    approve = gateway.client.post(f"/v1/extracts/{mine.json()['id']}/approve", headers=shouting)
+    assert approve.status_code == 403 and "four-eyes" in approve.json()["detail"]
+    read = gateway.client.get(f"/v1/extracts/{mine.json()['id']}", headers=shouting)
+    assert read.status_code == 200 and read.json()["recipient"] == "star-statistik"
+    wide = _signed(gateway, sub="ＳＴＡＲ-ＳＴＡＴＩＳＴＩＫ", roles=["approver"])  # full-width
+    approve = gateway.client.post(f"/v1/extracts/{mine.json()['id']}/approve", headers=wide)
+    assert approve.status_code == 403 and "four-eyes" in approve.json()["detail"]
