@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     Connection,
@@ -53,6 +53,16 @@ def create_schema(engine: Engine) -> None:
     migrate.upgrade(engine)
 
 
+ENTRY_BATCH = 5000
+
+
+def _entry_batch(conn: Connection, position: int) -> list[Any]:
+    """The next batch of audit entries from index ``position``, in index order."""
+    e = t.audit_entries.c
+    query = select(t.audit_entries).where(e.idx >= position).order_by(e.idx)
+    return list(conn.execute(query.limit(ENTRY_BATCH)).all())
+
+
 class Snapshot:
     """Reads of the audit log inside one snapshot transaction."""
 
@@ -61,15 +71,7 @@ class Snapshot:
 
     def audit_entries(self) -> Iterator[AuditEntry]:
         position = 0
-        while True:
-            rows = self.conn.execute(
-                select(t.audit_entries)
-                .where(t.audit_entries.c.idx >= position)
-                .order_by(t.audit_entries.c.idx)
-                .limit(5000)
-            ).all()
-            if not rows:
-                return
+        while rows := _entry_batch(self.conn, position):
             yield from (entry_of(row) for row in rows)
             position = rows[-1].idx + 1
 
@@ -191,20 +193,15 @@ class SqlStore:
         return subject_index.index_next_chunk(self.engine)
 
     def audit_entries(self, start: int = 0) -> Iterator[AuditEntry]:
-        batch = 5000
+        """Streamed in batches, each on a short connection of its own (a long export never
+        holds a transaction open; :meth:`snapshot` is for one consistent read)."""
         position = start
         while True:
             with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(t.audit_entries)
-                    .where(t.audit_entries.c.idx >= position)
-                    .order_by(t.audit_entries.c.idx)
-                    .limit(batch)
-                ).all()
+                rows = _entry_batch(conn, position)
             if not rows:
                 return
-            for row in rows:
-                yield entry_of(row)
+            yield from (entry_of(row) for row in rows)
             position = rows[-1].idx + 1
 
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]:
