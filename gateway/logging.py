@@ -12,6 +12,7 @@ messages from the data plane. Two nets catch what slips through anyway:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -45,8 +46,36 @@ def _log_target(settings: Settings) -> TextIO:
     if settings.log_file is None:
         return sys.stderr
     settings.log_file.parent.mkdir(parents=True, exist_ok=True)
-    _log_file = open(settings.log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
-    return _log_file
+    opened = open(settings.log_file, "a", encoding="utf-8", buffering=1)  # noqa: SIM115
+    _log_file = _Tolerant(opened)  # type: ignore[assignment]
+    return _log_file  # type: ignore[return-value]
+
+
+class _Tolerant:
+    """A log file that never fails the work it describes: on a full disk (or any other write
+    error) the line is dropped and counted, and the request that logged it goes on to give
+    its own answer (a 507 for a delivery that cannot be stored, say)."""
+
+    def __init__(self, file: TextIO) -> None:
+        self._file = file
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        try:
+            return self._file.write(text)
+        except OSError:
+            self.dropped += 1
+            return 0
+
+    def flush(self) -> None:
+        try:
+            self._file.flush()
+        except OSError:
+            self.dropped += 1
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):  # the last buffered line may not fit either
+            self._file.close()
 
 
 def _add_pid(_logger: Any, _name: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
