@@ -1,5 +1,5 @@
-"""``python -m bench [all|ingest|linking|small-pushes|audit|disclosure] [--rows N] [--big-rows N]
-[--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
+"""``python -m bench [all|ingest|linking|small-pushes|audit|disclosure|tokens] [--rows N]
+[--big-rows N] [--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, disclosure, ingest, linking, small_pushes
+from bench import audit, disclosure, ingest, linking, small_pushes, tokens
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -20,7 +20,7 @@ def main() -> int:
         "suite",
         nargs="?",
         default="all",
-        choices=["all", "audit", "disclosure", "ingest", "linking", "small-pushes"],
+        choices=["all", "audit", "disclosure", "ingest", "linking", "small-pushes", "tokens"],
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
     parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
@@ -52,6 +52,9 @@ def main() -> int:
     if args.suite in ("all", "disclosure"):
         print("-- disclosure control")
         rows += disclosure.run()
+    if args.suite in ("all", "tokens"):
+        print("-- identity")
+        rows += tokens.run()
     if args.suite in ("all", "audit"):
         print("-- audit log")
         rows += audit.run(entries=args.entries)

@@ -19,7 +19,7 @@ from gateway.config import Settings
 from gateway.dataplane import ressourceforloeb, synth
 from gateway.domain.disclosure import DisclosureRules, Tabulation, check
 from gateway.domain.ledger import LedgerCells, differencing, table_cells
-from gateway.domain.principal import Principal, Role
+from gateway.identity.principal import Principal, Role
 from gateway.services import deliveries
 from gateway.services.bootstrap import open_runtime
 from gateway.services.sealed import stored_reader

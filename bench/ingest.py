@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +24,13 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from bench.identity import dev_identity
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.keys import init_key_folder
 from gateway.crypto.pseudonyms import HMAC_KERNEL, internal_pseudonyms, recipient_pseudonyms
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 from gateway.storage import subject_index
 from gateway.storage.sql_store import SqlStore
 
@@ -93,6 +94,8 @@ def run(
         data = folder / "var"
         settings = Settings(data_dir=data, policies_dir=ROOT / "policies")
         init_key_folder(settings.resolved_keys_dir)
+        identity = ExitStack()  # the development provider, for the tokens (closed below)
+        idp = identity.enter_context(dev_identity(data))
         port = _port()
         env = {
             **os.environ,
@@ -116,14 +119,7 @@ def run(
                 except httpx.TransportError:
                     time.sleep(0.1)
             idle_rss = _peak_rss_mib(server.pid)
-            key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-            operator = tokens.issue(
-                key,
-                subject="bench",
-                roles=[Role.OPERATOR],
-                issuer=settings.token_issuer,
-                audience=settings.token_audience,
-            )
+            operator = idp.token("hub-operations", Role.OPERATOR)
             kernel = (  # readiness details are for operators
                 httpx.get(
                     f"{base}/readyz", headers={"Authorization": f"Bearer {operator}"}, timeout=5
@@ -132,13 +128,7 @@ def run(
                 .get("pseudonym_kernel", "?")
             )
             print(f"  server's pseudonym kernel: {kernel}", flush=True)
-            token = tokens.issue(
-                key,
-                subject="sundhedsdatastyrelsen",
-                roles=[Role.SOURCE],
-                issuer=settings.token_issuer,
-                audience=settings.token_audience,
-            )
+            token = idp.token("sundhedsdatastyrelsen", Role.SOURCE)
             times, catch_up = [], []
             store = SqlStore.open(settings.resolved_database_url, migrate_schema=False)
             for month in range(1, repeats + 1):
@@ -169,6 +159,7 @@ def run(
         finally:
             server.terminate()
             server.wait(timeout=30)
+            identity.close()
         limit = 1536 if rows >= 10_000_000 else 1024
         memory = {
             "figure": f"server peak RSS for {rows:,} rows (idle {idle_rss:.0f} MiB)",

@@ -15,18 +15,19 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pyarrow.csv as pacsv
 
+from bench.identity import dev_identity
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -79,6 +80,8 @@ def run(clients: int = 50, seconds: float = 60.0, rows: int = 1000) -> list[dict
         data = Path(tmp) / "var"
         settings = Settings(data_dir=data, policies_dir=ROOT / "policies")
         init_key_folder(settings.resolved_keys_dir)
+        identity = ExitStack()  # the development provider, for the tokens (closed below)
+        idp = identity.enter_context(dev_identity(data))
         env = {
             **os.environ,
             "GATEWAY_DATA_DIR": str(data),
@@ -101,17 +104,7 @@ def run(clients: int = 50, seconds: float = 60.0, rows: int = 1000) -> list[dict
                         break
                 except httpx.TransportError:
                     time.sleep(0.1)
-            key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-            auth = {
-                "Authorization": "Bearer "
-                + tokens.issue(
-                    key,
-                    subject="sundhedsdatastyrelsen",
-                    roles=[Role.SOURCE],
-                    issuer=settings.token_issuer,
-                    audience=settings.token_audience,
-                )
-            }
+            auth = {"Authorization": "Bearer " + idp.token("sundhedsdatastyrelsen", Role.SOURCE)}
             counter = iter(range(10**9))
             counter_lock = threading.Lock()
 
@@ -135,6 +128,7 @@ def run(clients: int = 50, seconds: float = 60.0, rows: int = 1000) -> list[dict
         finally:
             server.terminate()
             server.wait(timeout=30)
+            identity.close()
     rate = len(latencies) / seconds
     base_rate = len(base_lat) / min(10.0, seconds)
     q = statistics.quantiles(latencies, n=100)

@@ -37,15 +37,21 @@ class Settings(BaseSettings):
         description="Base64 master key; overrides the key file (for containers and KMS shims).",
         repr=False,
     )
-    token_issuer: str = "gateway-dev-issuer"  # noqa: S105 - an issuer name, not a secret
-    token_audience: str = "gateway"  # noqa: S105 - an audience name, not a secret
-    token_public_key_file: Path | None = Field(
-        None, description="PEM public key(s) of the trusted token issuer; default keys_dir."
+    trusted_issuers_file: Path | None = Field(
+        None,
+        description="The identity providers whose tokens the gateway accepts, for which "
+        "organisations, and their claim mapping; default data_dir/trusted-issuers.yaml.",
     )
-    max_token_lifetime_seconds: int = Field(
-        12 * 3600,
-        ge=60,
-        description="Longest lifetime (exp - iat) of a bearer token the gateway accepts.",
+    provider_port: int = Field(
+        8001, description="Port of the development identity provider ('gateway provider')."
+    )
+    provider_issuer: str | None = Field(
+        None,
+        description="The development provider's issuer URL as clients and the gateway reach "
+        "it; default http://127.0.0.1:<provider_port> (compose: http://identity-provider:8001).",
+    )
+    provider_listen: str = Field(
+        "127.0.0.1", description="Address the development provider listens on."
     )
     max_request_bytes: int = Field(
         1024**2,
@@ -112,5 +118,5 @@ class Settings(BaseSettings):
         return self.database_url or f"sqlite:///{self.data_dir / 'gateway.db'}"
 
     @property
-    def resolved_token_public_key_file(self) -> Path:
-        return self.token_public_key_file or self.resolved_keys_dir / "dev-issuer.pub.pem"
+    def resolved_trusted_issuers_file(self) -> Path:
+        return self.trusted_issuers_file or self.data_dir / "trusted-issuers.yaml"

@@ -14,3 +14,17 @@ def fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
+    """Replace ``path`` with ``data`` so that a crash leaves the old file or the new one, never
+    a torn one: write a sibling, fsync it, rename it over, fsync the folder. A leftover
+    ``.<name>.tmp`` sibling is an interrupted write and is simply overwritten next time."""
+    temp = path.with_name(f".{path.name}.tmp")
+    with open(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as out:
+        out.write(data)
+        out.flush()
+        os.fsync(out.fileno())
+    os.chmod(temp, mode)
+    os.replace(temp, path)
+    fsync_dir(path.parent)

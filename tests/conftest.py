@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import socket
@@ -21,15 +20,14 @@ from fastapi.testclient import TestClient
 
 from gateway.api.app import create_app
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE
 from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 from gateway.logging import close_log_file
 from gateway.services.bootstrap import Runtime
 from tests import pg
+from tests.identity import provider, write_trusted_issuers
 
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
@@ -88,12 +86,18 @@ class Synthetic:
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for a test gateway; it trusts the session's identity provider unless the test
+    names its own trusted issuers file."""
     values: dict[str, object] = {
         "data_dir": data_dir,
         "policies_dir": POLICIES,
         "log_file": data_dir / "gateway.log",
     }
     values.update(overrides)
+    if "trusted_issuers_file" not in overrides:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        values["trusted_issuers_file"] = data_dir / "trusted-issuers.yaml"
+        write_trusted_issuers(data_dir / "trusted-issuers.yaml")
     return Settings(**values)  # type: ignore[arg-type]
 
 
@@ -112,16 +116,10 @@ class Gateway:
         runtime: Runtime = app.state.runtime
         return runtime
 
-    def token(self, subject: str, *roles: Role, ttl: dt.timedelta = dt.timedelta(hours=1)) -> str:
-        key = (self.settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-        return tokens.issue(
-            key,
-            subject=subject,
-            roles=roles or (Role.SOURCE,),
-            issuer=self.settings.token_issuer,
-            audience=self.settings.token_audience,
-            ttl=ttl,
-        )
+    def token(self, who: str, *roles: Role) -> str:
+        """A token from the session's identity provider for a machine client of ``who``'s
+        organisation (``name@organisation`` names the organisation after the ``@``)."""
+        return provider().token(who, *(roles or (Role.SOURCE,)))
 
     def auth(self, subject: str, *roles: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(subject, *roles)}"}
@@ -154,7 +152,7 @@ def running_gateway(
         with TestClient(app) as client:
             yield Gateway(client, settings)
     finally:
-        app.state.runtime.store.dispose()
+        app.state.runtime.close()
         close_log_file()
 
 
@@ -184,7 +182,7 @@ def serving_gateway(
     finally:
         server.should_exit = True
         thread.join(timeout=30)
-        app.state.runtime.store.dispose()
+        app.state.runtime.close()
         close_log_file()
 
 

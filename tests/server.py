@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
-from gateway.domain.principal import Role
+from gateway.crypto.keys import init_key_folder
+from gateway.identity.principal import Role
 from tests.conftest import POLICIES
+from tests.identity import provider, write_trusted_issuers
 
 
 def free_port() -> int:
@@ -37,6 +37,7 @@ class Server:
     def __post_init__(self) -> None:
         self.settings = Settings(data_dir=self.data, policies_dir=POLICIES)
         init_key_folder(self.settings.resolved_keys_dir)
+        write_trusted_issuers(self.settings.resolved_trusted_issuers_file)
 
     @property
     def url(self) -> str:
@@ -91,15 +92,8 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.kill()
 
-    def token(self, subject: str, *roles: Role) -> str:
-        key = (self.settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-        return tokens.issue(
-            key,
-            subject=subject,
-            roles=roles,
-            issuer=self.settings.token_issuer,
-            audience=self.settings.token_audience,
-        )
+    def token(self, who: str, *roles: Role) -> str:
+        return provider().token(who, *roles)
 
     def auth(self, subject: str, *roles: Role) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(subject, *roles)}"}

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import problems
+from gateway.api import docs, problems
 from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
@@ -26,8 +26,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     runtime = open_runtime(settings)
     try:
         check_witness(runtime.store, runtime.context.checkpointer)
+        runtime.verifier  # noqa: B018 - the trusted issuers file, checked before serving
     except BaseException:
-        runtime.store.dispose()
+        runtime.close()
         raise
     indexer = SubjectIndexer(runtime.store)
     ctx = runtime.context
@@ -44,6 +45,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served offline by gateway.api.docs
+        redoc_url=None,
         title="The gateway",
         version=__version__,
         description="Privacy-preserving data exchange hub: deliveries, legal-basis policies, "
@@ -52,6 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.runtime = runtime
     app.state.subject_indexer = indexer
     problems.install(app)
+    docs.install(app, runtime.verifier.config)
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)
 

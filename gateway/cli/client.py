@@ -1,6 +1,8 @@
 """Verbs that talk to a running gateway over HTTP: push and extract request/approve/release/pull.
 
-The server is ``--url`` (or GATEWAY_URL), the bearer token ``--token`` (or GATEWAY_TOKEN).
+The server is ``--url`` (or GATEWAY_URL); the bearer token comes from ``gateway login``'s
+session, a client key file (GATEWAY_CLIENT_KEY), or ``--token`` / GATEWAY_TOKEN
+(:mod:`gateway.cli.login`).
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from typing import Any
 
 import httpx
 
+from gateway.cli.login import bearer_token
+
 
 def register(sub: Any) -> None:
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"))
         p.add_argument(
             "--token",
-            default=os.environ.get("GATEWAY_TOKEN"),
-            help="bearer token (default: $GATEWAY_TOKEN)",
+            default=None,
+            help="a bearer token (default: the login session, $GATEWAY_CLIENT_KEY or "
+            "$GATEWAY_TOKEN)",
         )
 
     p = sub.add_parser("push", help="push a delivery file (CSV or Parquet)")
@@ -96,13 +101,10 @@ def register(sub: Any) -> None:
 
 
 def _client(args: argparse.Namespace) -> httpx.Client:
-    if not args.token:
-        print("error: no token (use --token or GATEWAY_TOKEN)", file=sys.stderr)
-        raise SystemExit(2)
     return httpx.Client(
         base_url=args.url,
         timeout=httpx.Timeout(600.0, connect=10.0),
-        headers={"Authorization": f"Bearer {args.token}"},
+        headers={"Authorization": f"Bearer {bearer_token(args)}"},
     )
 
 

@@ -30,13 +30,16 @@ from sqlalchemy.engine import make_url
 
 from gateway.audit import receipts
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.keys import init_key_folder
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
 from gateway.errors import ConfigurationError
+from gateway.identity.client_keys import ClientKey
+from gateway.identity.dev_provider import ProviderProcess
+from gateway.identity.dev_setup import AUDIENCE, init_dev_identity
+from gateway.identity.dev_tokens import DevTokens
+from gateway.identity.oauth import OAuthClient
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
 from gateway.storage.sql_store import SqlStore
@@ -59,24 +62,32 @@ def _free_port() -> int:
 
 
 class _Demo:
-    def __init__(self, folder: Path, settings: Settings, url: str) -> None:
-        self.folder = folder
-        self.settings = settings
-        self.url = url
-        self.key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-        self.lines: list[str] = []
+    """Every token comes from the development provider: organisations' scripts by client
+    credentials with their key files, people by the device flow."""
 
-    def client(self, subject: str, *roles: Role) -> httpx.Client:
-        token = tokens.issue(
-            self.key,
-            subject=subject,
-            roles=roles,
-            issuer=self.settings.token_issuer,
-            audience=self.settings.token_audience,
-        )
+    def __init__(self, folder: Path, tokens: DevTokens, url: str) -> None:
+        self.folder = folder
+        self.tokens = tokens
+        self.url = url
+        self._people: dict[str, str] = {}
+
+    def _client(self, token: str) -> httpx.Client:
         return httpx.Client(
             base_url=self.url, timeout=300.0, headers={"Authorization": f"Bearer {token}"}
         )
+
+    def machine(self, organisation: str) -> httpx.Client:
+        """The organisation's script, with its client key file."""
+        key = ClientKey.load(self.folder / "clients" / f"{organisation}.json")
+        with OAuthClient(key.issuer) as oauth:
+            token = oauth.client_credentials(key, AUDIENCE).access_token
+        return self._client(token)
+
+    def person(self, login: str) -> httpx.Client:
+        """A person logged in at the provider (device flow, confirmed in its pages)."""
+        if login not in self._people:
+            self._people[login] = self.tokens.person_token(login).access_token
+        return self._client(self._people[login])
 
     def say(self, text: str) -> None:
         print(text, flush=True)
@@ -118,14 +129,23 @@ def run(args: argparse.Namespace) -> int:
     settings = Settings(data_dir=folder, database_url=database_url)
     init_key_folder(settings.resolved_keys_dir)
     catalogue = load_catalogue(settings.policies_dir)
+    provider_state = init_dev_identity(folder, catalogue, port=_free_port())
+    env["GATEWAY_TRUSTED_ISSUERS_FILE"] = str(folder / "trusted-issuers.yaml")
+    print(f"identity provider (oidc-provider, Node.js) at {provider_state.issuer}")
+    provider = ProviderProcess(provider_state, int(provider_state.issuer.rsplit(":", 1)[1]))
+    provider.start()  # before the server's port is chosen: the two never pick the same one
     # The sources' own files hold plaintext CPR: keep them outside the hub's state, and delete.
     sources_dir = Path(tempfile.mkdtemp(prefix="gateway-demo-sources-"))
-    files = synth.generate(catalogue, sources_dir, period=PERIOD, scale=args.scale)
-
+    try:
+        files = synth.generate(catalogue, sources_dir, period=PERIOD, scale=args.scale)
+    except BaseException:
+        shutil.rmtree(sources_dir, ignore_errors=True)
+        provider.stop()
+        raise
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
-    with open(log_path, "wb") as log:
+    with provider, open(log_path, "wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
             env=env,
@@ -133,8 +153,8 @@ def run(args: argparse.Namespace) -> int:
             stderr=subprocess.STDOUT,
         )
         try:
-            _wait_ready(url, server)
-            demo = _Demo(folder, settings, url)
+            _wait_ready(url, server, log_path)
+            demo = _Demo(folder, DevTokens(provider_state, AUDIENCE), url)
             summary = _flow(demo, files, sources_dir)
         finally:
             shutil.rmtree(sources_dir, ignore_errors=True)
@@ -234,11 +254,14 @@ def _own_database_if_empty(engine: Engine, url: str, name: str) -> str:
     return url
 
 
-def _wait_ready(url: str, server: subprocess.Popen[bytes]) -> None:
+def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"the server exited with code {server.returncode} at start-up")
+            tail = log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(
+                f"the server exited with code {server.returncode} at start-up; its log:\n{tail}"
+            )
         try:
             if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                 return
@@ -253,7 +276,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
     demo.say(f"== Pushing {len(files)} synthetic deliveries for {PERIOD} over HTTP")
     accepted = rows = 0
     for f in files:
-        with demo.client(f.source, Role.SOURCE) as c:
+        with demo.machine(f.source) as c:
             r = c.post(
                 f"/v1/sources/{f.source}/datasets/{f.dataset}/deliveries",
                 params={"period": f.period},
@@ -264,7 +287,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
             if not accepted:  # keep the first receipt, as a source would, and check it offline
                 receipt_path = demo.folder / "receipt.json"
                 receipt_path.write_text(json.dumps(body, indent=2))
-                with demo.client(f.source, Role.SOURCE) as c:
+                with demo.machine(f.source) as c:
                     vkey = c.get("/v1/audit/checkpoint").json()["vkey"]
                 checked = receipts.verify_receipt(body, NoteVerifier.from_vkey(vkey))
                 summary.append(
@@ -284,7 +307,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
         "(prescription data refused: no legal basis)"
     )
 
-    with demo.client(files[1].source, Role.SOURCE) as c:  # again, same content: same receipt
+    with demo.machine(files[1].source) as c:  # again, same content: same receipt
         again = c.post(
             f"/v1/sources/{files[1].source}/datasets/{files[1].dataset}/deliveries",
             params={"period": PERIOD},
@@ -297,7 +320,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
 
     demo.say("\n== Refusals")
     period = {"period_from": PERIOD, "period_to": PERIOD}
-    with demo.client("star-statistik", Role.RECIPIENT) as c:
+    with demo.machine("star-statistik") as c:
         r = c.post(
             "/v1/extracts",
             json={
@@ -309,7 +332,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
         )
     problem = _expect(r, 403, "homelessness data must be refused")
     demo.say(f"  star-statistik asks for sfi-hjemloese: 403, {_reasons(problem)}")
-    with demo.client("star-analyse", Role.RECIPIENT) as c:
+    with demo.machine("star-analyse") as c:
         r = c.post(
             "/v1/extracts",
             json={
@@ -323,7 +346,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
     demo.say(
         f"  star-analyse asks for flis-voksenhandicap for administration: 403, {_reasons(problem)}"
     )
-    with demo.client("star-analyse", Role.RECIPIENT) as c:
+    with demo.machine("star-analyse") as c:
         r = c.post(
             "/v1/extracts",
             json={
@@ -354,13 +377,16 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
             {"dataset": "lpr", "columns": ["contact_type", "diagnosis_chapter"]},
         ],
     }
-    with demo.client("star-analyse", Role.RECIPIENT, Role.APPROVER) as c:
+    with demo.person("analytiker") as c:
         ext = _expect(c.post("/v1/extracts", json=spec), 201, "request")
         demo.say(f"  requested {ext['id']}: {ext['status']}")
         r = c.post(f"/v1/extracts/{ext['id']}/approve", json={"note": "self"})
         problem = _expect(r, 403, "self-approval must be refused")
-        demo.say(f"  self-approval by star-analyse: 403, {problem['detail']}")
-    with demo.client("dpo@star.dk", Role.APPROVER) as c:
+        demo.say(
+            "  self-approval by the analyst who asked (she holds the approver role too): "
+            f"403, {problem['detail']}"
+        )
+    with demo.person("jurist") as c:
         approved = _expect(
             c.post(
                 f"/v1/extracts/{ext['id']}/approve",
@@ -370,7 +396,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
             "approval",
         )
         demo.say(f"  approved by {approved['decided_by']}")
-    with demo.client("star-analyse", Role.RECIPIENT) as c:
+    with demo.machine("star-analyse") as c:
         rel = _expect(c.post(f"/v1/extracts/{ext['id']}/releases"), 201, "release")
         content = c.get(f"/v1/releases/{rel['id']}/content")
         _expect_ok(content)
@@ -389,11 +415,11 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
         "resource courses, under star-analyse's pseudonyms"
     )
 
-    with demo.client("star-statistik", Role.RECIPIENT) as c:
+    with demo.machine("star-statistik") as c:
         ext2 = _expect(c.post("/v1/extracts", json={**spec, "purpose": "statistics"}), 201, "req")
-    with demo.client("dpo@star.dk", Role.APPROVER) as c:
+    with demo.person("jurist") as c:
         _expect(c.post(f"/v1/extracts/{ext2['id']}/approve"), 200, "approval")
-    with demo.client("star-statistik", Role.RECIPIENT) as c:
+    with demo.machine("star-statistik") as c:
         rel2 = _expect(c.post(f"/v1/extracts/{ext2['id']}/releases"), 201, "release")
         other = pq.read_table(io.BytesIO(c.get(f"/v1/releases/{rel2['id']}/content").content))
     shared = set(table["person"].to_pylist()) & set(other["person"].to_pylist())
@@ -413,7 +439,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
 def _report(demo: _Demo) -> list[str]:
     """The resource-course monitoring: computed in the hub, released through the checker."""
     demo.say(f"\n== The resource-course report for {PERIOD} (aggregates, disclosure control)")
-    with demo.client("star-statistik", Role.RECIPIENT) as c:
+    with demo.machine("star-statistik") as c:
         run = _expect(
             c.post("/v1/reports/ressourceforloeb/runs", params={"period": PERIOD}), 201, "report"
         )

@@ -1,4 +1,4 @@
-"""Verbs that act on the local installation: serve, keys, token, synth, policy, audit, db."""
+"""Verbs that act on the local installation: serve, keys, synth, policy, audit, db."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,20 +14,14 @@ from typing import Any
 from gateway.audit import receipts
 from gateway.audit.verify import VerifyResult
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import (
-    DEV_ISSUER_PRIVATE,
-    KeyRing,
-    init_key_folder,
-    master_key_source,
-)
+from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.catalogue import OutputForm, Purpose
+from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Principal, Role
-from gateway.errors import ConfigurationError
+from gateway.identity.principal import ActorKind, Principal, Role
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
 from gateway.services.bootstrap import audit_checkpointer, open_runtime
@@ -47,14 +42,10 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=serve)
 
     keys = sub.add_parser("keys", help="key management").add_subparsers(dest="verb", required=True)
-    p = keys.add_parser("init", help="create the master key and dev issuer keys if missing")
+    p = keys.add_parser("init", help="create the master key if it is missing")
     p.set_defaults(handler=keys_init)
-    p = keys.add_parser("show-public", help="print a public key")
-    p.add_argument(
-        "--audit",
-        action="store_true",
-        help="the audit log's checkpoint verifier key instead of the token issuer's",
-    )
+    p = keys.add_parser("show-public", help="print the audit log's checkpoint verifier key")
+    p.add_argument("--audit", action="store_true", help="(the only public key; kept for scripts)")
     p.set_defaults(handler=keys_show_public)
     p = keys.add_parser("rotate", help="new version of a recipient's pseudonym key or the blob KEK")
     which = p.add_mutually_exclusive_group(required=True)
@@ -69,15 +60,6 @@ def register(sub: Any) -> None:
     p = keys.add_parser("rewrap", help="finish an interrupted blob KEK rotation")
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=keys_rewrap)
-
-    token = sub.add_parser("token", help="development token issuer").add_subparsers(
-        dest="verb", required=True
-    )
-    p = token.add_parser("issue", help="sign a bearer token with the development issuer key")
-    p.add_argument("--subject", required=True, help="source or recipient id, or a person id")
-    p.add_argument("--role", action="append", required=True, choices=[r.value for r in Role])
-    p.add_argument("--hours", type=float, default=8.0, help="lifetime")
-    p.set_defaults(handler=token_issue)
 
     p = sub.add_parser("synth", help="write deterministic synthetic deliveries")
     p.add_argument("--out", type=Path, default=Path("synthetic"))
@@ -194,27 +176,24 @@ def keys_init(_args: argparse.Namespace) -> int:
     return 0
 
 
-def keys_show_public(args: argparse.Namespace) -> int:
+def keys_show_public(_args: argparse.Namespace) -> int:
     """Print a public key. Reads only: creates no key, no database and no log entry (a
     missing key is an error that says what to do)."""
     settings = Settings()
-    if args.audit:
-        master = master_key_source(settings.resolved_keys_dir, settings.master_key).load()
-        print(audit_checkpointer(settings, KeyRing(master)).signer.vkey)
-        return 0
-    path = settings.resolved_token_public_key_file
-    if not path.exists():
-        raise ConfigurationError(
-            f"no token issuer public key at {path}; run 'gateway keys init' (development) or "
-            "set GATEWAY_TOKEN_PUBLIC_KEY_FILE"
-        )
-    print(path.read_text(), end="")
+    master = master_key_source(settings.resolved_keys_dir, settings.master_key).load()
+    print(audit_checkpointer(settings, KeyRing(master)).signer.vkey)
     return 0
 
 
+def _local(organisation: str, role: Role) -> Principal:
+    """The person at the gateway's own terminal (named by their OS account in the audit
+    entry): local verbs need access to the key folder, which is the authentication."""
+    account = re.sub(r"[^a-z0-9._@+-]", "-", canonical(getpass.getuser())).lstrip("-._@+")
+    return Principal(organisation, frozenset({role}), account or "unknown", ActorKind.LOCAL)
+
+
 def _operator() -> Principal:
-    """The person at the terminal, acting as operator (named in the audit entry)."""
-    return Principal(subject=getpass.getuser(), roles=frozenset({Role.OPERATOR}))
+    return _local("hub-operations", Role.OPERATOR)
 
 
 def keys_rotate(args: argparse.Namespace) -> int:
@@ -246,24 +225,6 @@ def keys_rewrap(args: argparse.Namespace) -> int:
         result.__dict__,
         f"blob KEK v{result.to_version}: {result.rewrapped} blob(s) re-wrapped, "
         f"{result.already_current} already current",
-    )
-    return 0
-
-
-def token_issue(args: argparse.Namespace) -> int:
-    settings = Settings()
-    private = settings.resolved_keys_dir / DEV_ISSUER_PRIVATE
-    if not private.exists():
-        raise ConfigurationError(f"no issuer key at {private}; run 'gateway keys init'")
-    print(
-        tokens.issue(
-            private.read_bytes(),
-            subject=args.subject,
-            roles=[Role(r) for r in args.role],
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-            ttl=dt.timedelta(hours=args.hours),
-        )
     )
     return 0
 
@@ -346,7 +307,7 @@ def policy_table(args: argparse.Namespace) -> int:
 
 
 def _auditor() -> Principal:
-    return Principal(subject=getpass.getuser(), roles=frozenset({Role.AUDITOR}))
+    return _local("hub-dpo", Role.AUDITOR)
 
 
 def _show_verify(args: argparse.Namespace, result: VerifyResult) -> int:

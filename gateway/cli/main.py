@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from gateway.cli import client, demo, local, ops
+from gateway.cli import client, demo, local, login, ops, provider
 from gateway.errors import GatewayError
 
 
@@ -22,6 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     local.register(sub)
     client.register(sub)
+    login.register(sub)
+    provider.register(sub)
     demo.register(sub)
     ops.register(sub)
     return parser

@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.errors import KeyUnavailable
@@ -25,8 +24,6 @@ from gateway.files import fsync_dir
 
 HKDF_SALT = b"gateway key hierarchy v1"
 MASTER_KEY_FILE = "master.key"
-DEV_ISSUER_PRIVATE = "dev-issuer.pem"
-DEV_ISSUER_PUBLIC = "dev-issuer.pub.pem"
 
 
 class Labels:
@@ -93,7 +90,7 @@ class KeyRing:
 
 
 def init_key_folder(folder: Path) -> list[Path]:
-    """Create the master key and the development token issuer's key pair where missing.
+    """Create the master key where it is missing.
 
     Returns the files created. Existing files are never overwritten: overwriting a master key
     would make every stored delivery unreadable.
@@ -105,25 +102,6 @@ def init_key_folder(folder: Path) -> list[Path]:
     if not master.exists():
         _write_secret(master, base64.b64encode(os.urandom(32)) + b"\n")
         created.append(master)
-    private = folder / DEV_ISSUER_PRIVATE
-    if not private.exists():
-        key = Ed25519PrivateKey.generate()
-        _write_secret(
-            private,
-            key.private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            ),
-        )
-        _write_secret(
-            folder / DEV_ISSUER_PUBLIC,
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            ),
-            mode=0o644,
-        )
-        created += [private, folder / DEV_ISSUER_PUBLIC]
     return created
 
 

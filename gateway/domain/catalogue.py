@@ -146,6 +146,15 @@ class Population(_Frozen):
     )
 
 
+class FourEyes(StrEnum):
+    """Who may approve what someone requested. ``person``: anyone with the approver role
+    but the requester (as a person or client, under whatever organisation or role).
+    ``other-unit``: and, moreover, not from the requester's own organisation unit."""
+
+    PERSON = "person"
+    OTHER_UNIT = "other-unit"
+
+
 class Grant(_Frozen):
     id: Identifier
     recipient: Identifier
@@ -169,6 +178,9 @@ class Grant(_Frozen):
     valid_to: dt.date | None = None
     revoked: dt.date | None = Field(
         None, description="Date from which the grant no longer applies."
+    )
+    four_eyes: FourEyes = Field(
+        FourEyes.PERSON, description="Who may approve a specification under this grant."
     )
     changes: tuple[str, ...] = ()
 
@@ -207,6 +219,9 @@ class ReportDefinition(_Frozen):
     sanction: Sanction
     disclosure: DisclosureRules | None = Field(
         None, description="Stricter disclosure rules for this report (e.g. the cell-key method)."
+    )
+    four_eyes: FourEyes = Field(
+        FourEyes.PERSON, description="Who may release a run held for review."
     )
     changes: tuple[str, ...] = ()
 

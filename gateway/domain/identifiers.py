@@ -36,10 +36,25 @@ DELIVERY_ID = re.compile(r"dlv-[0-9a-f]{32}")
 EXTRACT_ID = re.compile(r"ext-[0-9a-f]{32}")
 RELEASE_ID = re.compile(r"rel-[0-9a-f]{32}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-# A principal's subject: an organisation id, an e-mail-like person id, or a client id.
-SUBJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}")
-# How a principal appears in audit entries: ``subject[role,role]``.
-ACTOR_LABEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@:+-]{0,127}\[[a-z,]{1,64}\]")
+# A principal: its organisation, the unit inside it (if the issuer names one), and the person,
+# machine client or local account acting (gateway.identity.principal).
+ORGANISATION = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+UNIT = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
+# (base64url ids, as providers generate for clients, may start with "_" or "-")
+ACTOR = re.compile(r"[a-z0-9_-][a-z0-9._@:+_-]{0,127}")
+_KIND_ACTOR = rf"(?:person|client|local):{ACTOR.pattern}"
+_IDENTITY = rf"{ORGANISATION.pattern}(?:/{UNIT.pattern})?/{_KIND_ACTOR}"
+IDENTITY = re.compile(
+    rf"(?P<org>{ORGANISATION.pattern})(?:/(?P<unit>{UNIT.pattern}))?"
+    rf"/(?P<kind>person|client|local):(?P<actor>{ACTOR.pattern})"
+)
+# How a principal appears in audit entries: ``organisation[/unit]/kind:actor[role,role]``.
+ACTOR_LABEL = re.compile(rf"{_IDENTITY}\[[a-z,]{{1,64}}\]")
+# What an audit search may filter the actor by: a whole label, an identity, a person or client
+# (``person:anna``) whatever organisation they acted for, or an organisation.
+ACTOR_FILTER = re.compile(
+    rf"{ACTOR_LABEL.pattern}|{_IDENTITY}|{_KIND_ACTOR}|{ORGANISATION.pattern}"
+)
 MAX_FREE_TEXT = 2000
 
 

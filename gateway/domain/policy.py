@@ -21,11 +21,18 @@ and a request naming no dataset is an error too (an empty request is not trivial
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from gateway.domain.catalogue import Catalogue, Grant, IdentifierForm, OutputForm, Purpose
+from gateway.domain.catalogue import (
+    Catalogue,
+    FourEyes,
+    Grant,
+    IdentifierForm,
+    OutputForm,
+    Purpose,
+)
 from gateway.errors import InvalidRequest
 
 Outcome = Literal["pass", "deny", "allow"]
@@ -310,3 +317,14 @@ class _Request:
                 grant.citation,
             )
         return None
+
+
+def needs_other_unit(catalogue: Catalogue, recipient: str, datasets: Iterable[str]) -> bool:
+    """Whether any grant of ``recipient`` for these datasets asks for an approver from another
+    organisation unit than the requester's (``four_eyes: other-unit``)."""
+    wanted = set(datasets)
+    return any(
+        g.four_eyes is FourEyes.OTHER_UNIT
+        for g in catalogue.grants
+        if g.recipient == recipient and g.dataset in wanted
+    )

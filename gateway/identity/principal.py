@@ -1,58 +1,127 @@
-"""Who is acting: a subject with roles, as asserted by a verified bearer token."""
+"""Who is acting: an organisation, the person or machine client acting for it, and its roles.
+
+The organisation decides ownership (a source pushes its own datasets, a recipient pulls its
+own releases); the person or client decides four eyes (the approver is never the requester,
+whichever organisation or role either acts under). Both are recorded in every audit entry
+through :attr:`Principal.label`, and stored on records through :attr:`Principal.identity`.
+Every part is in canonical form (:func:`gateway.domain.identifiers.canonical`).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
 
-from gateway.domain.identifiers import SUBJECT, canonical, is_valid
+from gateway.domain.identifiers import ACTOR, IDENTITY, ORGANISATION, UNIT, canonical, has_cpr
 from gateway.errors import Forbidden, NotAuthenticated
 
 
 class Role(StrEnum):
-    SOURCE = "source"  # subject = source id; pushes its own datasets
-    RECIPIENT = "recipient"  # subject = recipient id; requests and pulls extracts
+    SOURCE = "source"  # organisation = source id; pushes its own datasets
+    RECIPIENT = "recipient"  # organisation = recipient id; requests and pulls extracts
     APPROVER = "approver"  # legal staff / DPO; four-eyes approval of specifications
     AUDITOR = "auditor"  # DPO; reads and verifies the audit trail
     OPERATOR = "operator"  # keys, health
 
 
+class ActorKind(StrEnum):
+    PERSON = "person"  # a person logged in at the identity provider
+    CLIENT = "client"  # a machine client (client credentials)
+    LOCAL = "local"  # someone at the gateway's own console (the local CLI, an OS account)
+
+
+__all__ = ["ACTOR", "ORGANISATION", "UNIT", "ActorKind", "Identity", "Principal", "Role"]
+
+
+def checked(pattern: re.Pattern[str], claim: str, value: object) -> str:
+    """``value`` in canonical form if it is a string of the pattern's shape and not CPR-shaped;
+    otherwise a 401 naming the claim (never quoting it)."""
+    if not isinstance(value, str):
+        raise NotAuthenticated(f"the bearer token's {claim} is missing or not a string")
+    text = canonical(value)
+    if not pattern.fullmatch(text) or has_cpr(text):
+        raise NotAuthenticated(f"the bearer token's {claim} is not a valid identifier")
+    return text
+
+
 @dataclass(frozen=True)
 class Principal:
-    """``subject`` is in canonical form (:func:`gateway.domain.identifiers.canonical`)."""
+    """``organisation`` owns; ``actor`` (of ``kind``) acts; ``unit`` is the part of the
+    organisation the actor belongs to, if the issuer says. An empty ``actor`` means the
+    organisation itself acting through a local process (tests, benchmarks, the local CLI)."""
 
-    subject: str
+    organisation: str
     roles: frozenset[Role]
+    actor: str = ""
+    kind: ActorKind = ActorKind.LOCAL
+    unit: str | None = None
+    issuer: str | None = None
 
-    @classmethod
-    def from_claims(cls, claims: Mapping[str, Any]) -> Principal:
-        """The principal of verified claims. The claims are signed, but still checked for shape:
-        an issuer's mistake (a number for ``roles``, an empty or odd ``sub``) is a 401 with
-        the failed check named, never a crash and never a value written to a log."""
-        raw = claims.get("roles")
-        if isinstance(raw, str):
-            raw = [raw]
-        if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-            raise NotAuthenticated("the bearer token's 'roles' claim is not a list of role names")
-        try:
-            roles = frozenset(Role(r) for r in raw)
-        except ValueError:
-            raise NotAuthenticated("the bearer token names an unknown role") from None
-        if not roles:
-            raise NotAuthenticated("the bearer token carries no role")
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not is_valid(SUBJECT, canonical(subject)):
-            raise NotAuthenticated("the bearer token's 'sub' claim is not a valid identifier")
-        return cls(subject=canonical(subject), roles=roles)
+    def __post_init__(self) -> None:
+        if not self.actor:
+            object.__setattr__(self, "actor", self.organisation)
+
+    @property
+    def subject(self) -> str:
+        """The organisation: what ownership is checked against."""
+        return self.organisation
+
+    @property
+    def identity(self) -> str:
+        """``organisation[/unit]/kind:actor``: who acted, without the roles (stored on records
+        for four eyes)."""
+        unit = f"/{self.unit}" if self.unit else ""
+        return f"{self.organisation}{unit}/{self.kind}:{self.actor}"
 
     @property
     def label(self) -> str:
-        """How the principal appears in audit entries: ``subject[role,role]``."""
-        return f"{self.subject}[{','.join(sorted(self.roles))}]"
+        """How the principal appears in audit entries: ``identity[role,role]``."""
+        return f"{self.identity}[{','.join(sorted(self.roles))}]"
 
     def require(self, role: Role) -> None:
         """Raises :class:`Forbidden` unless the principal holds ``role``."""
         if role not in self.roles:
             raise Forbidden(f"this action needs the '{role}' role")
+
+
+@dataclass(frozen=True)
+class Identity:
+    """A stored :attr:`Principal.identity` (or label), read back for four-eyes checks."""
+
+    organisation: str
+    unit: str | None
+    kind: str
+    actor: str
+
+    @classmethod
+    def parse(cls, text: str) -> Identity:
+        """Reads ``organisation[/unit]/kind:actor`` (a label's ``[roles]`` suffix is dropped).
+        Records written before principals named persons hold a bare organisation id: that
+        is read as the organisation acting as a whole."""
+        text = canonical(text).split("[", 1)[0]
+        match = IDENTITY.fullmatch(text)
+        if match is None:
+            return cls(text, None, ActorKind.LOCAL, text)
+        return cls(match["org"], match["unit"], match["kind"], match["actor"])
+
+    def same_actor(self, by: Principal) -> bool:
+        """Is ``by`` the same person or client, under whatever organisation or role?"""
+        return self.kind == by.kind and self.actor == by.actor
+
+    def same_unit(self, by: Principal) -> bool:
+        """Does ``by`` belong to the same organisation unit (an organisation that names no
+        units is one unit)?"""
+        return self.organisation == by.organisation and self.unit == by.unit
+
+
+def four_eyes(requested_by: str, by: Principal, *, other_unit: bool) -> str | None:
+    """Why ``by`` may not decide on what ``requested_by`` asked for, or None if it may."""
+    requester = Identity.parse(requested_by)
+    if requester.same_actor(by):
+        return "the approver is the person or client who requested it"
+    if requester.kind == ActorKind.LOCAL and requester.organisation == by.organisation:
+        return "the approver acts for the organisation that requested it"
+    if other_unit and requester.same_unit(by):
+        return "this grant requires an approver from another organisation unit"
+    return None

@@ -26,14 +26,15 @@ from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
 from gateway.domain import identifiers
+from gateway.domain.catalogue import FourEyes
 from gateway.domain.disclosure import CheckedTable, DisclosureRules, Status, Tabulation, check
 from gateway.domain.ledger import LedgerCells, differencing, table_cells
 from gateway.domain.permissions import authorize, permits
-from gateway.domain.policy import Decision
-from gateway.domain.principal import Principal
+from gateway.domain.policy import Decision, needs_other_unit
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.domain.sdc_report import overall_status, results_json
 from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
+from gateway.identity.principal import Principal, four_eyes
 from gateway.reports.bundle import json_bytes, table_files, unzip, zip_bytes
 from gateway.services.context import Context
 from gateway.services.ports import UnitOfWork
@@ -327,14 +328,19 @@ def review_release(
     if release is None:
         raise NotFound(f"no release '{release_id}'")
     refs.update({"recipient": release.recipient, "extract": release.extract_id})
-    requester = extract.requested_by if extract else None
-    same_person = requester is not None and by.subject == identifiers.canonical(requester)
-    if same_person or by.label == identifiers.canonical(release.released_by):
+    if extract is not None:
+        datasets = [d.dataset for d in extract.spec.datasets]
+        other_unit = needs_other_unit(ctx.catalogue, release.recipient, datasets)
+    else:  # a built-in report's run: its definition says
+        _, _, rest = release.extract_id.partition("report/")
+        report = ctx.catalogue.reports.get(rest.split("/")[0])
+        other_unit = report is not None and report.four_eyes is FourEyes.OTHER_UNIT
+    involved = [extract.requested_by] if extract is not None else []
+    reasons = [four_eyes(w, by, other_unit=other_unit) for w in [*involved, release.released_by]]
+    reason = next((r for r in reasons if r is not None), None)
+    if reason is not None:
         ctx.refuse(
-            Forbidden(
-                "four-eyes rule: a held release cannot be reviewed by the principal who "
-                "requested or ran it"
-            ),
+            Forbidden(f"four-eyes rule: {reason} (or ran it)"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,

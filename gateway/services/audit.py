@@ -22,10 +22,10 @@ from gateway.audit.verify import VerifyResult, verify_log
 from gateway.crypto.notes import NoteVerifier
 from gateway.crypto.pseudonyms import internal_pseudonyms, subject_keys
 from gateway.domain import cpr as cpr_rules
-from gateway.domain.identifiers import ACTOR_LABEL, SUBJECT, identifier, is_valid
+from gateway.domain.identifiers import ACTOR_FILTER, canonical, identifier
 from gateway.domain.permissions import authorize, reaches_all
-from gateway.domain.principal import Principal, Role
 from gateway.errors import IntegrityError, InvalidRequest, NotFound
+from gateway.identity.principal import Principal, Role
 from gateway.services.context import Context
 from gateway.services.ports import AuditQuery
 
@@ -132,10 +132,8 @@ def checked_query(query: AuditQuery) -> AuditQuery:
             errors=[{"field": "event_type", "problem": "unknown"}],
             known=sorted(EVENT_TYPES),
         )
-    if query.actor is not None and not (
-        is_valid(ACTOR_LABEL, query.actor) or is_valid(SUBJECT, query.actor)
-    ):
-        identifier("actor", query.actor, ACTOR_LABEL)
+    if query.actor is not None:
+        query = replace(query, actor=identifier("actor", canonical(query.actor), ACTOR_FILTER))
     for field in ("dataset", "recipient"):
         value = getattr(query, field)
         if value is not None:

@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from gateway.audit.checkpointer import Checkpointer
@@ -16,17 +15,18 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
-from gateway.crypto.tokens import TokenVerifier
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
 from gateway.errors import IntegrityError, KeyUnavailable
+from gateway.identity.issuers import load_identity_config
+from gateway.identity.verifier import TokenVerifier
 from gateway.services.context import Context
 from gateway.services.ports import BlobStore
 from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.sql_store import SqlStore
 from gateway.storage.work_area import WorkArea
 
-SYSTEM_ACTOR = "gateway[system]"
+SYSTEM_ACTOR = "gateway/local:system[system]"
 KEY_CHECK = "key-check-value"
 POLICY_HASH = "policy-hash"
 
@@ -34,9 +34,24 @@ POLICY_HASH = "policy-hash"
 @dataclass
 class Runtime:
     context: Context
-    verifier: TokenVerifier
     store: SqlStore
     settings: Settings
+    _verifier: TokenVerifier | None = None
+
+    @property
+    def verifier(self) -> TokenVerifier:
+        """Built from the trusted issuers file on first use: the server builds it at start
+        (a missing file stops it there); local CLI verbs that take no tokens never need it."""
+        if self._verifier is None:
+            config = load_identity_config(self.settings.resolved_trusted_issuers_file)
+            self._verifier = TokenVerifier(config)
+        return self._verifier
+
+    def close(self) -> None:
+        """Release the database connections and the identity providers' connections."""
+        if self._verifier is not None:
+            self._verifier.close()
+        self.store.dispose()
 
 
 def blob_store(settings: Settings, owner: str | None = None) -> BlobStore:
@@ -131,12 +146,6 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
                     },
                 )
             )
-    verifier = TokenVerifier.from_pem_file(
-        settings.resolved_token_public_key_file,
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-        max_lifetime=dt.timedelta(seconds=settings.max_token_lifetime_seconds),
-    )
     work = WorkArea(settings.data_dir / "run")
     context = Context(
         catalogue=catalogue,
@@ -146,4 +155,4 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
         checkpointer=checkpointer,
         work=work,
     )
-    return Runtime(context=context, verifier=verifier, store=store, settings=settings)
+    return Runtime(context=context, store=store, settings=settings)

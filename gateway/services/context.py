@@ -12,8 +12,8 @@ from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
-from gateway.domain.principal import Principal
 from gateway.errors import GatewayError
+from gateway.identity.principal import Principal
 from gateway.services.ports import BlobStore, Store, WorkArea
 
 BLOB_KEK_VERSION = "blob-kek-version"

@@ -15,7 +15,6 @@ from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
 from gateway.domain import identifiers
 from gateway.domain.permissions import permits
-from gateway.domain.principal import Principal
 from gateway.domain.records import DeliveryRecord
 from gateway.domain.subjects import SubjectKeys
 from gateway.errors import (
@@ -25,6 +24,7 @@ from gateway.errors import (
     NotFound,
     PolicyDenied,
 )
+from gateway.identity.principal import Principal
 from gateway.services import audit as audit_service
 from gateway.services.context import Context
 

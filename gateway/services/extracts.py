@@ -25,10 +25,10 @@ from gateway.domain import identifiers
 from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
 from gateway.domain.permissions import authorize, permits, reaches_all
-from gateway.domain.policy import Decision, evaluate
-from gateway.domain.principal import Principal
+from gateway.domain.policy import Decision, evaluate, needs_other_unit
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
+from gateway.identity.principal import Principal, four_eyes
 from gateway.reports.bundle import unzip
 from gateway.services import aggregates
 from gateway.services.context import Context
@@ -85,7 +85,7 @@ def request_extract(ctx: Context, *, by: Principal, spec: ExtractSpec) -> Extrac
         record = ExtractRecord(
             extract_id,
             recipient,
-            by.subject,
+            by.identity,
             spec,
             ExtractStatus.PENDING,
             entry.recorded_at,
@@ -142,12 +142,12 @@ def decide_extract(
         )
     record = _load_visible(ctx, by, extract_id, "extract.decide")
     refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
-    if by.subject == identifiers.canonical(record.requested_by):
+    datasets = [d.dataset for d in record.spec.datasets]
+    other_unit = needs_other_unit(ctx.catalogue, record.recipient, datasets)
+    reason = four_eyes(record.requested_by, by, other_unit=other_unit)
+    if reason is not None:
         ctx.refuse(
-            Forbidden(
-                "four-eyes rule: a specification cannot be approved or rejected by the "
-                "principal who requested it"
-            ),
+            Forbidden(f"four-eyes rule: {reason}"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,

@@ -15,17 +15,15 @@ import json
 import socket
 from typing import Any
 
-import jwt
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from cryptography.hazmat.primitives import serialization
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 from tests.conftest import Gateway, Synthetic
+from tests.identity import bearer, signer
 from tests.integration.test_aggregates_api import BY_KOMMUNE
 from tests.integration.test_extracts_api import push_all
 
@@ -160,22 +158,10 @@ def test_audit_filters_are_validated(gateway: Gateway) -> None:
     assert ok.status_code == 200 and ok.json()["entries"]
 
 
-def _signed(gw: Gateway, **claims: Any) -> dict[str, str]:
-    key = serialization.load_pem_private_key(
-        (gw.settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes(), password=None
-    )
-    now = int(dt.datetime.now(dt.UTC).timestamp())
-    body = {
-        "iss": gw.settings.token_issuer,
-        "aud": gw.settings.token_audience,
-        "sub": "star-analyse",
-        "roles": ["recipient"],
-        "iat": now,
-        "exp": now + 600,
-        **claims,
-    }
-    body = {k: v for k, v in body.items() if v is not ...}
-    return {"Authorization": f"Bearer {jwt.encode(body, key, algorithm='EdDSA')}"}  # type: ignore[arg-type]
+def _signed(_gw: Gateway, **claims: Any) -> dict[str, str]:
+    """A token from the session's static issuer (trusted by the gateway, over real HTTP),
+    whose claims the test chooses: ``...`` leaves a claim out."""
+    return bearer(signer().sign(claims))
 
 
 def test_signed_tokens_of_the_wrong_shape_are_401(gateway: Gateway) -> None:
@@ -189,6 +175,10 @@ def test_signed_tokens_of_the_wrong_shape_are_401(gateway: Gateway) -> None:
         "sub a number": {"sub": 12},
         "sub with spaces": {"sub": "star analyse"},
         "sub a CPR": {"sub": "0101801111"},
+        "organisation a CPR": {"organisation": "0101801111"},
+        "organisation a list": {"organisation": ["star-analyse"]},
+        "organisation not this issuer's": {"organisation": "dst"},
+        "no organisation": {"organisation": ...},
         "a century to live": {"exp": now + 100 * 365 * 86400},
         "issued in the future": {"iat": now + 3600, "exp": now + 7200},
         "no exp": {"exp": ...},
@@ -279,19 +269,22 @@ def test_arbitrary_text_in_ids_and_periods_is_never_a_5xx(gateway: Gateway, text
 
 
 def test_one_identity_however_an_issuer_spells_it(gateway: Gateway, synthetic: Synthetic) -> None:
-    """A token naming ``STAR-ANALYSE`` is star-analyse: it cannot approve star-analyse's own
-    request (four eyes), and it is the owner of star-analyse's specifications."""
+    """A token naming ``STAR-STATISTIK`` and person ``ANNA`` is anna of star-statistik: she
+    cannot approve her own request (four eyes), and her organisation owns it."""
     push_all(gateway, synthetic)
     spec = {**BY_KOMMUNE}
-    mine = gateway.client.post(
-        "/v1/extracts", json=spec, headers=gateway.auth("star-statistik", Role.RECIPIENT)
-    )
+    anna = _signed(gateway, sub="anna", organisation="star-statistik", roles=["recipient"])
+    mine = gateway.client.post("/v1/extracts", json=spec, headers=anna)
     assert mine.status_code == 201
-    shouting = _signed(gateway, sub="STAR-STATISTIK", roles=["approver", "recipient"])
+    shouting = _signed(
+        gateway, sub="ANNA", organisation="STAR-STATISTIK", roles=["approver", "recipient"]
+    )
     approve = gateway.client.post(f"/v1/extracts/{mine.json()['id']}/approve", headers=shouting)
     assert approve.status_code == 403 and "four-eyes" in approve.json()["detail"]
     read = gateway.client.get(f"/v1/extracts/{mine.json()['id']}", headers=shouting)
     assert read.status_code == 200 and read.json()["recipient"] == "star-statistik"
-    wide = _signed(gateway, sub="ＳＴＡＲ-ＳＴＡＴＩＳＴＩＫ", roles=["approver"])  # full-width
+    wide = _signed(
+        gateway, sub="ＡＮＮＡ", organisation="hub-legal", roles=["approver"]
+    )  # full-width, another organisation: still anna
     approve = gateway.client.post(f"/v1/extracts/{mine.json()['id']}/approve", headers=wide)
     assert approve.status_code == 403 and "four-eyes" in approve.json()["detail"]

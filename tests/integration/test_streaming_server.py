@@ -16,12 +16,12 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 from tests.conftest import POLICIES
+from tests.identity import provider, write_trusted_issuers
 
 
 def _port() -> int:
@@ -35,6 +35,7 @@ def test_a_stalled_upload_holds_one_ingest_slot_and_nothing_else(tmp_path: Path)
     data = tmp_path / "var"
     settings = Settings(data_dir=data, policies_dir=POLICIES)
     init_key_folder(settings.resolved_keys_dir)
+    write_trusted_issuers(settings.resolved_trusted_issuers_file)
     files = synth.generate(load_catalogue(POLICIES), tmp_path / "src", seed=3, scale=0.02)
     lpr = (tmp_path / "src" / next(f for f in files if f.dataset == "lpr").path).read_bytes()
     port = _port()
@@ -53,14 +54,7 @@ def test_a_stalled_upload_holds_one_ingest_slot_and_nothing_else(tmp_path: Path)
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
-    token = tokens.issue(
-        key,
-        subject="sundhedsdatastyrelsen",
-        roles=[Role.SOURCE],
-        issuer=settings.token_issuer,
-        audience=settings.token_audience,
-    )
+    token = provider().token("sundhedsdatastyrelsen", Role.SOURCE)
     url = f"{base}/v1/sources/sundhedsdatastyrelsen/datasets/lpr/deliveries"
     headers = {"Authorization": f"Bearer {token}"}
     release = threading.Event()

@@ -15,14 +15,14 @@ import httpx
 import pytest
 
 from gateway.config import Settings
-from gateway.crypto import tokens
-from gateway.crypto.keys import DEV_ISSUER_PRIVATE, init_key_folder
+from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.domain.principal import Role
+from gateway.identity.principal import Role
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
 from tests.conftest import POLICIES, ROOT
+from tests.identity import provider, write_trusted_issuers
 from tests.integration.test_extracts_api import LINKED
 from tests.pg import PgServer
 
@@ -52,6 +52,7 @@ def test_two_workers_many_clients_nothing_lost_or_duplicated(
     }
     settings = Settings(data_dir=data, database_url=url, policies_dir=POLICIES)
     init_key_folder(settings.resolved_keys_dir)
+    write_trusted_issuers(settings.resolved_trusted_issuers_file)
     catalogue = load_catalogue(POLICIES)
     sources = tmp_path / "sources"
     deliveries = []
@@ -70,17 +71,9 @@ def test_two_workers_many_clients_nothing_lost_or_duplicated(
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    key = (settings.resolved_keys_dir / DEV_ISSUER_PRIVATE).read_bytes()
 
     def headers(subject: str, *roles: Role) -> dict[str, str]:
-        token = tokens.issue(
-            key,
-            subject=subject,
-            roles=roles,
-            issuer=settings.token_issuer,
-            audience=settings.token_audience,
-        )
-        return {"Authorization": f"Bearer {token}"}
+        return {"Authorization": f"Bearer {provider().token(subject, *roles)}"}
 
     try:
         deadline = time.monotonic() + 60

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import hmac
 import io
@@ -10,15 +9,11 @@ import os
 import threading
 from pathlib import Path
 
-import jwt
 import pyarrow as pa
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gateway.crypto import tokens
 from gateway.crypto.envelope import (
     CHUNK_SIZE,
     HEADER_SIZE,
@@ -28,8 +23,7 @@ from gateway.crypto.envelope import (
 from gateway.crypto.keys import KeyRing, hkdf, init_key_folder, load_master_key
 from gateway.crypto.pseudonyms import Hmac, internal_pseudonyms, recipient_pseudonyms
 from gateway.crypto.spool import RECENT_CHUNKS, SealedSpool, UploadAborted
-from gateway.domain.principal import Role
-from gateway.errors import IntegrityError, KeyUnavailable, NotAuthenticated
+from gateway.errors import IntegrityError, KeyUnavailable
 
 
 # -- published vectors ---------------------------------------------------------------------
@@ -110,7 +104,7 @@ def test_key_versions_give_different_keys() -> None:
 # -- master key ----------------------------------------------------------------------------
 def test_key_folder_is_created_once_and_never_overwritten(tmp_path: Path) -> None:
     created = init_key_folder(tmp_path / "keys")
-    assert {p.name for p in created} == {"master.key", "dev-issuer.pem", "dev-issuer.pub.pem"}
+    assert {p.name for p in created} == {"master.key"}
     first = load_master_key(tmp_path / "keys", None)
     assert init_key_folder(tmp_path / "keys") == []
     assert load_master_key(tmp_path / "keys", None) == first
@@ -266,48 +260,3 @@ def test_readers_of_an_aborted_upload_fail_instead_of_seeing_a_short_file(
         spool.sha256()
     spool.discard()
     assert not Path(spool.path).exists()
-
-
-# -- tokens --------------------------------------------------------------------------------
-def _pem(key: Ed25519PrivateKey) -> bytes:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
-
-
-def test_tokens_verify_and_refuse_forgeries() -> None:
-    key, other = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
-    verifier = tokens.TokenVerifier([key.public_key()], issuer="iss", audience="aud")
-    good = tokens.issue(
-        _pem(key), subject="lpr-owner", roles=[Role.SOURCE], issuer="iss", audience="aud"
-    )
-    principal = verifier.verify(good)
-    assert principal.subject == "lpr-owner" and principal.roles == {Role.SOURCE}
-
-    forged = tokens.issue(
-        _pem(other), subject="x", roles=[Role.SOURCE], issuer="iss", audience="aud"
-    )
-    expired = tokens.issue(
-        _pem(key),
-        subject="x",
-        roles=[Role.SOURCE],
-        issuer="iss",
-        audience="aud",
-        now=dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
-    )
-    wrong_aud = tokens.issue(
-        _pem(key), subject="x", roles=[Role.SOURCE], issuer="iss", audience="other"
-    )
-    unsigned = jwt.encode(
-        {"sub": "x", "roles": ["source"], "iss": "iss", "aud": "aud", "iat": 0, "exp": 2**31},
-        key=None,
-        algorithm="none",
-    )
-    symmetric = jwt.encode(
-        {"sub": "x", "roles": ["source"], "iss": "iss", "aud": "aud", "iat": 0, "exp": 2**31},
-        key="s" * 32,
-        algorithm="HS256",
-    )
-    for bad in (forged, expired, wrong_aud, unsigned, symmetric, "not-a-token"):
-        with pytest.raises(NotAuthenticated):
-            verifier.verify(bad)

@@ -12,8 +12,8 @@ from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
-from gateway.domain.principal import Principal
 from gateway.domain.records import ExtractRecord, ReleaseRecord
+from gateway.identity.principal import Principal
 from gateway.services import aggregates, extracts
 from gateway.services import audit as audit_service
 

@@ -1,0 +1,136 @@
+"""The interactive API documentation, served by the gateway itself, and the OpenAPI document's
+security schemes.
+
+The ministries' networks have no internet, so Swagger UI and ReDoc come from the gateway
+(the assets of the ``fastapi-offline`` package, served under ``/docs/assets``), never a CDN.
+The Authorize button works against the trusted identity provider: a person logs in by
+authorization code with PKCE through the public client ``docs_client_id`` of the trusted issuers
+file, or pastes a bearer token (a machine's, from client credentials).
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+
+from gateway.domain.permissions import PUBLIC
+from gateway.identity.issuers import IdentityConfig
+
+ASSETS = "/docs/assets"
+REDIRECT = "/docs/oauth2-redirect"
+
+
+def _provider_endpoints(config: IdentityConfig) -> dict[str, Any] | None:
+    """The first trusted issuer's discovery document, if it can be read now."""
+    issuer = config.issuers[0].issuer
+    try:
+        response = httpx.get(f"{issuer.rstrip('/')}/.well-known/openid-configuration", timeout=5)
+        response.raise_for_status()
+        document: dict[str, Any] = response.json()
+        return document
+    except (httpx.HTTPError, ValueError):
+        return None
+
+
+def security_schemes(config: IdentityConfig) -> dict[str, Any]:
+    """Bearer always; OAuth2 (authorization code with PKCE for people, client credentials for
+    machines) with the first trusted issuer's endpoints when its discovery answers."""
+    schemes: dict[str, Any] = {
+        "bearer": {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "An access token of a trusted identity provider whose 'aud' is "
+            f"'{config.audience}'.",
+        }
+    }
+    endpoints = _provider_endpoints(config)
+    if endpoints is not None:
+        scopes = {"openid": "who you are", "gateway": "use the gateway"}
+        schemes["oauth2"] = {
+            "type": "oauth2",
+            "description": "People: log in at the identity provider (code flow with PKCE). "
+            "Machines: client credentials with a private_key_jwt assertion (RFC 7523), as "
+            "'gateway login --client-key' does.",
+            "flows": {
+                "authorizationCode": {
+                    "authorizationUrl": endpoints["authorization_endpoint"],
+                    "tokenUrl": endpoints["token_endpoint"],
+                    "scopes": scopes,
+                },
+                "clientCredentials": {
+                    "tokenUrl": endpoints["token_endpoint"],
+                    "scopes": {"gateway": "use the gateway"},
+                },
+            },
+        }
+    return schemes
+
+
+def install(app: FastAPI, config: IdentityConfig) -> None:
+    """Offline docs at ``/docs`` and ``/redoc``, and the security schemes in ``/openapi.json``
+    (built on first request, so a provider that is down at start does not stop the gateway)."""
+    assets = files("fastapi_offline") / "static"
+    app.mount(ASSETS, StaticFiles(directory=str(assets)), name="docs-assets")
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            schemes = security_schemes(config)
+            schema.setdefault("components", {})["securitySchemes"] = schemes
+            requirement: list[dict[str, list[str]]] = [{name: []} for name in schemes]
+            for methods in schema.get("paths", {}).values():
+                for operation in methods.values():
+                    if operation.get("x-use-case") not in PUBLIC:
+                        operation["security"] = requirement
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+            oauth2_redirect_url=REDIRECT,
+            init_oauth={
+                "clientId": config.docs_client_id or "",
+                "usePkceWithAuthorizationCodeGrant": True,
+                "scopes": "openid gateway",
+                "additionalQueryStringParams": {"resource": config.audience},
+            },
+        )
+
+    @app.get(REDIRECT, include_in_schema=False)
+    def swagger_redirect() -> HTMLResponse:
+        return get_swagger_ui_oauth2_redirect_html()
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} - API",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )

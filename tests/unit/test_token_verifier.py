@@ -1,0 +1,168 @@
+"""The token verifier against issuers over real HTTP (discovery and JWKS), with tokens signed
+by keys the test holds: every check, every algorithm, key rotation, claim mapping and the
+limits of what each issuer may say."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import jwt
+import pytest
+
+from gateway.errors import NotAuthenticated, ServiceUnavailable
+from gateway.identity.issuers import ClaimMapping, IdentityConfig, MachineRule
+from gateway.identity.principal import ActorKind, Role
+from gateway.identity.verifier import TokenVerifier
+from tests.identity import AUDIENCE, StaticIssuer, free_port
+
+
+@pytest.fixture
+def issuer() -> Iterator[StaticIssuer]:
+    static = StaticIssuer(("EC", "OKP", "RSA"))
+    yield static
+    static.close()
+
+
+def verifier_for(*issuers: object, **config: object) -> TokenVerifier:
+    config_ = IdentityConfig(audience=AUDIENCE, issuers=issuers, **config)  # type: ignore[arg-type]
+    return TokenVerifier(config_)
+
+
+def test_every_algorithm_verifies(issuer: StaticIssuer) -> None:
+    verifier = verifier_for(issuer.trusted(("star-analyse",)))
+    try:
+        for key, alg in ((0, "ES256"), (1, "EdDSA"), (2, "RS256"), (2, "PS256")):
+            principal = verifier.verify(issuer.sign({"sub": "anna"}, key=key, alg=alg))
+            assert principal.organisation == "star-analyse"
+            assert principal.actor == "anna" and principal.kind is ActorKind.PERSON
+            assert principal.roles == {Role.RECIPIENT}
+    finally:
+        verifier.close()
+
+
+def test_each_failed_check_is_a_401_that_names_it(issuer: StaticIssuer) -> None:
+    verifier = verifier_for(issuer.trusted(("star-analyse",)), max_token_age_seconds=3600)
+    other = StaticIssuer()
+    now = int(time.time())
+    cases = {
+        "signature": (other.sign({"iss": issuer.issuer}, kid=issuer.keys[0]["kid"]), "signature"),
+        "expired": (issuer.sign({"iat": now - 1200, "exp": now - 600}), "expired"),
+        "audience": (issuer.sign({"aud": "someone-else"}), "aud"),
+        "untrusted issuer": (other.sign({}), "trusted issuer"),
+        "not yet valid": (issuer.sign({"nbf": now + 600}), "not valid yet"),
+        "future iat": (issuer.sign({"iat": now + 600, "exp": now + 900}), "not valid yet"),
+        "too old": (issuer.sign({"iat": now - 7200, "exp": now + 60}), "older"),
+        "lives too long": (issuer.sign({"exp": now + 86400}), "longer"),
+        "no exp": (issuer.sign({"exp": ...}), "missing"),
+        "foreign organisation": (issuer.sign({"organisation": "dst"}), "speak for"),
+        "no role": (issuer.sign({"roles": ["janitor"]}), "no gateway role"),
+        "roles not a list": (issuer.sign({"roles": 7}), "roles claim"),
+        "person a CPR": (issuer.sign({"sub": "0101801111"}), "person claim"),
+        "person with spaces": (issuer.sign({"sub": "a b"}), "person claim"),
+        "organisation missing": (issuer.sign({"organisation": ...}), "organisation claim"),
+        "unknown kid": (issuer.sign({}, kid="nope"), "signing key"),
+        "garbage": ("not-a-token", "well-formed"),
+        "three dots of garbage": ("a.b.c", "well-formed"),
+    }
+    unsigned = jwt.encode({"iss": issuer.issuer, "aud": AUDIENCE}, key=None, algorithm="none")
+    symmetric = jwt.encode({"iss": issuer.issuer}, key="s" * 32, algorithm="HS256")
+    cases["alg none"] = (unsigned, "algorithm")
+    cases["hmac"] = (symmetric, "algorithm")
+    try:
+        for name, (token, words) in cases.items():
+            with pytest.raises(NotAuthenticated) as failed:
+                verifier.verify(token)
+            assert words in failed.value.detail, (name, failed.value.detail)
+            assert "0101801111" not in failed.value.detail
+    finally:
+        verifier.close()
+        other.close()
+
+
+def test_an_issuer_grants_only_the_roles_it_may(issuer: StaticIssuer) -> None:
+    trusted = issuer.trusted(("star-analyse",), roles=frozenset({Role.RECIPIENT}))
+    verifier = verifier_for(trusted)
+    try:
+        verifier.verify(issuer.sign({"roles": ["recipient"]}))
+        with pytest.raises(NotAuthenticated, match="may not grant"):
+            verifier.verify(issuer.sign({"roles": ["recipient", "approver"]}))
+    finally:
+        verifier.close()
+
+
+def test_claim_mapping_reads_nested_claims_and_renames_roles(issuer: StaticIssuer) -> None:
+    mapping = ClaimMapping(
+        organisation="org.id",
+        person="preferred_username",
+        roles="realm_access.roles",
+        unit="org.unit",
+        role_names={"gateway-approver": Role.APPROVER},
+    )
+    verifier = verifier_for(issuer.trusted(("hub-legal",), claims=mapping))
+    claims = {
+        "organisation": ...,
+        "roles": ...,
+        "org": {"id": "HUB-LEGAL", "unit": "Legal"},
+        "preferred_username": "Dina@Hub",
+        "realm_access": {"roles": ["gateway-approver", "offline_access"]},
+    }
+    try:
+        principal = verifier.verify(issuer.sign(claims))
+    finally:
+        verifier.close()
+    assert principal.organisation == "hub-legal" and principal.unit == "legal"
+    assert principal.actor == "dina@hub" and principal.roles == {Role.APPROVER}
+    assert principal.label == "hub-legal/legal/person:dina@hub[approver]"
+
+
+def test_machine_tokens_name_the_client(issuer: StaticIssuer) -> None:
+    verifier = verifier_for(issuer.trusted(("dst",)))
+    entra = StaticIssuer()
+    by_claim = ClaimMapping(machine=MachineRule(claim="idtyp", equals="app"))
+    entra_verifier = verifier_for(entra.trusted(("dst",), claims=by_claim))
+    try:
+        rfc9068 = verifier.verify(
+            issuer.sign({"organisation": "dst", "sub": "dst-script", "client_id": "dst-script"})
+        )
+        assert rfc9068.kind is ActorKind.CLIENT and rfc9068.actor == "dst-script"
+        app = entra_verifier.verify(
+            entra.sign({"organisation": "dst", "sub": "o-1", "client_id": "app-1", "idtyp": "app"})
+        )
+        assert app.kind is ActorKind.CLIENT and app.actor == "app-1"
+    finally:
+        verifier.close()
+        entra_verifier.close()
+        entra.close()
+
+
+def test_a_new_kid_triggers_one_bounded_refresh(issuer: StaticIssuer) -> None:
+    verifier = verifier_for(issuer.trusted(("star-analyse",)), jwks_min_refresh_seconds=2)
+    try:
+        old = issuer.sign({})
+        verifier.verify(old)
+        keys = verifier.keys_of(issuer.issuer)
+        assert keys.refreshes == 1
+        issuer.keys.insert(0, StaticIssuer().keys[0])  # the provider rotates: new key first
+        time.sleep(2.1)  # at most one refresh per jwks_min_refresh_seconds
+        new = issuer.sign({}, key=0)
+        verifier.verify(new)  # the unknown kid: one refresh
+        verifier.verify(old)  # the old key is still published: still verifies
+        assert keys.refreshes == 2
+        for _ in range(20):  # made-up kids: refused, and no refresh within the interval
+            with pytest.raises(NotAuthenticated):
+                verifier.verify(issuer.sign({}, kid=f"made-up-{_}"))
+        assert keys.refreshes == 2
+    finally:
+        verifier.close()
+
+
+def test_an_unreachable_provider_is_503_not_401(issuer: StaticIssuer) -> None:
+    gone = issuer.trusted(("star-analyse",), jwks_uri=f"http://127.0.0.1:{free_port()}/jwks")
+    verifier = verifier_for(gone)
+    token = issuer.sign({})
+    try:
+        with pytest.raises(ServiceUnavailable):
+            verifier.verify(token)
+    finally:
+        verifier.close()
