@@ -24,17 +24,14 @@ from typing import Any
 
 import httpx
 import pyarrow.parquet as pq
-from sqlalchemy import Engine, create_engine, inspect, select
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
 
 from gateway.audit import receipts
+from gateway.cli.demo_database import demo_database, mark_demo_database
 from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.errors import ConfigurationError
 from gateway.identity.client_keys import ClientKey
 from gateway.identity.dev_provider import ProviderProcess
 from gateway.identity.dev_setup import AUDIENCE, init_dev_identity
@@ -42,8 +39,6 @@ from gateway.identity.dev_tokens import DevTokens
 from gateway.identity.oauth import OAuthClient
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
-from gateway.storage.sql_store import SqlStore
-from gateway.storage.tables import meta, metadata
 
 PERIOD = "2016-11"
 
@@ -176,82 +171,6 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  server log: {log_path}; state: {folder}; time {elapsed:.1f} s")
     return 0 if result.ok else 1
-
-
-def demo_database(url: str | None) -> str | None:
-    """The database the demo runs on: the embedded SQLite file (None) unless
-    GATEWAY_DATABASE_URL names one. On PostgreSQL the demo uses a database of its own,
-    ``<database>_demo``, dropped and created afresh on each run (its keys are new each run, so
-    its data must be too; no other database is touched). A role that may not create databases
-    gets the URL's own database, if that holds no gateway tables yet."""
-    if not url:
-        return None
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "postgresql":
-        return url
-    name = f"{parsed.database or 'gateway'}_demo"
-    engine = create_engine(parsed, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except sa_exc.DBAPIError:
-        return _own_database_if_empty(engine, url, name)
-    finally:
-        engine.dispose()
-    print(f"PostgreSQL: the demo runs on its own database '{name}' (created afresh)")
-    return parsed.set(database=name).render_as_string(hide_password=False)
-
-
-DEMO_MARK = "demo-database"
-
-
-def mark_demo_database(url: str | None) -> None:
-    """Record in the demo's database that the demo made it (so a later run may start it
-    afresh); the schema is created first."""
-    if url is None:
-        return
-    store = SqlStore.open(url)
-    try:
-        with store.unit_of_work() as uow:
-            uow.set_meta(DEMO_MARK, "created by 'gateway demo'; dropped by the next demo run")
-    finally:
-        store.dispose()
-
-
-def _is_demo_database(engine: Engine) -> bool:
-    try:
-        with engine.connect() as conn:
-            found = conn.execute(select(meta.c.value).where(meta.c.key == DEMO_MARK)).first()
-    except sa_exc.DBAPIError:
-        return False
-    return found is not None
-
-
-def _own_database_if_empty(engine: Engine, url: str, name: str) -> str:
-    try:
-        with engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
-    except sa_exc.DBAPIError as exc:
-        raise ConfigurationError(
-            "the demo cannot reach the PostgreSQL server of GATEWAY_DATABASE_URL "
-            f"({type(exc.orig).__name__ if exc.orig else type(exc).__name__})"
-        ) from None
-    if tables & {"audit_entries", "deliveries", "alembic_version"}:
-        if _is_demo_database(engine):  # left by an earlier demo run: start it afresh
-            with engine.connect() as conn:
-                for table in [*reversed(metadata.sorted_tables), "alembic_version"]:
-                    conn.exec_driver_sql(f'DROP TABLE IF EXISTS "{table}" CASCADE')
-            print("PostgreSQL: the demo reuses the database of GATEWAY_DATABASE_URL (its own)")
-            return url
-        raise ConfigurationError(
-            f"the demo could not create its own database '{name}' (the role needs CREATEDB), "
-            "and the database of GATEWAY_DATABASE_URL already holds gateway data: the demo "
-            "never writes into a gateway database it did not create. Grant CREATEDB, or point "
-            "GATEWAY_DATABASE_URL at an empty database."
-        )
-    print("PostgreSQL: the demo runs on the (empty) database of GATEWAY_DATABASE_URL")
-    return url
 
 
 def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
