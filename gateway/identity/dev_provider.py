@@ -80,6 +80,26 @@ def find_node(*, install: bool = True) -> Path:
     return wheel
 
 
+def _alive(pid: str) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _npm(node: Path) -> list[str]:
+    """npm run by this node: its ``npm-cli.js`` beside the node binary (a Node.js tree, or
+    the PyPI wheel, whose ``bin/npm`` is a copy that cannot find its modules), else ``npm``
+    on the PATH."""
+    cli = node.resolve().parent.parent / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+    if cli.exists():
+        return [str(node), str(cli)]
+    return [shutil.which("npm") or "npm"]
+
+
 def runtime_dir() -> Path:
     """Where the provider's npm packages are installed: one folder per lock file, reused."""
     lock = (PACKAGE / "package-lock.json").read_bytes()
@@ -99,13 +119,13 @@ def install() -> tuple[Path, Path]:
     if not (target / "node_modules" / "oidc-provider" / "package.json").exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         for stale in target.parent.glob(f"{target.name}.partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+            if not _alive(stale.name.rsplit("-", 1)[1]):  # another install may be under way
+                shutil.rmtree(stale, ignore_errors=True)
         work = target.parent / f"{target.name}.partial-{os.getpid()}"
         work.mkdir()
         for name in ("package.json", "package-lock.json", "provider.mjs"):
             shutil.copyfile(PACKAGE / name, work / name)
-        npm = node.parent / "npm"
-        command = [str(npm)] if npm.exists() else [shutil.which("npm") or "npm"]
+        command = _npm(node)
         env = {**os.environ, "PATH": f"{node.parent}{os.pathsep}{os.environ.get('PATH', '')}"}
         try:
             subprocess.run(  # noqa: S603 - npm installing the committed lock file
