@@ -24,6 +24,7 @@ from gateway.domain.policy_files import load_catalogue
 from gateway.identity.client_keys import new_signing_jwk, public_jwk
 from gateway.identity.dev_provider import Person, ProviderProcess, ProviderState
 from gateway.identity.dev_setup import (
+    ACCESS_TOKEN_TYPE,
     AUDIENCE,
     DEV_CLAIMS,
     DEV_PEOPLE,
@@ -99,6 +100,7 @@ class TestProvider:
             "issuer": self.issuer,
             "organisations": frozenset([*organisations(catalogue), *TEST_ORGANISATIONS]),
             "claims": DEV_CLAIMS,
+            "token_type": ACCESS_TOKEN_TYPE,
         }
         values.update(overrides)
         return TrustedIssuer(**values)

@@ -35,6 +35,8 @@ DEV_PEOPLE = (
     Person("analytiker", "star-analyse", ("recipient", "approver"), unit="analyse", name="Analyst"),
     Person("statistiker", "star-statistik", ("recipient",), name="Statistician"),
 )
+# Its access tokens say what they are (RFC 9068), so an ID token never passes for one.
+ACCESS_TOKEN_TYPE = "at+jwt"  # noqa: S105 - a media type, not a secret
 # The claim mapping of the development provider: roles nested as Keycloak nests them.
 DEV_CLAIMS = ClaimMapping(roles="realm_access.roles", unit="unit")
 
@@ -82,6 +84,7 @@ def init_dev_identity(
                 issuer=issuer,
                 organisations=frozenset(organisations(catalogue)),
                 claims=DEV_CLAIMS,
+                token_type=ACCESS_TOKEN_TYPE,
             ),
         ),
     )

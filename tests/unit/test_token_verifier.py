@@ -166,3 +166,15 @@ def test_an_unreachable_provider_is_503_not_401(issuer: StaticIssuer) -> None:
             verifier.verify(token)
     finally:
         verifier.close()
+
+
+def test_an_issuer_that_types_its_access_tokens_gets_only_access_tokens(
+    issuer: StaticIssuer,
+) -> None:
+    verifier = verifier_for(issuer.trusted(("star-analyse",), token_type="at+jwt"))
+    try:
+        assert verifier.verify(issuer.sign({}, typ="at+jwt")).organisation == "star-analyse"
+        with pytest.raises(NotAuthenticated, match="not an access token"):
+            verifier.verify(issuer.sign({}))  # typ JWT: an ID token, say
+    finally:
+        verifier.close()
