@@ -26,6 +26,8 @@ from gateway.identity.dev_provider import Person, ProviderProcess, ProviderState
 from gateway.identity.dev_setup import (
     ACCESS_TOKEN_TYPE,
     AUDIENCE,
+    CONSOLE_CLIENT,
+    CONSOLE_REDIRECT,
     DEV_CLAIMS,
     DEV_PEOPLE,
     DOCS_CLIENT,
@@ -66,6 +68,7 @@ class TestProvider:
         self.state.init(issuer=f"http://127.0.0.1:{free_port()}", audience=AUDIENCE)
         self.state.add_public_client(CLI_CLIENT)
         self.state.add_public_client(DOCS_CLIENT, redirect_uris=[DOCS_REDIRECT])
+        self.state.add_public_client(CONSOLE_CLIENT, redirect_uris=[CONSOLE_REDIRECT])
         for person in (*DEV_PEOPLE, *TEST_PEOPLE):
             self.state.add_person(person)
         self.process = ProviderProcess(self.state, int(self.state.issuer.rsplit(":", 1)[1]))
@@ -125,6 +128,7 @@ def write_trusted_issuers(path: Path, *extra: TrustedIssuer, **config: Any) -> N
     :func:`signer` (for tokens of odd shapes), and any others."""
     issuers = (provider().trusted_issuer(), signer().trusted(TRUSTED_BY_SIGNER), *extra)
     config.setdefault("docs_client_id", DOCS_CLIENT)
+    config.setdefault("console_client_id", CONSOLE_CLIENT)
     write_identity_config(path, IdentityConfig(audience=AUDIENCE, issuers=issuers, **config))
 
 

@@ -13,6 +13,7 @@ from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
 from gateway.config import Settings
+from gateway.console import mount as console
 from gateway.logging import configure_logging
 from gateway.services.bootstrap import check_witness, open_runtime
 from gateway.services.janitor import Janitor
@@ -56,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.subject_indexer = indexer
     problems.install(app)
     docs.install(app, runtime.verifier.config)
+    console.install(app, runtime)
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)
 

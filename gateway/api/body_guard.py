@@ -1,7 +1,8 @@
 """Request bodies: authenticated before they are read, bounded in size and in time.
 
-* A request that carries a body must present a valid bearer token first; otherwise it is
-  answered 401 without reading a byte of the body (a 48 MB unauthenticated JSON body was once
+* A request that carries a body must present a valid bearer token (the console's forms: a
+  logged-in session cookie) first; otherwise it is answered 401 without reading a byte of the
+  body (a 48 MB unauthenticated JSON body was once
   parsed in full). The verified principal is kept for the route (``request.state.principal``).
 * A body is bounded: a delivery by ``GATEWAY_MAX_DELIVERY_BYTES`` (checked by the route as the
   body streams), anything else by ``GATEWAY_MAX_REQUEST_BYTES`` (read here, whole, before the
@@ -22,6 +23,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.problems import error_response
 from gateway.api.request_context import header
+from gateway.console.web import console_principal
 from gateway.errors import BodyTooLarge, GatewayError, NotAuthenticated, RequestTimeout
 
 DELIVERY_PATH = re.compile(r"/v1/sources/[^/]+/datasets/[^/]+/deliveries")
@@ -55,6 +57,8 @@ class BodyGuard:
 
 
 def _principal(scope: Scope, verifier: object) -> object:
+    if scope["path"].startswith("/console/"):  # the console's forms: its session cookie
+        return console_principal(scope["app"].state, header(scope, b"cookie"))
     value = header(scope, b"authorization") or ""
     scheme, _, token = value.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():

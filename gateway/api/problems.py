@@ -11,7 +11,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api import metrics
@@ -49,10 +49,14 @@ def _location(loc: Any) -> list[Any]:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(GatewayError)
-    async def _domain(request: Request, exc: GatewayError) -> JSONResponse:
+    async def _domain(request: Request, exc: GatewayError) -> Response:
         if exc.status in (401, 403):
             metrics.REFUSALS.labels(exc.code).inc()
         log.info("request refused", status=exc.status, code=exc.code)
+        page = getattr(request.app.state, "console_error_page", None)
+        if page is not None and request.url.path.startswith("/console/"):
+            response: Response = page(request, exc)  # people get a page, not JSON
+            return response
         return error_response(exc, request.url.path)
 
     @app.exception_handler(RequestValidationError)

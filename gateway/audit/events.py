@@ -34,6 +34,7 @@ class EventType(StrEnum):
     AUDIT_SEARCHED = "audit.searched"  # an auditor searched the trail (filters recorded)
     AUDIT_SUBJECT_LOOKUP = "audit.subject-lookup"  # who looked up whom (keyed subject only)
     AUDIT_EXPORTED = "audit.exported"
+    AUDIT_VERIFIED = "audit.verified"  # someone verified the whole log (and what they found)
 
 
 @dataclass(frozen=True)

@@ -376,14 +376,14 @@ def audit_search(args: argparse.Namespace) -> int:
     """Search the trail as an auditor (the search itself is an audit entry)."""
     ctx = open_runtime(Settings()).context
     query = AuditQuery(
-        args.event_type,
-        args.actor,
-        args.dataset,
-        args.recipient,
-        args.since,
-        args.until,
-        args.limit,
-        args.offset,
+        event_type=args.event_type,
+        actor=args.actor,
+        dataset=args.dataset,
+        recipient=args.recipient,
+        since=args.since,
+        until=args.until,
+        limit=args.limit,
+        offset=args.offset,
     )
     for entry in audit_service.search(ctx, by=_auditor(), query=query):
         sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")

@@ -33,6 +33,7 @@ class Labels:
     KEY_CHECK = "gateway/v1/key-check"
     SUBJECT_INDEX = "gateway/v1/audit/subject-index"
     CHECKPOINT_SIGNING = "gateway/v1/audit/checkpoint-signing"
+    CONSOLE_SESSION = "gateway/v1/console/session"
 
     @staticmethod
     def recipient_pseudonym(recipient: str, version: int) -> str:

@@ -22,6 +22,8 @@ from gateway.identity.issuers import (
 AUDIENCE = "urn:gateway"
 DOCS_CLIENT = "gateway-docs"  # the API docs' Authorize button (code flow with PKCE)
 DOCS_REDIRECT = "http://127.0.0.1/docs/oauth2-redirect"  # any port: a loopback redirect
+CONSOLE_CLIENT = "gateway-console"  # the web console's login (code flow with PKCE)
+CONSOLE_REDIRECT = "http://127.0.0.1/console/callback"
 # The hub's own offices: the legal office (approvers), the data protection officer
 # (auditor and approver) and operations. Organisations like any other in tokens.
 HUB_ORGANISATIONS = ("hub-legal", "hub-dpo", "hub-operations")
@@ -62,6 +64,7 @@ def init_dev_identity(
     state.init(issuer=issuer, audience=AUDIENCE, listen=listen)
     state.add_public_client(CLI_CLIENT)
     state.add_public_client(DOCS_CLIENT, redirect_uris=[DOCS_REDIRECT])
+    state.add_public_client(CONSOLE_CLIENT, redirect_uris=[CONSOLE_REDIRECT])
     for person in DEV_PEOPLE:
         state.add_person(person)
     clients = data_dir / "clients"
@@ -79,6 +82,7 @@ def init_dev_identity(
     config = IdentityConfig(
         audience=AUDIENCE,
         docs_client_id=DOCS_CLIENT,
+        console_client_id=CONSOLE_CLIENT,
         issuers=(
             TrustedIssuer(
                 issuer=issuer,

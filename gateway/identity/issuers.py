@@ -121,6 +121,11 @@ class IdentityConfig(_Frozen):
         description="A public client at the first issuer for the API docs' Authorize button "
         "(authorization code with PKCE; redirect to <gateway>/docs/oauth2-redirect).",
     )
+    console_client_id: str | None = Field(
+        None,
+        description="A public client at the first issuer for the web console's login "
+        "(authorization code with PKCE; redirect to <gateway>/console/callback).",
+    )
     issuers: tuple[TrustedIssuer, ...]
 
     @field_validator("issuers")

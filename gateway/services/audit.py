@@ -126,7 +126,10 @@ def checked_query(query: AuditQuery) -> AuditQuery:
     """The query with every filter validated: known event types, identifier-shaped actors,
     datasets and recipients, ISO times. A filter is recorded in the audit trail, so nothing
     CPR-shaped or free-form gets through."""
-    if query.event_type is not None and query.event_type not in EVENT_TYPES:
+    unknown = [
+        e for e in (query.event_type, *query.event_types) if e is not None and e not in EVENT_TYPES
+    ]
+    if unknown:
         raise InvalidRequest(
             "'event_type' is not a known event type",
             errors=[{"field": "event_type", "problem": "unknown"}],
@@ -144,17 +147,27 @@ def checked_query(query: AuditQuery) -> AuditQuery:
 
 
 def search(ctx: Context, *, by: Principal, query: AuditQuery) -> list[AuditEntry]:
+    return search_page(ctx, by=by, query=query)[0]
+
+
+def search_page(ctx: Context, *, by: Principal, query: AuditQuery) -> tuple[list[AuditEntry], int]:
+    """One page of a search and how many entries match in all; the search is audited with
+    its filters."""
     authorize(by, "audit.search")
     query = checked_query(query)
     found = ctx.store.search_audit(query)
-    filters = {k: v for k, v in query.__dict__.items() if v is not None}
+    total = ctx.store.count_audit(query)
+    filters = {k: v for k, v in query.__dict__.items() if v is not None and v != ()}
     with ctx.store.unit_of_work() as uow:
         uow.append_audit(
             AuditEvent(
-                EventType.AUDIT_SEARCHED, by.label, {}, {"filters": filters, "results": len(found)}
+                EventType.AUDIT_SEARCHED,
+                by.label,
+                {},
+                {"filters": filters, "results": len(found), "total": total},
             )
         )
-    return found
+    return found, total
 
 
 def subject_key_of(ctx: Context, cpr: str) -> bytes:
@@ -242,6 +255,28 @@ def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
         )
     if result.ok and order is not None:
         return replace(result, ok=False, problem=order)
+    return result
+
+
+def verify_recorded(ctx: Context, *, by: Principal) -> VerifyResult:
+    """Verify the whole log for ``by`` and record that they did, with the result: the console
+    shows when the log was last verified, by whom, and what they found."""
+    authorize(by, "audit.verify")
+    result = verify(ctx)
+    with ctx.store.unit_of_work() as uow:
+        uow.append_audit(
+            AuditEvent(
+                EventType.AUDIT_VERIFIED,
+                by.label,
+                {},
+                {
+                    "ok": result.ok,
+                    "entries": result.entries,
+                    "checkpoints": result.checkpoints,
+                    "root": result.root,
+                },
+            )
+        )
     return result
 
 

