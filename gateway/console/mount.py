@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import pages  # noqa: F401 - registers the pages on the router
+from gateway.console import ledgers, pages  # noqa: F401 - registers the pages on the router
 from gateway.console.session import LABEL, SessionCodec
 from gateway.console.web import LoginRequired, render, router, security_headers
 from gateway.errors import GatewayError

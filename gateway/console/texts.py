@@ -97,6 +97,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "grants.quality": ("Kvalitetsnoter", "Quality notes"),
     "grants.policy_hash": ("Politiksættets hash", "Policy set hash"),
     "grants.changes": ("Ændringer", "Changes"),
+    "nav.deliveries": ("Leverancer", "Deliveries"),
+    "nav.releases": ("Udleveringer", "Releases"),
+    "deliveries.title": ("Leverancer pr. kilde og måned", "Deliveries per source and month"),
+    "releases.title": ("Udleveringer pr. modtager", "Releases per recipient"),
+    "ledger.figures": ("Tal", "Figures"),
+    "ledger.all": ("Alle detaljer", "All details"),
+    "ledger.shown": ("vist", "shown"),
     "error": ("Fejl", "Error"),
 }
 

@@ -20,6 +20,7 @@ import pytest
 from gateway.console.session import COOKIE
 from gateway.console.texts import TEXTS
 from gateway.identity.dev_tokens import _forms
+from gateway.identity.principal import Role
 from tests.browser import chromium, serious_violations
 from tests.conftest import ROOT, Gateway, Synthetic, serving_gateway
 from tests.identity import bearer, provider
@@ -250,5 +251,22 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert "star-analyse-lpr" in driver.page_source
         assert serious_violations(driver) == []
         _shoot(driver, shots, "legal-bases")
+        # What each source delivered per month, and what each recipient was released.
+        driver.get(f"{base}/console/deliveries")
+        assert "sundhedsdatastyrelsen - 2016-11" in driver.page_source
+        assert "laegemiddelstatistik" not in driver.page_source or "refused" in driver.page_source
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "deliveries")
+        analyse = console.auth("star-analyse", Role.RECIPIENT)
+        extract_id = re.search(
+            r"ext-[0-9a-f]{32}", console.client.get("/v1/extracts", headers=analyse).text
+        )
+        assert extract_id is not None
+        run = console.client.post(f"/v1/extracts/{extract_id[0]}/releases", headers=analyse)
+        assert run.status_code == 201, run.text
+        driver.get(f"{base}/console/releases")
+        assert run.json()["sha256"] in driver.page_source
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "releases")
         driver.get(f"{base}/console/lang/en?next=/console/grants")
         assert "Legal bases in force" in driver.page_source
