@@ -26,6 +26,7 @@ class EventType(StrEnum):
     RELEASE_HELD = "release.held-for-review"  # the disclosure checker said review
     RELEASE_REVIEW_RELEASED = "release.review-released"  # an approver released a held one
     RELEASE_WITHHELD = "release.withheld"  # an approver withheld a held one
+    RELEASE_VOTED = "release.voted"  # a reviewer's blind vote on a held one (more are needed)
     ACCESS_REFUSED = "access.refused"  # an authenticated principal tried something not theirs
     POLICY_LOADED = "policy.loaded"  # the policy set in force changed (at start-up)
     KEYS_INITIALISED = "keys.initialised"

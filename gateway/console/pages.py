@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.audit.checkpoints import Checkpoint
 from gateway.console.web import check_csrf, principal, render, router, runtime, security_headers
@@ -20,7 +20,7 @@ from gateway.domain import identifiers
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError
 from gateway.identity.principal import Identity, Principal
-from gateway.services import aggregates, extracts
+from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
 from gateway.services.ports import AuditQuery
 
@@ -62,9 +62,10 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
         items.append({"record": record, "decision": decision, "requester": requester})
     held = []
     reviewing = permits(by.roles, "release.list", owner=False)
-    for release in aggregates.releases_in(ctx, by=by) if reviewing else []:
+    for release in reviews.releases_in(ctx, by=by) if reviewing else []:
         report = aggregates.disclosure_report(ctx, release)
-        held.append({"release": release, "outputs": report.get("results", {})})
+        votes = reviews.vote_status(ctx, by=by, release=release)
+        held.append({"release": release, "outputs": report.get("results", {}), "votes": votes})
     return render(request, "queue.html", by=by, items=items, held=held, done=done, error=error)
 
 
@@ -80,14 +81,14 @@ async def _decide(request: Request, action: str, target: str) -> Response:
                 ctx, by=by, extract_id=target, approve=action == "approve", note=note
             )
         else:
-            aggregates.review_release(
+            reviews.review_release(
                 ctx, by=by, release_id=target, approve=action == "release", note=note
             )
     except GatewayError as exc:
         response = queue(request, error=exc.detail)
         response.status_code = exc.status
         return response
-    return queue(request, done=target)
+    return security_headers(RedirectResponse(f"/console/?done={target}", status_code=303))
 
 
 @router.post("/extracts/{extract_id}/{action}")

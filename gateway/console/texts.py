@@ -44,6 +44,12 @@ TEXTS: dict[str, tuple[str, str]] = {
     "queue.withhold": ("Tilbagehold", "Withhold"),
     "queue.checker": ("Kontrolrapport", "Checker's report"),
     "queue.done": ("Registreret.", "Recorded."),
+    "queue.votes": ("Stemmer afgivet", "Votes cast"),
+    "queue.your_vote": ("din stemme", "your vote"),
+    "queue.blind": (
+        "De andres stemmer vises ikke, før alle har stemt.",
+        "The others' votes are not shown until everyone has voted.",
+    ),
     "lookup.title": ("Hvem har modtaget data om en borger?", "Who received data about a citizen?"),
     "lookup.cpr": ("CPR-nummer", "CPR number"),
     "lookup.hint": (

@@ -104,6 +104,13 @@ class DisclosureRules(BaseModel):
     )
     cell_key_max_noise: int = Field(2, ge=1, le=10, description="Largest noise, +/-.")
     cell_key_variance: float = Field(1.0, gt=0, le=25, description="Variance of the noise.")
+    review_votes: int = Field(
+        1,
+        ge=1,
+        le=3,
+        description="Independent reviewers' votes an aggregate held for review needs; each "
+        "votes blind (no one sees another's vote before all are in); one 'withhold' withholds.",
+    )
 
     def strictest(self, other: DisclosureRules) -> Self:
         """The stricter value of every rule (a dataset can tighten the defaults, never loosen)."""
@@ -117,6 +124,7 @@ class DisclosureRules(BaseModel):
                 "dominance_k": min(self.dominance_k, other.dominance_k),
                 "p_percent": max(self.p_percent, other.p_percent),
                 "rounding_base": max(bases) if bases else None,
+                "review_votes": max(self.review_votes, other.review_votes),
                 "perturbation": "cell-key"
                 if "cell-key" in (self.perturbation, other.perturbation)
                 else "none",

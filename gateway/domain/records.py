@@ -75,3 +75,13 @@ class ReleaseRecord:
     reviewed_by: str | None = None
     reviewed_at: str | None = None
     review_note: str | None = None
+
+
+@dataclass(frozen=True)
+class Vote:
+    """One reviewer's vote on an aggregate held for review: ``release`` or ``withhold``."""
+
+    voter: str  # the reviewer's identity (organisation[/unit]/kind:actor)
+    vote: str
+    note: str | None
+    recorded_at: str

@@ -26,15 +26,14 @@ from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
 from gateway.domain import identifiers
-from gateway.domain.catalogue import FourEyes
 from gateway.domain.disclosure import CheckedTable, DisclosureRules, Status, Tabulation, check
 from gateway.domain.ledger import LedgerCells, differencing, table_cells
-from gateway.domain.permissions import authorize, permits
-from gateway.domain.policy import Decision, needs_other_unit
+from gateway.domain.permissions import authorize
+from gateway.domain.policy import Decision
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.domain.sdc_report import overall_status, results_json
-from gateway.errors import Conflict, DisclosureRefused, Forbidden, NotFound
-from gateway.identity.principal import Principal, four_eyes
+from gateway.errors import Conflict, DisclosureRefused, NotFound
+from gateway.identity.principal import Principal
 from gateway.reports.bundle import json_bytes, table_files, unzip, zip_bytes
 from gateway.services.context import Context
 from gateway.services.ports import UnitOfWork
@@ -295,74 +294,6 @@ def _refuse(
         )
     error.extra["audit_index"] = entry.index
     raise error
-
-
-def releases_in(
-    ctx: Context, *, by: Principal, status: str = ReleaseStatus.PENDING_REVIEW
-) -> list[ReleaseRecord]:
-    """Releases in ``status``, oldest first; by default the aggregates the checker sent for
-    review (the approvers' queue). For approvers and auditors."""
-    authorize(by, "release.list")
-    with ctx.store.unit_of_work() as uow:
-        return uow.releases_by_status(status)
-
-
-def review_release(
-    ctx: Context, *, by: Principal, release_id: str, approve: bool, note: str | None
-) -> ReleaseRecord:
-    """An approver releases or withholds an aggregate held for review (four eyes: not the
-    principal who requested the specification, nor the one who ran it)."""
-    identifiers.identifier("release_id", release_id, identifiers.RELEASE_ID)
-    note = identifiers.free_text("note", note)
-    refs = {"release": release_id}
-    if not permits(by.roles, "release.review", owner=False):
-        ctx.refuse(
-            Forbidden("reviewing a release needs the 'approver' role"),
-            event=EventType.APPROVAL_REFUSED,
-            by=by,
-            refs=refs,
-        )
-    with ctx.store.unit_of_work() as uow:
-        release = uow.get_release(release_id)
-        extract = uow.get_extract(release.extract_id) if release else None
-    if release is None:
-        raise NotFound(f"no release '{release_id}'")
-    refs.update({"recipient": release.recipient, "extract": release.extract_id})
-    if extract is not None:
-        datasets = [d.dataset for d in extract.spec.datasets]
-        other_unit = needs_other_unit(ctx.catalogue, release.recipient, datasets)
-    else:  # a built-in report's run: its definition says
-        _, _, rest = release.extract_id.partition("report/")
-        report = ctx.catalogue.reports.get(rest.split("/")[0])
-        other_unit = report is not None and report.four_eyes is FourEyes.OTHER_UNIT
-    involved = [extract.requested_by] if extract is not None else []
-    reasons = [four_eyes(w, by, other_unit=other_unit) for w in [*involved, release.released_by]]
-    reason = next((r for r in reasons if r is not None), None)
-    if reason is not None:
-        ctx.refuse(
-            Forbidden(f"four-eyes rule: {reason} (or ran it)"),
-            event=EventType.APPROVAL_REFUSED,
-            by=by,
-            refs=refs,
-        )
-    status = ReleaseStatus.RELEASED if approve else ReleaseStatus.WITHHELD
-    event = EventType.RELEASE_REVIEW_RELEASED if approve else EventType.RELEASE_WITHHELD
-    with ctx.store.unit_of_work() as uow:
-        current = uow.get_release(release_id)
-        if current is None or current.status != ReleaseStatus.PENDING_REVIEW:
-            raise Conflict(f"release '{release_id}' is not pending review")
-        entry = uow.append_audit(
-            AuditEvent(
-                event,
-                by.label,
-                refs,
-                {"note": note, "report_sha256": current.report_sha256, "sha256": current.sha256},
-            )
-        )
-        uow.set_release_status(release_id, status, by=by.label, at=entry.recorded_at, note=note)
-        updated = uow.get_release(release_id)
-    assert updated is not None
-    return updated
 
 
 def disclosure_report(ctx: Context, release: ReleaseRecord) -> dict[str, Any]:

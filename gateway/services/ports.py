@@ -15,7 +15,7 @@ from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
 from gateway.domain.extracts import ExtractStatus
 from gateway.domain.ledger import LedgerCells
-from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
+from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord, Vote
 
 T = TypeVar("T")
 
@@ -72,6 +72,15 @@ class UnitOfWork(Protocol):
     def set_release_status(
         self, release_id: str, status: str, *, by: str, at: str, note: str | None
     ) -> None: ...
+
+    def add_vote(self, release_id: str, voter: str, vote: str, note: str | None, at: str) -> None:
+        """A reviewer's vote on a held aggregate (one per reviewer: a second is refused)."""
+        ...
+
+    def votes(self, release_id: str) -> list[Vote]:
+        """The votes so far, oldest first (for the service only: never shown to a reviewer
+        before every vote is in)."""
+        ...
 
     def add_ledger_cells(
         self, release_id: str, recipient: str, source: str, cells: LedgerCells

@@ -101,6 +101,16 @@ release_ledger = Table(
     Index("ix_release_ledger_lookup", "recipient", "source"),
 )
 
+release_votes = Table(
+    "release_votes",
+    metadata,
+    Column("release_id", String(40), primary_key=True),
+    Column("voter", String(200), primary_key=True),
+    Column("vote", String(20), nullable=False),
+    Column("note", Text),
+    Column("recorded_at", String(40), nullable=False),
+)
+
 audit_entries = Table(
     "audit_entries",
     metadata,

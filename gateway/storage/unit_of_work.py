@@ -22,7 +22,7 @@ from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, split_point
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
 from gateway.domain.ledger import SLOTS, LedgerCells
-from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord
+from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord, Vote
 from gateway.errors import Conflict, IntegrityError
 from gateway.storage import subject_index
 from gateway.storage import tables as t
@@ -278,6 +278,23 @@ class SqlUnitOfWork:
             .where(t.releases.c.id == release_id)
             .values(status=status, reviewed_by=by, reviewed_at=at, review_note=note)
         )
+
+    # reviewers' votes ------------------------------------------------------------
+    def add_vote(self, release_id: str, voter: str, vote: str, note: str | None, at: str) -> None:
+        self.conn.execute(
+            t.release_votes.insert().values(
+                release_id=release_id, voter=voter, vote=vote, note=note, recorded_at=at
+            )
+        )
+
+    def votes(self, release_id: str) -> list[Vote]:
+        c = t.release_votes.c
+        rows = self.conn.execute(
+            select(c.voter, c.vote, c.note, c.recorded_at)
+            .where(c.release_id == release_id)
+            .order_by(c.recorded_at, c.voter)
+        )
+        return [Vote(r.voter, r.vote, r.note, r.recorded_at) for r in rows]
 
     # release ledger ------------------------------------------------------------
     def add_ledger_cells(

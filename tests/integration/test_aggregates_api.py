@@ -8,7 +8,6 @@ import datetime as dt
 import hashlib
 import io
 import json
-import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from gateway.identity.principal import Role
 from gateway.reports.bundle import json_bytes
 from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
+from tests.identity import bearer, provider
 from tests.integration.test_extracts_api import push_all
 
 PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}
@@ -205,14 +205,28 @@ def test_negative_contributions_wait_for_a_second_person(
     # Four eyes: whoever requested or ran it cannot review its release.
     mine = gateway.client.post(f"/v1/releases/{held[0]}/release", headers=both)
     assert mine.status_code == 403 and "four-eyes" in mine.json()["detail"]
+    # Two independent, blind votes (policies/disclosure.yaml: review_votes 2).
     legal = gateway.auth("legal@star.dk", Role.APPROVER)
-    ok = gateway.client.post(
+    jurist = bearer(provider().person("jurist"))
+    first = gateway.client.post(
         f"/v1/releases/{held[0]}/release", json={"note": "corrections, checked"}, headers=legal
     )
+    assert first.status_code == 200 and first.json()["status"] == "pending-review"
+    assert "votes" not in first.text  # the vote itself is nobody's business yet
+    twice = gateway.client.post(f"/v1/releases/{held[0]}/release", headers=legal)
+    assert twice.status_code == 409
+    ok = gateway.client.post(f"/v1/releases/{held[0]}/release", headers=jurist)
     assert ok.status_code == 200 and ok.json()["status"] == "released"
-    assert re.fullmatch(r"star\.dk/client:[^\[]+\[approver\]", ok.json()["reviewed_by"])
+    assert ok.json()["reviewed_by"] == "hub-legal/legal/person:jurist[approver]"
     assert set(bundle(gateway, "star-statistik", held[0])) >= {"tables/ssr-sum.csv"}
-    no = gateway.client.post(f"/v1/releases/{held[1]}/withhold", headers=legal)
+    entry = gateway.runtime.store.search_audit(AuditQuery(event_type="release.review-released"))
+    votes = json.loads(entry[-1].body)["details"]["votes"]
+    assert [v["vote"] for v in votes] == ["release", "release"]
+    voted = gateway.runtime.store.search_audit(AuditQuery(event_type="release.voted"))
+    assert "release" not in json.loads(voted[-1].body)["details"].values()
+    # One withhold withholds.
+    assert gateway.client.post(f"/v1/releases/{held[1]}/release", headers=legal).status_code == 200
+    no = gateway.client.post(f"/v1/releases/{held[1]}/withhold", headers=jurist)
     assert no.status_code == 200 and no.json()["status"] == "withheld"
     gone = gateway.client.get(f"/v1/releases/{held[1]}/content", headers=recipient)
     assert gone.status_code == 409 and "withheld" in gone.json()["detail"]

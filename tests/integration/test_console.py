@@ -270,3 +270,37 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         _shoot(driver, shots, "releases")
         driver.get(f"{base}/console/lang/en?next=/console/grants")
         assert "Legal bases in force" in driver.page_source
+
+
+def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: Synthetic) -> None:
+    from tests.integration.test_aggregates_api import (
+        SERVICES_SUM,
+        _ssr_with_a_negative_value,
+        approved,
+        run,
+    )
+
+    with serving_gateway(tmp_path / "var") as gw:
+        for dataset in ("dfdg-indsats", "ssr"):
+            f = synthetic.files[dataset]
+            body = _ssr_with_a_negative_value(synthetic) if dataset == "ssr" else None
+            assert gw.push(f.source, dataset, body or synthetic.bytes(dataset)).status_code == 201
+        held = run(gw, "star-statistik", approved(gw, "star-statistik", SERVICES_SUM)).json()
+        assert held["status"] == "pending-review"
+        base = str(gw.client.base_url).rstrip("/")
+        action = f"{base}/console/releases/{held['id']}/release"
+        with closing(_login(base, "jurist")) as first:
+            page = first.get(f"{base}/console/").text
+            assert f'id="votes-{held["id"]}"' in page and "0 / 2" in page
+            voted = first.post(action, data={"csrf": _csrf(page), "note": "checked"})
+            assert voted.status_code == 200 and "1 / 2" in voted.text
+            assert f'action="/console/releases/{held["id"]}/release"' not in voted.text
+        with closing(_login(base, "jurist2")) as second:
+            page = second.get(f"{base}/console/").text
+            assert "1 / 2" in page and "checked" not in page  # nothing of the first vote
+            done = second.post(action, data={"csrf": _csrf(page)})
+            assert done.status_code == 200 and f'id="votes-{held["id"]}"' not in done.text
+        release = gw.client.get(
+            f"/v1/releases/{held['id']}", headers=gw.auth("star-statistik", Role.RECIPIENT)
+        ).json()
+        assert release["status"] == "released"

@@ -14,7 +14,7 @@ from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
 from gateway.identity.principal import Principal
-from gateway.services import aggregates, extracts
+from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
 
 router = APIRouter(prefix="/v1", tags=["extracts"])
@@ -111,7 +111,7 @@ def list_releases(
     by: CurrentPrincipal,
     status: str = Query("pending-review", pattern="^(pending-review|released|withheld|refused)$"),
 ) -> dict[str, Any]:
-    return {"releases": [_release(r) for r in aggregates.releases_in(ctx, by=by, status=status)]}
+    return {"releases": [_release(r) for r in reviews.releases_in(ctx, by=by, status=status)]}
 
 
 @router.post(
@@ -124,7 +124,7 @@ def review_release(
 ) -> dict[str, Any]:
     note = body.note if body else None
     return _release(
-        aggregates.review_release(ctx, by=by, release_id=release_id, approve=True, note=note)
+        reviews.review_release(ctx, by=by, release_id=release_id, approve=True, note=note)
     )
 
 
@@ -138,7 +138,7 @@ def withhold_release(
 ) -> dict[str, Any]:
     note = body.note if body else None
     return _release(
-        aggregates.review_release(ctx, by=by, release_id=release_id, approve=False, note=note)
+        reviews.review_release(ctx, by=by, release_id=release_id, approve=False, note=note)
     )
 
 
