@@ -20,6 +20,7 @@ from gateway.domain import identifiers
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError
 from gateway.identity.principal import Identity, Principal
+from gateway.reports.bundle import unzip
 from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
 from gateway.services.ports import AuditQuery
@@ -63,10 +64,40 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
     held = []
     reviewing = permits(by.roles, "release.list", owner=False)
     for release in reviews.releases_in(ctx, by=by) if reviewing else []:
-        report = aggregates.disclosure_report(ctx, release)
         votes = reviews.vote_status(ctx, by=by, release=release)
-        held.append({"release": release, "outputs": report.get("results", {}), "votes": votes})
+        held.append({"release": release, "outputs": _cells(ctx, by, release), "votes": votes})
     return render(request, "queue.html", by=by, items=items, held=held, done=done, error=error)
+
+
+MAX_CELLS = 500  # rows shown per table; the review folder (SACRO Viewer) has them all
+
+
+def _cells(ctx: Any, by: Principal, release: Any) -> list[dict[str, Any]]:
+    """Each held table cell by cell, as SACRO Viewer shows it: the published row (labels and
+    statistic, empty where suppressed) beside what the checker found in it."""
+    files = unzip(aggregates.review_bundle(ctx, by=by, release=release))
+    report = json.loads(files["results.json"])
+    tables = []
+    for uid, output in report["results"].items():
+        name = output["files"][0]["name"]
+        rows = list(csv.reader(io.StringIO(files.get(name, b"").decode())))
+        outcome: dict[str, str] = next(iter(output.get("outcome", {}).values()), {})
+        cells = [
+            {"row": row, "finding": outcome.get(str(i), "")}
+            for i, row in enumerate(rows[1 : MAX_CELLS + 1])
+        ]
+        tables.append(
+            {
+                "uid": uid,
+                "title": output["properties"].get("title") or output["properties"]["name"],
+                "status": output["status"],
+                "summary": output["summary"],
+                "header": rows[0] if rows else [],
+                "cells": cells,
+                "more": max(0, len(rows) - 1 - MAX_CELLS),
+            }
+        )
+    return tables
 
 
 async def _decide(request: Request, action: str, target: str) -> Response:

@@ -45,6 +45,11 @@ TEXTS: dict[str, tuple[str, str]] = {
     "queue.checker": ("Kontrolrapport", "Checker's report"),
     "queue.done": ("Registreret.", "Recorded."),
     "queue.votes": ("Stemmer afgivet", "Votes cast"),
+    "queue.finding": ("Kontrollens fund", "Checker's finding"),
+    "queue.more_cells": (
+        "flere celler i kontrolmappen, /v1/releases/{id}/review-bundle",
+        "more cells in the review folder, /v1/releases/{id}/review-bundle",
+    ),
     "queue.your_vote": ("din stemme", "your vote"),
     "queue.blind": (
         "De andres stemmer vises ikke, før alle har stemt.",

@@ -292,6 +292,7 @@ def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: 
         with closing(_login(base, "jurist")) as first:
             page = first.get(f"{base}/console/").text
             assert f'id="votes-{held["id"]}"' in page and "0 / 2" in page
+            assert "negative" in page and "<caption>" in page  # the checker's report, by cell
             voted = first.post(action, data={"csrf": _csrf(page), "note": "checked"})
             assert voted.status_code == 200 and "1 / 2" in voted.text
             assert f'action="/console/releases/{held["id"]}/release"' not in voted.text
