@@ -31,14 +31,15 @@ def _skip_or_fail(why: str) -> None:
 
 
 @contextmanager
-def chromium() -> Iterator[Any]:
-    """A headless Chromium with a fresh profile, closed (and its profile removed) after."""
+def chromium(profile_dir: Path | None = None) -> Iterator[Any]:
+    """A headless Chromium with a fresh profile, closed after; the profile is removed unless
+    ``profile_dir`` names where to keep it (to look into its history afterwards)."""
     if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
         _skip_or_fail("Debian's chromium and chromium-driver packages are not installed")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    profile = tempfile.mkdtemp(prefix="gateway-chromium-")
+    profile = str(profile_dir) if profile_dir else tempfile.mkdtemp(prefix="gateway-chromium-")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -61,7 +62,8 @@ def chromium() -> Iterator[Any]:
         yield driver
     finally:
         driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+        if profile_dir is None:
+            shutil.rmtree(profile, ignore_errors=True)
 
 
 def axe_source() -> str:

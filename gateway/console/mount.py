@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from gateway.console import ledgers, pages  # noqa: F401 - registers the pages on the router
 from gateway.console.session import LABEL, SessionCodec
 from gateway.console.web import LoginRequired, render, router, security_headers
+from gateway.crypto.keys import Labels
 from gateway.errors import GatewayError
 from gateway.services.bootstrap import Runtime
 
@@ -21,6 +22,7 @@ STATIC = Path(__file__).parent / "static"
 
 def install(app: FastAPI, runtime: Runtime) -> None:
     app.state.console_sessions = SessionCodec(runtime.context.keys.derive(LABEL))
+    app.state.console_answer_key = runtime.context.keys.derive(Labels.CONSOLE_ANSWER)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(router)
     app.state.console_error_page = error_page

@@ -15,7 +15,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gateway.audit.checkpoints import Checkpoint
-from gateway.console.web import check_csrf, principal, render, router, runtime, security_headers
+from gateway.console.web import (
+    check_csrf,
+    principal,
+    render,
+    router,
+    runtime,
+    security_headers,
+    session_of,
+)
+from gateway.crypto.cookies import seal, unseal
 from gateway.domain import identifiers
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError
@@ -138,28 +147,48 @@ async def review_release(request: Request, release_id: str, action: str) -> Resp
     return await _decide(request, action, release_id)
 
 
+ANSWER_SECONDS = 300  # how long the answer page's sealed reference stays valid
+_ANSWER_AAD = b"gateway console lookup answer v1"
+
+
 @router.get("/lookup", response_class=HTMLResponse)
-def lookup_form(request: Request) -> Response:
+def lookup_form(request: Request, answer: str | None = None) -> Response:
+    """The form; with ``answer``, the answer to the lookup just posted. The answer's address
+    holds a sealed, expiring reference to the keyed subject (bound to this session), never the
+    CPR; each view is an audited lookup."""
     by = principal(request)
     authorize(by, "audit.subject-lookup")
-    return render(request, "lookup.html", by=by, entries=None)
+    if answer is None:
+        return render(request, "lookup.html", by=by, entries=None)
+    sealed = unseal(request.app.state.console_answer_key, answer, _ANSWER_AAD)
+    reference = json.loads(sealed) if sealed else {}
+    session = session_of(request)
+    if reference.get("s") != session.csrf or reference.get("exp", 0) < time.time():
+        return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
+    found = audit_service.subject_lookup_by_key(
+        runtime(request).context, by=by, subject=bytes.fromhex(reference["k"])
+    )
+    entries = [audit_service.entry_json(e) for e in found]
+    return render(request, "lookup.html", by=by, entries=entries, answered=time.strftime("%F"))
 
 
 @router.post("/lookup", response_class=HTMLResponse)
 async def lookup(request: Request) -> Response:
-    """The CPR arrives in the body only; the answer names deliveries, releases and recipients
-    and never the number itself (the page, the URL and the history hold no CPR)."""
+    """The CPR arrives in the body only and is turned into the keyed subject at once; the
+    browser is sent on (303) to the answer page, so its history keeps no form body with the
+    number (Chrome keeps a POST's body to offer resubmission)."""
     by = principal(request)
     form = await request.form()
     check_csrf(request, form)
+    authorize(by, "audit.subject-lookup")
     try:
-        found = audit_service.subject_lookup(
-            runtime(request).context, by=by, cpr=str(form.get("cpr", ""))
-        )
+        subject = audit_service.subject_key_of(runtime(request).context, str(form.get("cpr", "")))
     except GatewayError as exc:
         return render(request, "lookup.html", exc.status, by=by, entries=None, error=exc.detail)
-    entries = [audit_service.entry_json(e) for e in found]
-    return render(request, "lookup.html", by=by, entries=entries, answered=time.strftime("%F"))
+    reference = {"k": subject.hex(), "exp": time.time() + ANSWER_SECONDS}
+    reference["s"] = session_of(request).csrf
+    token = seal(request.app.state.console_answer_key, json.dumps(reference).encode(), _ANSWER_AAD)
+    return security_headers(RedirectResponse(f"/console/lookup?answer={token}", 303))
 
 
 def _range(name: str | None, today: dt.date) -> tuple[str | None, str | None]:

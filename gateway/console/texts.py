@@ -68,6 +68,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "The gateway holds no record about this person.",
     ),
     "lookup.print": ("Udskriv", "Print"),
+    "lookup.expired": (
+        "Svaret er udløbet; slå op igen.",
+        "The answer has expired; look up again.",
+    ),
     "audit.title": ("Søg i revisionssporet", "Search the audit trail"),
     "audit.range": ("Periode", "Range"),
     "audit.since": ("Fra", "From"),

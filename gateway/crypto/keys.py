@@ -34,6 +34,7 @@ class Labels:
     SUBJECT_INDEX = "gateway/v1/audit/subject-index"
     CHECKPOINT_SIGNING = "gateway/v1/audit/checkpoint-signing"
     CONSOLE_SESSION = "gateway/v1/console/session"
+    CONSOLE_ANSWER = "gateway/v1/console/lookup-answer"
 
     @staticmethod
     def recipient_pseudonym(recipient: str, version: int) -> str:

@@ -183,7 +183,13 @@ def subject_lookup(ctx: Context, *, by: Principal, cpr: str) -> list[AuditEntry]
     """Every entry whose data involved this person; the lookup is logged with the keyed subject,
     so a later lookup of the same person also shows who looked before."""
     authorize(by, "audit.subject-lookup")
-    subject = subject_key_of(ctx, cpr)
+    return subject_lookup_by_key(ctx, by=by, subject=subject_key_of(ctx, cpr))
+
+
+def subject_lookup_by_key(ctx: Context, *, by: Principal, subject: bytes) -> list[AuditEntry]:
+    """The same lookup by the keyed subject (the console's answer page holds only a sealed
+    copy of it, never the CPR); audited like a lookup by CPR."""
+    authorize(by, "audit.subject-lookup")
     found = ctx.store.subject_entries(subject)
     with ctx.store.unit_of_work() as uow:
         uow.append_audit(

@@ -114,7 +114,11 @@ def test_every_form_needs_the_sessions_csrf_token_and_our_origin(console: Gatewa
         )
         assert foreign.status_code == 403
         ok = browser.post(f"{base}/console/lookup", data={**cpr, "csrf": token})
-        assert ok.status_code == 200
+        assert ok.status_code == 200 and ok.history[0].status_code == 303
+        assert "0101801234" not in str(ok.url) and "answer=" in str(ok.url)
+        other = _login(base, "dpo")  # another session cannot open this answer
+        with closing(other):
+            assert other.get(str(ok.url)).status_code == 410
         logout = browser.post(f"{base}/console/logout", data={"csrf": token})
         assert logout.status_code == 200  # followed to the login page
         assert browser.get(f"{base}/console/", follow_redirects=False).status_code == 303
@@ -188,7 +192,10 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
 
     base = str(console.client.base_url).rstrip("/")
     shots = tmp_path / "screenshots"
-    with chromium() as driver:
+    profile = tmp_path / "chromium-profile"
+    cpr = _first_cpr(synthetic)
+    shapes = (cpr, f"{cpr[:6]}-{cpr[6:]}")
+    with chromium(profile) as driver:
         wait = WebDriverWait(driver, 60)
         # Anna asked; she may not approve her own request, even holding the approver role.
         _browser_login(driver, base, "anna")
@@ -212,14 +219,12 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role=status].done"))
         # Who received data about this citizen: the CPR goes in the body, and nowhere else.
-        cpr = _first_cpr(synthetic)
         driver.get(f"{base}/console/lookup")
         assert serious_violations(driver) == []
         driver.find_element(By.ID, "cpr").send_keys(cpr)
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result"))
         assert "delivery.accepted" in driver.page_source
-        shapes = (cpr, f"{cpr[:6]}-{cpr[6:]}")
         assert not any(s in driver.page_source for s in shapes)
         assert not any(s in driver.current_url for s in shapes)
         assert driver.find_element(By.ID, "cpr").get_attribute("value") == ""
@@ -270,6 +275,11 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         _shoot(driver, shots, "releases")
         driver.get(f"{base}/console/lang/en?next=/console/grants")
         assert "Legal bases in force" in driver.page_source
+    # The browser's own records (history, cache, form data, session) hold no CPR either.
+    for path in profile.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert not any(s.encode() in data for s in shapes), path
 
 
 def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: Synthetic) -> None:
