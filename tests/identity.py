@@ -89,7 +89,16 @@ class TestProvider:
         return who.rsplit("@", 1)[-1]
 
     def token(self, who: str, *roles: str, unit: str | None = None, alg: str | None = None) -> str:
-        return self.tokens.token(self.organisation_of(who), *roles, unit=unit, alg=alg)
+        """A machine client's token; with the approver role a person's instead (approving is
+        a person's act), from the session's static issuer, named after ``who``."""
+        organisation = self.organisation_of(who)
+        if "approver" in roles:
+            person = who.split("@", 1)[0] if "@" in who else f"{organisation}-person"
+            claims = {"organisation": organisation, "sub": person, "roles": sorted(roles)}
+            if unit:
+                claims["unit"] = unit
+            return signer().sign(claims)
+        return self.tokens.token(organisation, *roles, unit=unit, alg=alg)
 
     def person(self, login: str) -> str:
         """A person's access token, by the device flow through the provider's own pages."""
@@ -126,13 +135,13 @@ def provider() -> TestProvider:
 def write_trusted_issuers(path: Path, *extra: TrustedIssuer, **config: Any) -> None:
     """The gateway's trusted issuers file for a test: the session's provider, the session's
     :func:`signer` (for tokens of odd shapes), and any others."""
-    issuers = (provider().trusted_issuer(), signer().trusted(TRUSTED_BY_SIGNER), *extra)
+    trusted = provider().trusted_issuer()
+    issuers = (trusted, signer().trusted(tuple(trusted.organisations)), *extra)
     config.setdefault("docs_client_id", DOCS_CLIENT)
     config.setdefault("console_client_id", CONSOLE_CLIENT)
     write_identity_config(path, IdentityConfig(audience=AUDIENCE, issuers=issuers, **config))
 
 
-TRUSTED_BY_SIGNER = ("star-analyse", "star-statistik", "sundhedsdatastyrelsen", "hub-legal")
 _signer: StaticIssuer | None = None
 
 
@@ -183,7 +192,7 @@ class StaticIssuer:
         values: dict[str, Any] = {
             "issuer": self.issuer,
             "organisations": frozenset(organisations),
-            "claims": ClaimMapping(),
+            "claims": ClaimMapping(unit="unit"),
         }
         values.update(overrides)
         return TrustedIssuer(**values)

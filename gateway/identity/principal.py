@@ -115,6 +115,12 @@ class Identity:
         return self.organisation == by.organisation and self.unit == by.unit
 
 
+def acts_as_person(by: Principal) -> bool:
+    """Approvals and reviews are a second *person's* act: a machine client never approves,
+    whatever roles its provider gave it (someone at the gateway's own terminal is a person)."""
+    return by.kind is not ActorKind.CLIENT
+
+
 def four_eyes(requested_by: str, by: Principal, *, other_unit: bool) -> str | None:
     """Why ``by`` may not decide on what ``requested_by`` asked for, or None if it may."""
     requester = Identity.parse(requested_by)

@@ -28,7 +28,7 @@ from gateway.domain.permissions import authorize, permits, reaches_all
 from gateway.domain.policy import Decision, evaluate, needs_other_unit
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
-from gateway.identity.principal import Principal, four_eyes
+from gateway.identity.principal import Principal, acts_as_person, four_eyes
 from gateway.reports.bundle import unzip
 from gateway.services import aggregates
 from gateway.services.context import Context
@@ -136,6 +136,13 @@ def decide_extract(
     if not permits(by.roles, "extract.decide", owner=False):
         ctx.refuse(
             Forbidden("approving needs the 'approver' role"),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    if not acts_as_person(by):
+        ctx.refuse(
+            Forbidden("approving is a person's act: a machine client cannot approve"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,

@@ -15,7 +15,7 @@ from gateway.domain.permissions import authorize, permits
 from gateway.domain.policy import needs_other_unit
 from gateway.domain.records import ExtractRecord, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, NotFound
-from gateway.identity.principal import Identity, Principal, four_eyes
+from gateway.identity.principal import Identity, Principal, acts_as_person, four_eyes
 from gateway.services.context import Context
 
 
@@ -40,6 +40,13 @@ def review_release(
     if not permits(by.roles, "release.review", owner=False):
         ctx.refuse(
             Forbidden("reviewing a release needs the 'approver' role"),
+            event=EventType.APPROVAL_REFUSED,
+            by=by,
+            refs=refs,
+        )
+    if not acts_as_person(by):
+        ctx.refuse(
+            Forbidden("reviewing is a person's act: a machine client cannot vote"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,

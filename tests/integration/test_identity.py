@@ -223,3 +223,20 @@ def test_dev_tokens_reach_every_algorithm(gateway: Gateway) -> None:
         token = tokens.token("star-analyse", "recipient", alg=alg)
         assert jwt.get_unverified_header(token)["alg"] == alg
         assert gateway.client.get("/v1/extracts", headers=bearer(token)).status_code == 200
+
+
+def test_a_machine_client_never_approves(gateway: Gateway, synthetic: Synthetic) -> None:
+    """Approving is a second person's act: a client whose provider gave it the approver role
+    is refused (and the refusal is audited)."""
+    push_all(gateway, synthetic)
+    ext = gateway.client.post(
+        "/v1/extracts", json=LINKED, headers=bearer(provider().person("anna"))
+    )
+    machine = bearer(provider().tokens.token("hub-legal", "approver"))
+    r = gateway.client.post(f"/v1/extracts/{ext.json()['id']}/approve", headers=machine)
+    assert r.status_code == 403 and "person" in r.json()["detail"]
+    person = bearer(provider().person("jurist"))
+    assert (
+        gateway.client.post(f"/v1/extracts/{ext.json()['id']}/approve", headers=person).status_code
+        == 200
+    )
