@@ -21,6 +21,7 @@ and a request naming no dataset is an error too (an empty request is not trivial
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -159,7 +160,7 @@ def evaluate(
     if not datasets:
         raise InvalidRequest("a request must name at least one dataset")
     if population is not None and population not in catalogue.populations:
-        raise InvalidRequest(f"unknown population '{population}'")
+        raise _unknown("population", population, catalogue.populations)
     request = _Request(catalogue, recipient, purpose, on, output, population, identifier)
     decisions = tuple(request.dataset(ds, cols) for ds, cols in datasets)
     return Decision(
@@ -169,6 +170,18 @@ def evaluate(
         on=on,
         policy_hash=catalogue.policy_hash,
         datasets=decisions,
+    )
+
+
+def _unknown(kind: str, name: str, known: Iterable[str], where: str = "") -> InvalidRequest:
+    """A 422 for a name the catalogue does not have, with the nearest known names: a misspelt
+    name is a mistake to correct, not a request the law refuses."""
+    near = difflib.get_close_matches(name, sorted(known), n=3, cutoff=0.6)
+    hint = f"; did you mean {' or '.join(repr(n) for n in near)}?" if near else ""
+    place = f" in {where}" if where else ""
+    return InvalidRequest(
+        f"unknown {kind} '{name}'{place}{hint}",
+        errors=[{"field": kind, "problem": "unknown", "suggestions": near}],
     )
 
 
@@ -190,7 +203,11 @@ class _Request:
     def dataset(self, dataset_id: str, columns: Sequence[str] | None) -> DatasetDecision:
         ds = self.cat.datasets.get(dataset_id)
         if ds is None:
-            raise InvalidRequest(f"unknown dataset '{dataset_id}'")
+            raise _unknown("dataset", dataset_id, self.cat.datasets)
+        names = [c.name for c in ds.columns]
+        for column in columns or ():
+            if column not in names:  # a typo is a 422, never a legal refusal on the record
+                raise _unknown("column", column, names, where=f"dataset '{ds.id}'")
         done: list[RuleResult] = []
 
         def deny(rule: str, reason: str, citation: str | None) -> DatasetDecision:

@@ -209,6 +209,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             details={"decision": decision.as_dict()},
         )
     if record.spec.output is OutputForm.AGGREGATE:
+        _require_inputs(ctx, record.spec)
         return aggregates.release_aggregate(ctx, by=by, record=record, decision=decision, refs=refs)
     version = ctx.recipient_key_version(record.recipient)
     read = stored_reader(ctx, record.spec.months)
@@ -265,6 +266,24 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             )
             uow.add_release(release)
     return release
+
+
+def _require_inputs(ctx: Context, spec: ExtractSpec) -> None:
+    """An aggregate over months with no delivery would publish tables of nothing (and the
+    checker would then refuse them at length): a 409 naming what is missing instead."""
+    missing = []
+    with ctx.store.unit_of_work() as uow:
+        for request in spec.datasets:
+            found = {d.period for d in uow.latest_deliveries(request.dataset, spec.months)}
+            missing += [f"{request.dataset} {m}" for m in spec.months if m not in found]
+    if missing:
+        shown = ", ".join(missing[:12]) + (
+            f" and {len(missing) - 12} more" if len(missing) > 12 else ""
+        )
+        raise Conflict(
+            f"the aggregate's inputs are not all delivered yet: no delivery of {shown}",
+            missing=missing,
+        )
 
 
 def _cpr_from_vault(ctx: Context, spec: ExtractSpec) -> Identify:

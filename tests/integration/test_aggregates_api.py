@@ -536,3 +536,18 @@ def test_the_cell_key_method_gives_consistent_bounded_noise(
                 assert abs(value - truth[kommune]) <= 2
                 noisy += value != truth[kommune]
         assert noisy > 0  # some counts were perturbed
+
+
+def test_an_aggregate_whose_inputs_are_missing_is_a_409_naming_them(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    """Not a disclosure refusal of empty tables: the months and datasets not yet delivered."""
+    f = synthetic.files["dfdg-indsats"]
+    assert (
+        gateway.push(f.source, "dfdg-indsats", synthetic.bytes("dfdg-indsats")).status_code == 201
+    )
+    spec = {**BY_KOMMUNE, "period_from": "2016-10", "period_to": "2016-11"}
+    r = run(gateway, "star-statistik", approved(gateway, "star-statistik", spec))
+    assert r.status_code == 409, r.text
+    assert r.json()["missing"] == ["dfdg-indsats 2016-10"]
+    assert "dfdg-indsats 2016-10" in r.json()["detail"] and len(r.text) < 2000

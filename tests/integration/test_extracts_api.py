@@ -258,3 +258,23 @@ def test_an_expired_grant_blocks_the_release_of_an_approved_spec(
     assert r.status_code == 403
     assert "not in force" in r.text
     assert expiring.runtime.store.search_audit(AuditQuery(event_type="release.refused"))
+
+
+def test_a_misspelt_name_is_a_422_with_suggestions_not_a_legal_refusal(gateway: Gateway) -> None:
+    """A typo is a mistake to correct: 422 naming the nearest known names, and nothing in the
+    audit trail that would read as a refusal under the law."""
+    cases = {
+        "column": {**LINKED, "datasets": [{"dataset": "lpr", "columns": ["contact_typ"]}]},
+        "dataset": {**LINKED, "datasets": [{"dataset": "lrp", "columns": ["contact_type"]}]},
+        "population": {**LINKED, "population": "persons-in-resource-courses"},
+    }
+    for kind, spec in cases.items():
+        r = gateway.client.post(
+            "/v1/extracts", json=spec, headers=gateway.auth("star-analyse", Role.RECIPIENT)
+        )
+        assert r.status_code == 422, (kind, r.status_code, r.text)
+        error = r.json()["errors"][0]
+        assert error["field"] == kind and error["suggestions"], (kind, error)
+        assert "did you mean" in r.json()["detail"]
+    refused = gateway.runtime.store.search_audit(AuditQuery(event_type="extract.refused"))
+    assert refused == []
