@@ -59,6 +59,13 @@ def register(sub: Any) -> None:
                 a, "POST", f"/v1/extracts/{a.extract_id}/{v}", json_body={"note": a.note}
             )
         )
+    p = ext.add_parser("list", help="specifications you may see (your own, or all for approvers)")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/extracts"))
+    p = ext.add_parser("show", help="one specification with its status and decision")
+    p.add_argument("extract_id")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "GET", f"/v1/extracts/{a.extract_id}"))
     p = ext.add_parser("release", help="run an approved specification")
     p.add_argument("extract_id")
     common(p)
@@ -87,6 +94,16 @@ def register(sub: Any) -> None:
                 a, "POST", f"/v1/releases/{a.release_id}/{path}", json_body={"note": a.note}
             )
         )
+
+    cat = sub.add_parser("catalogue", help="the datasets and legal bases in force").add_subparsers(
+        dest="verb", required=True
+    )
+    p = cat.add_parser("list", help="every dataset: owner, purposes, restriction, columns")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/catalogue/datasets"))
+    p = cat.add_parser("grants", help="every grant in force, with its citation")
+    common(p)
+    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/catalogue/grants"))
 
     p = sub.add_parser(
         "report", help="run a built-in aggregate report (e.g. ressourceforloeb) for a month"

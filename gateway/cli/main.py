@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from gateway import __version__
 from gateway.cli import client, demo, local, login, ops, provider
 from gateway.errors import GatewayError
 
@@ -19,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gateway", description="Privacy-preserving data exchange hub between ministries."
     )
+    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     local.register(sub)
     client.register(sub)

@@ -184,6 +184,9 @@ def test_the_cli_logs_in_machines_and_people_and_renews_their_tokens(
         assert pushed.returncode == 0, pushed.stderr
         login = _cli("login", "--client-key", str(key_file), env=env)
         assert login.returncode == 0, login.stderr
+        for verb in (("catalogue", "list"), ("catalogue", "grants")):
+            listed = _cli(*verb, env=env)
+            assert listed.returncode == 0, (verb, listed.stderr)
         assert (tmp_path / "session.json").stat().st_mode & 0o077 == 0
         # A person: the device flow, confirmed in the provider's pages.
         with subprocess.Popen(
@@ -200,6 +203,7 @@ def test_the_cli_logs_in_machines_and_people_and_renews_their_tokens(
             assert person.wait(timeout=60) == 0
         queue = _cli("extract", "queue", env=env)
         assert queue.returncode == 0, queue.stderr
+        assert _cli("extract", "list", env=env).returncode == 0
         # An expired access token is renewed with the refresh token, without a new login.
         session = json.loads((tmp_path / "session.json").read_text())
         session["expires_at"] = 0
