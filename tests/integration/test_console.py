@@ -160,6 +160,15 @@ def _shoot(driver: Any, folder: Path, name: str) -> None:
         shutil.copyfile(folder / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
+def _open(driver: Any, url: str) -> None:
+    """Load a console page and wait until its main content is there (not just the request)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(url)
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "main h1"))
+
+
 def _browser_login(driver: Any, base: str, login: str) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -219,7 +228,7 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role=status].done"))
         # Who received data about this citizen: the CPR goes in the body, and nowhere else.
-        driver.get(f"{base}/console/lookup")
+        _open(driver, f"{base}/console/lookup")
         assert serious_violations(driver) == []
         driver.find_element(By.ID, "cpr").send_keys(cpr)
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
@@ -236,7 +245,7 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         log = console.settings.log_file
         assert log is not None and not any(s in log.read_text() for s in shapes)
         # Refusals of the last 30 days: the self-approval is among them.
-        driver.get(f"{base}/console/audit")
+        _open(driver, f"{base}/console/audit")
         Select(driver.find_element(By.ID, "range")).select_by_value("30d")
         Select(driver.find_element(By.ID, "category")).select_by_value("refusals")
         driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
@@ -246,18 +255,18 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert serious_violations(driver) == []
         _shoot(driver, shots, "audit-search")
         # Is the log intact? Verification runs in the background; the page follows it.
-        driver.get(f"{base}/console/integrity")
+        _open(driver, f"{base}/console/integrity")
         driver.find_element(By.CSS_SELECTOR, "form[action$='/verify'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result") or "intact" in d.page_source)
         wait.until(lambda d: "dpo" in d.find_element(By.ID, "last").text)
         assert serious_violations(driver) == []
         _shoot(driver, shots, "log-integrity")
-        driver.get(f"{base}/console/grants")
+        _open(driver, f"{base}/console/grants")
         assert "star-analyse-lpr" in driver.page_source
         assert serious_violations(driver) == []
         _shoot(driver, shots, "legal-bases")
         # What each source delivered per month, and what each recipient was released.
-        driver.get(f"{base}/console/deliveries")
+        _open(driver, f"{base}/console/deliveries")
         assert "sundhedsdatastyrelsen - 2016-11" in driver.page_source
         assert "laegemiddelstatistik" not in driver.page_source or "refused" in driver.page_source
         assert serious_violations(driver) == []
@@ -269,11 +278,11 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert extract_id is not None
         run = console.client.post(f"/v1/extracts/{extract_id[0]}/releases", headers=analyse)
         assert run.status_code == 201, run.text
-        driver.get(f"{base}/console/releases")
+        _open(driver, f"{base}/console/releases")
         assert run.json()["sha256"] in driver.page_source
         assert serious_violations(driver) == []
         _shoot(driver, shots, "releases")
-        driver.get(f"{base}/console/lang/en?next=/console/grants")
+        _open(driver, f"{base}/console/lang/en?next=/console/grants")
         assert "Legal bases in force" in driver.page_source
     # The browser's own records (history, cache, form data, session) hold no CPR either.
     for path in profile.rglob("*"):
