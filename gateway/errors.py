@@ -28,6 +28,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+PROBLEM_PATH = "/problems/"
+
+
+def problem_type(code: str) -> str:
+    """A problem's ``type``: a URI reference to the page the gateway itself serves about it
+    (RFC 9457 section 3.1.1; relative, so it resolves against whichever address the client
+    used to reach the gateway)."""
+    return f"{PROBLEM_PATH}{code}"
+
 
 class GatewayError(Exception):
     """Base of every error the gateway raises on purpose."""
@@ -44,7 +53,7 @@ class GatewayError(Exception):
     def problem(self) -> dict[str, Any]:
         """The RFC 9457 body: type, title, status, detail and any extension members."""
         body: dict[str, Any] = {
-            "type": f"https://gateway.example/problems/{self.code}",
+            "type": problem_type(self.code),
             "title": self.title,
             "status": self.status,
             "detail": self.detail,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from gateway import __version__
-from gateway.api import docs, problems
+from gateway.api import docs, problem_pages, problems
 from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
 from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.subject_indexer = indexer
     problems.install(app)
     docs.install(app, runtime.verifier.config)
+    app.include_router(problem_pages.router)
     console.install(app, runtime)
     for module in (deliveries, catalogue, extracts, reports, audit, health):
         app.include_router(module.router)

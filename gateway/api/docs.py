@@ -78,6 +78,55 @@ def security_schemes(config: IdentityConfig) -> dict[str, Any]:
     return schemes
 
 
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; 'type' is a page the gateway serves "
+    "(/problems/<code>). Extension members: 'errors' (which field, what problem, suggestions), "
+    "'decision' (a policy refusal's rules and citations), 'failed' (disclosure control), "
+    "'missing' (undelivered inputs).",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string", "format": "uri-reference"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
+_PROBLEMS = {
+    "401": "No valid bearer token (the detail names the failed check)",
+    "403": "Not allowed for this organisation or role, or refused by the legal-basis policy "
+    "or disclosure control",
+    "404": "No such object, or none the caller may see",
+    "408": "The body stopped arriving or took too long",
+    "409": "Not possible in the object's current state",
+    "413": "The body is larger than accepted",
+    "422": "The request is malformed (fields named in 'errors')",
+    "503": "A dependency is away for now (see Retry-After)",
+    "507": "No space to store the work; nothing partial was kept",
+}
+
+
+def _document_problems(operation: dict[str, Any], path: str, method: str, *, public: bool) -> None:
+    """Every problem status the route can answer with, each as problem+json."""
+    statuses = {"422", "503"}
+    if not public:
+        statuses |= {"401", "403"}
+    if "{" in path:
+        statuses |= {"404", "409"}
+    if method in ("post", "put", "patch"):
+        statuses |= {"408", "409", "413", "507"}
+    responses = operation.setdefault("responses", {})
+    for status in sorted(statuses):
+        responses[status] = {
+            "description": _PROBLEMS[status],
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+
+
 def install(app: FastAPI, config: IdentityConfig) -> None:
     """Offline docs at ``/docs`` and ``/redoc``, and the security schemes in ``/openapi.json``
     (built on first request, so a provider that is down at start does not stop the gateway)."""
@@ -93,12 +142,18 @@ def install(app: FastAPI, config: IdentityConfig) -> None:
                 routes=app.routes,
             )
             schemes = security_schemes(config)
-            schema.setdefault("components", {})["securitySchemes"] = schemes
+            components = schema.setdefault("components", {})
+            components["securitySchemes"] = schemes
+            components.setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+            components["schemas"].pop("HTTPValidationError", None)
+            components["schemas"].pop("ValidationError", None)
             requirement: list[dict[str, list[str]]] = [{name: []} for name in schemes]
-            for methods in schema.get("paths", {}).values():
-                for operation in methods.values():
-                    if operation.get("x-use-case") not in PUBLIC:
+            for path, methods in schema.get("paths", {}).items():
+                for method, operation in methods.items():
+                    public = operation.get("x-use-case") in PUBLIC
+                    if not public:
                         operation["security"] = requirement
+                    _document_problems(operation, path, method, public=public)
             app.openapi_schema = schema
         return app.openapi_schema
 

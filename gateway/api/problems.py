@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from gateway.api import metrics
 from gateway.domain.identifiers import redact
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, problem_type
 
 PROBLEM = "application/problem+json"
 log = structlog.get_logger("gateway.api")
@@ -72,7 +72,7 @@ def install(app: FastAPI) -> None:
         ]
         return problem_response(
             {
-                "type": "https://gateway.example/problems/invalid-request",
+                "type": problem_type("invalid-request"),
                 "title": "The request is invalid",
                 "status": 422,
                 "detail": f"{len(errors)} problem(s) in the request",

@@ -92,3 +92,16 @@ def test_the_authorize_buttons_code_flow_works_from_the_gateways_origin(served: 
     assert token.headers["access-control-allow-origin"] == origin
     access = token.json()["access_token"]
     assert served.client.get("/v1/releases", headers=bearer(access)).status_code == 200
+
+
+def test_every_problem_type_is_a_page_the_gateway_serves(served: Gateway) -> None:
+    from gateway.api.problem_pages import EXPLANATIONS, codes
+
+    assert codes() <= set(EXPLANATIONS), codes() - set(EXPLANATIONS)
+    for code in codes():
+        page = served.client.get(f"/problems/{code}")
+        assert page.status_code == 200 and "What to do" in page.text, code
+    refused = served.client.get("/v1/extracts")  # no token
+    assert refused.json()["type"] == "/problems/not-authenticated"
+    assert served.client.get(refused.json()["type"]).status_code == 200
+    assert served.client.get("/problems/no-such-thing").status_code == 404

@@ -224,7 +224,7 @@ def test_postgresql_stopped_answers_503_and_the_gateway_recovers(
             ready = gw.client.get("/readyz")
             assert ready.status_code == 503 and ready.headers["Retry-After"]
             assert ready.json() == {
-                "type": "https://gateway.example/problems/not-ready",
+                "type": "/problems/not-ready",
                 "title": "Not ready",
                 "status": 503,
                 "detail": "the database or the keys are not available; retry later",

@@ -20,6 +20,12 @@ from gateway.services import audit as audit_service
 router = APIRouter(prefix="/v1", tags=["extracts"])
 
 
+def _binary(description: str, *media_types: str) -> dict[str, Any]:
+    """An OpenAPI response of files, not JSON."""
+    schema = {"type": "string", "format": "binary"}
+    return {"description": description, "content": {m: {"schema": schema} for m in media_types}}
+
+
 class DecisionNote(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
@@ -157,6 +163,8 @@ def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[s
     summary="The reviewers' folder (results.json, tables, checksums) as a zip; SACRO Viewer "
     "opens it unpacked",
     openapi_extra=use_case("release.report"),
+    response_class=Response,
+    responses={200: _binary("The reviewers' folder", "application/zip")},
 )
 def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
     record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
@@ -176,6 +184,15 @@ def get_release(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, An
     "/releases/{release_id}/content",
     summary="Pull the released file (its recipient only)",
     openapi_extra=use_case("release.pull"),
+    response_class=Response,
+    responses={
+        200: _binary(
+            "Microdata as Parquet (or CSV); aggregates as a zip of tables, charts and the page",
+            "application/vnd.apache.parquet",
+            "text/csv",
+            "application/zip",
+        )
+    },
 )
 def content(
     release_id: str,

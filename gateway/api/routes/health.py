@@ -19,7 +19,7 @@ from gateway.api.problems import PROBLEM
 from gateway.api.use_cases import use_case
 from gateway.crypto.pseudonyms import HMAC_KERNEL
 from gateway.domain.permissions import authorize, permits
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, problem_type
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("gateway.health")
@@ -49,7 +49,7 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
         log.warning("not ready", error_type=type(exc).__name__)
         return JSONResponse(
             {
-                "type": "https://gateway.example/problems/not-ready",
+                "type": problem_type("not-ready"),
                 "title": "Not ready",
                 "status": 503,
                 "detail": "the database or the keys are not available; retry later",
