@@ -24,6 +24,7 @@ from gateway.domain.policy_files import load_catalogue
 from gateway.identity.principal import ActorKind, Principal, Role
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
+from gateway.services.audit_filters import CATEGORIES, relative_range
 from gateway.services.bootstrap import audit_checkpointer, open_runtime
 from gateway.services.ports import AuditQuery
 from gateway.storage import migrate
@@ -126,9 +127,17 @@ def register(sub: Any) -> None:
     p.set_defaults(handler=audit_export)
     p = audit.add_parser("subject", help="every entry about one person (CPR read from stdin)")
     p.set_defaults(handler=audit_subject)
-    p = audit.add_parser("search", help="list audit entries")
-    for name in ("event-type", "actor", "dataset", "recipient", "since", "until"):
+    p = audit.add_parser("search", help="list audit entries (a count and any truncation on stderr)")
+    for name in ("event-type", "actor", "dataset", "recipient", "until"):
         p.add_argument(f"--{name}")
+    p.add_argument(
+        "--since", help="a date (2016-11-01), the last N days (30d), last-month or this-year"
+    )
+    p.add_argument("--category", choices=sorted(CATEGORIES), help="a group of event types")
+    p.add_argument(
+        "--refusals", action="store_const", const="refusals", dest="category",
+        help="refusals of any kind (the same as --category refusals)",
+    )  # fmt: skip
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p.set_defaults(handler=audit_search)
@@ -375,18 +384,28 @@ def audit_subject(_args: argparse.Namespace) -> int:
 def audit_search(args: argparse.Namespace) -> int:
     """Search the trail as an auditor (the search itself is an audit entry)."""
     ctx = open_runtime(Settings()).context
+    since, until = args.since, args.until
+    if since and not re.fullmatch(r"\d{4}-\d{2}-\d{2}.*", since):
+        since, relative_until = relative_range(since, dt.date.today())
+        until = until or relative_until
     query = AuditQuery(
         event_type=args.event_type,
+        event_types=CATEGORIES.get(args.category or "", ()),
         actor=args.actor,
         dataset=args.dataset,
         recipient=args.recipient,
-        since=args.since,
-        until=args.until,
+        since=since,
+        until=until,
         limit=args.limit,
         offset=args.offset,
     )
-    for entry in audit_service.search(ctx, by=_auditor(), query=query):
+    found, total = audit_service.search_page(ctx, by=_auditor(), query=query)
+    for entry in found:
         sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")
+    shown = f"entries {args.offset + 1}-{args.offset + len(found)}" if found else "no entries"
+    more = total - args.offset - len(found)
+    notice = f"; {more} more (use --offset {args.offset + len(found)})" if more > 0 else ""
+    print(f"{shown} of {total} matching{notice}", file=sys.stderr)
     return 0
 
 

@@ -10,10 +10,10 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
-from gateway.console.pages import CATEGORIES
 from gateway.console.web import principal, render, router, runtime
 from gateway.domain.permissions import authorize
 from gateway.services import audit as audit_service
+from gateway.services.audit_filters import CATEGORIES
 from gateway.services.ports import AuditQuery
 
 LIMIT = 1000  # entries per page; the page says when there are more

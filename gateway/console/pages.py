@@ -32,31 +32,10 @@ from gateway.identity.principal import Identity, Principal
 from gateway.reports.bundle import unzip
 from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
+from gateway.services.audit_filters import CATEGORIES, RANGES, relative_range
 from gateway.services.ports import AuditQuery
 
 PAGE = 50
-CATEGORIES: dict[str, tuple[str, ...]] = {
-    "deliveries": ("delivery.accepted", "delivery.rejected", "delivery.refused"),
-    "refusals": (
-        "delivery.rejected",
-        "delivery.refused",
-        "extract.refused",
-        "approval.refused",
-        "release.refused",
-        "access.refused",
-    ),
-    "approvals": ("extract.approved", "extract.rejected", "approval.refused"),
-    "releases": (
-        "release.created",
-        "release.held-for-review",
-        "release.review-released",
-        "release.withheld",
-    ),
-    "pulls": ("release.pulled",),
-    "lookups": ("audit.subject-lookup", "audit.searched", "audit.exported", "audit.verified"),
-    "keys-and-policy": ("keys.initialised", "keys.rotated", "keys.rewrapped", "policy.loaded"),
-}
-RANGES = ("7d", "30d", "last-month", "this-year")
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -192,18 +171,7 @@ async def lookup(request: Request) -> Response:
 
 
 def _range(name: str | None, today: dt.date) -> tuple[str | None, str | None]:
-    """A relative range as ISO dates [since, until)."""
-    if name == "7d":
-        return (today - dt.timedelta(days=7)).isoformat(), None
-    if name == "30d":
-        return (today - dt.timedelta(days=30)).isoformat(), None
-    if name == "last-month":
-        first = today.replace(day=1)
-        previous = (first - dt.timedelta(days=1)).replace(day=1)
-        return previous.isoformat(), first.isoformat()
-    if name == "this-year":
-        return today.replace(month=1, day=1).isoformat(), None
-    return None, None
+    return relative_range(name, today)
 
 
 def _query(params: dict[str, str], limit: int, offset: int) -> AuditQuery:

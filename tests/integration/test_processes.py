@@ -135,6 +135,17 @@ def test_cli_keys_policy_and_audit(tmp_path: Path) -> None:
         conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")
     searched = gateway_cmd("audit", "search", "--event-type", "keys.rotated", data_dir=data)
     assert searched.returncode == 0 and searched.stdout.count('"keys.rotated"') == 2
+    assert "entries 1-2 of 2 matching" in searched.stderr
+    recent = gateway_cmd(
+        "audit", "search", "--since", "30d", "--category", "keys-and-policy", "--limit", "1",
+        data_dir=data,
+    )  # fmt: skip
+    assert recent.returncode == 0 and recent.stdout.count("\n") == 1
+    assert "more (use --offset 1)" in recent.stderr  # truncation is said, not silent
+    month = gateway_cmd("audit", "search", "--since", "last-month", "--refusals", data_dir=data)
+    assert month.returncode == 0 and "of 0 matching" in month.stderr
+    bad = gateway_cmd("audit", "search", "--since", "last fortnight", data_dir=data)
+    assert bad.returncode == 2 and "not a range" in bad.stderr
     vkey = gateway_cmd("keys", "show-public", "--audit", data_dir=data, check=True).stdout
     assert vkey.startswith("gateway.local/audit+")
     broken = gateway_cmd("audit", "verify", data_dir=data)
