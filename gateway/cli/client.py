@@ -149,6 +149,7 @@ def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
 
 
 def push(args: argparse.Namespace) -> int:
+    args.file.open("rb").close()  # a missing or unreadable file is said before any connection
     with _client(args) as client:
         response = client.post(
             f"/v1/sources/{args.source}/datasets/{args.dataset}/deliveries",

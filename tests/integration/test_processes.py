@@ -18,6 +18,7 @@ from gateway.dataplane import synth
 from tests import pg
 from tests.conftest import POLICIES, ROOT
 from tests.cpr_scan import hits, input_cprs
+from tests.identity import free_port
 
 
 def gateway_cmd(
@@ -198,3 +199,38 @@ def test_demo_honours_a_postgresql_url_for_all_its_parts(tmp_path: Path) -> None
         assert refused.returncode != 0
     finally:
         server.stop()
+
+
+def test_cli_failures_are_one_line_with_documented_exit_codes(tmp_path: Path) -> None:
+    """A missing file, a malformed spec and a server that is not running each give one line
+    and the exit code ``gateway --help`` documents; a closed pipe is not an error."""
+    data = tmp_path / "var"
+    assert "exit codes:" in gateway_cmd("--help", data_dir=data).stdout
+    closed = free_port()
+    remote = ["--url", f"http://127.0.0.1:{closed}", "--token", "x.y.z"]
+    missing = gateway_cmd(
+        "push", str(tmp_path / "nope.csv"), "--source", "s", "--dataset", "d",
+        "--period", "2016-11", *remote, data_dir=data,
+    )  # fmt: skip
+    assert missing.returncode == 2 and "cannot read" in missing.stderr
+    spec = tmp_path / "spec.json"
+    spec.write_text("{not json")
+    malformed = gateway_cmd("extract", "request", str(spec), *remote, data_dir=data)
+    assert malformed.returncode == 2 and "not valid JSON (line 1" in malformed.stderr
+    down = gateway_cmd("extract", "list", *remote, data_dir=data)
+    assert down.returncode == 3 and "cannot reach" in down.stderr
+    for done in (missing, malformed, down):
+        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(data), "GATEWAY_POLICIES_DIR": str(POLICIES)}
+    with subprocess.Popen(
+        [sys.executable, "-m", "gateway", "policy", "table", "--json"],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    ) as piped:
+        assert piped.stdout is not None and piped.stderr is not None
+        piped.stdout.read(10)
+        piped.stdout.close()  # as '| head -c 10' does
+        assert piped.wait(timeout=60) == 0
+        assert b"Traceback" not in piped.stderr.read()
