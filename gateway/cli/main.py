@@ -8,6 +8,7 @@ carry payload data), never a traceback, and an exit code that says what kind of 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import os
 import sys
@@ -16,7 +17,6 @@ from collections.abc import Sequence
 import httpx
 
 from gateway import __version__
-from gateway.cli import client, demo, local, login, ops, provider
 from gateway.errors import ConfigurationError, GatewayError, InvalidRequest, ServiceUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -28,7 +28,34 @@ EXIT_CODES = """exit codes:
   130  interrupted"""
 
 
-def build_parser() -> argparse.ArgumentParser:
+# Each command, the module that defines it, and its one-line help. Only the module of the
+# command being run is imported (its dependencies are heavy), so 'gateway --help' is quick.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "serve": ("local", "run the HTTP server in the foreground"),
+    "keys": ("local", "key management"),
+    "synth": ("local", "write deterministic synthetic deliveries"),
+    "policy": ("local", "the legal-basis policies"),
+    "audit": ("local", "the audit trail"),
+    "db": ("local", "database schema"),
+    "push": ("client", "push a delivery file (CSV or Parquet)"),
+    "extract": ("client", "extract specifications"),
+    "catalogue": ("client", "the datasets and legal bases in force"),
+    "report": ("client", "run a built-in aggregate report (e.g. ressourceforloeb) for a month"),
+    "login": (
+        "login",
+        "log in at the identity provider (a person: device code; a machine: client key)",
+    ),
+    "logout": ("login", "forget the session's tokens"),
+    "provider": ("provider", "the development identity provider (oidc-provider on Node.js)"),
+    "demo": ("demo", "run the whole flow against a real server and summarise"),
+    "backup": ("ops", "copy database, blobs and checkpoints (not the keys)"),
+    "restore": ("ops", "restore a backup into an empty data folder"),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; with ``command``, that command's module registers its full arguments and
+    every other command is listed by name and help only."""
     parser = argparse.ArgumentParser(
         prog="gateway",
         description="Privacy-preserving data exchange hub between ministries.",
@@ -37,18 +64,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"gateway {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    local.register(sub)
-    client.register(sub)
-    login.register(sub)
-    provider.register(sub)
-    demo.register(sub)
-    ops.register(sub)
+    modules = [COMMANDS[command][0]] if command in COMMANDS else []
+    if command == "*":
+        modules = sorted({module for module, _ in COMMANDS.values()})
+    for module in modules:
+        importlib.import_module(f"gateway.cli.{module}").register(sub)
+    for name, (_, help_text) in COMMANDS.items():
+        if name not in sub.choices:
+            sub.add_parser(name, help=help_text)
     return parser
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command(arguments))
+    args = parser.parse_args(arguments)
     try:
         result: int = args.handler(args)
         sys.stdout.flush()

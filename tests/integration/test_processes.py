@@ -234,3 +234,11 @@ def test_cli_failures_are_one_line_with_documented_exit_codes(tmp_path: Path) ->
         piped.stdout.close()  # as '| head -c 10' does
         assert piped.wait(timeout=60) == 0
         assert b"Traceback" not in piped.stderr.read()
+
+
+def test_every_command_answers_help_quickly_without_a_traceback(tmp_path: Path) -> None:
+    from gateway.cli.main import COMMANDS
+
+    for command in COMMANDS:
+        done = gateway_cmd(command, "--help", data_dir=tmp_path)
+        assert done.returncode == 0 and "usage: gateway" in done.stdout, (command, done.stderr)

@@ -41,3 +41,16 @@ def test_only_the_crypto_and_identity_packages_import_cryptography_or_jwt() -> N
         and any(n.startswith(("cryptography", "jwt")) for n in _imports(path))
     ]
     assert offenders == []
+
+
+def test_the_cli_command_table_matches_what_each_module_registers() -> None:
+    """'gateway --help' lists commands from a table (so it imports nothing heavy); the table
+    must say what the modules themselves register."""
+    import argparse
+
+    from gateway.cli.main import COMMANDS, build_parser
+
+    parser = build_parser("*")
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    registered = {a.dest: a.help for a in sub._choices_actions}
+    assert registered == {name: help_text for name, (_, help_text) in COMMANDS.items()}
