@@ -42,6 +42,11 @@ class Settings(BaseSettings):
         description="The identity providers whose tokens the gateway accepts, for which "
         "organisations, and their claim mapping; default data_dir/trusted-issuers.yaml.",
     )
+    metrics_token_file: Path | None = Field(
+        None,
+        description="A file holding a long random secret that Prometheus sends as its bearer "
+        "token (its 'credentials_file') to scrape /metrics; operators' tokens work as well.",
+    )
     provider_port: int = Field(
         8001, description="Port of the development identity provider ('gateway provider')."
     )

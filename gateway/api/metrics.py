@@ -35,8 +35,10 @@ RELEASES = Counter("gateway_releases_total", "Releases created, by recipient", [
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def render(audit_entries: int) -> bytes:
-    """The exposition text, plus the audit log's size read at scrape time."""
+def render(audit_entries: int, *, last_entry_age: float | None = None, ready: bool = True) -> bytes:
+    """The exposition text, plus what is read at scrape time: the audit log's size (it only
+    grows; a drop is tampering or a restore), the age of its newest entry (every transaction
+    signs a checkpoint, so this is also the newest checkpoint's age), and readiness."""
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -46,5 +48,15 @@ def render(audit_entries: int) -> bytes:
         "# HELP gateway_audit_entries Entries in the audit log\n"
         "# TYPE gateway_audit_entries gauge\n"
         f"gateway_audit_entries {audit_entries}\n"
+        "# HELP gateway_ready 1 when the database answers and the keys are loaded\n"
+        "# TYPE gateway_ready gauge\n"
+        f"gateway_ready {1 if ready else 0}\n"
     )
+    if last_entry_age is not None:
+        gauge += (
+            "# HELP gateway_audit_last_entry_age_seconds Seconds since the newest audit entry "
+            "(and its signed checkpoint)\n"
+            "# TYPE gateway_audit_last_entry_age_seconds gauge\n"
+            f"gateway_audit_last_entry_age_seconds {last_entry_age:.0f}\n"
+        )
     return generate_latest(registry) + gauge.encode()

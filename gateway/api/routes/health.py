@@ -7,6 +7,8 @@ they say only alive, ready or not ready. An operator's token on ``/readyz`` adds
 
 from __future__ import annotations
 
+import datetime as dt
+import hmac
 from typing import Any
 
 import structlog
@@ -14,12 +16,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from gateway.api import metrics
-from gateway.api.deps import Ctx, CurrentPrincipal, get_principal
+from gateway.api.deps import Ctx, get_principal
 from gateway.api.problems import PROBLEM
 from gateway.api.use_cases import use_case
 from gateway.crypto.pseudonyms import HMAC_KERNEL
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError, problem_type
+from gateway.services.ports import AuditQuery
 
 router = APIRouter(tags=["operations"])
 log = structlog.get_logger("gateway.health")
@@ -78,6 +81,35 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
     summary="Prometheus metrics (operator)",
     openapi_extra=use_case("operations.metrics"),
 )
-def prometheus(ctx: Ctx, by: CurrentPrincipal) -> Response:
-    authorize(by, "operations.metrics")
-    return Response(metrics.render(ctx.store.audit_size()), media_type=metrics.CONTENT_TYPE)
+def prometheus(ctx: Ctx, request: Request) -> Response:
+    if not _scrape_token_matches(request):
+        authorize(get_principal(request), "operations.metrics")
+    size = ctx.store.audit_size()
+    age = None
+    if size:
+        newest = ctx.store.search_audit(AuditQuery(offset=size - 1, limit=1))
+        if newest:
+            stamp = dt.datetime.fromisoformat(newest[0].recorded_at.replace("Z", "+00:00"))
+            age = (dt.datetime.now(dt.UTC) - stamp).total_seconds()
+    try:
+        ctx.store.ping()
+        ready = True
+    except Exception:
+        ready = False
+    body = metrics.render(size, last_entry_age=age, ready=ready)
+    return Response(body, media_type=metrics.CONTENT_TYPE)
+
+
+def _scrape_token_matches(request: Request) -> bool:
+    """Prometheus's own bearer secret (GATEWAY_METRICS_TOKEN_FILE), compared in constant
+    time; it opens /metrics and nothing else."""
+    settings = request.app.state.runtime.settings
+    path = settings.metrics_token_file
+    scheme, _, sent = request.headers.get("authorization", "").partition(" ")
+    if path is None or scheme.lower() != "bearer" or not sent:
+        return False
+    try:
+        secret = path.read_text().strip()
+    except OSError:
+        return False
+    return len(secret) >= 32 and hmac.compare_digest(sent.strip().encode(), secret.encode())
