@@ -32,12 +32,12 @@ def bar_chart(
         y = list(range(len(labels)))[::-1]
         ax.barh(y, values, color=BLUE)
         for yi, share in zip(y, shares, strict=True):
-            text = "suppressed" if share is None else f"{share:.1f} %"
+            text = "undertrykt" if share is None else f"{share:.1f} %".replace(".", ",")
             ax.text((share or 0.0) + 0.8, yi, text, va="center", fontsize=9)
         ax.set_yticks(y, labels)
         ax.set_xlim(0, max(100.0, max(values, default=0) + 12))
-        ax.set_xlabel("per cent")
-        ax.set_title(title, fontsize=11, loc="left")
+        ax.set_xlabel("procent (per cent)")
+        ax.set_title(_wrap(title, 70), fontsize=11, loc="left")  # never cut at the edge
         ax.spines[["top", "right"]].set_visible(False)
         fig.text(0.01, 0.01, note, fontsize=7, va="bottom", color="#444")
         fig.tight_layout(rect=(0, caption_inches / height, 1, 1))

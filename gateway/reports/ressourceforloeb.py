@@ -8,12 +8,12 @@ suppressions, in the chart's caption, in the JSON and on the page.
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.dataplane.ressourceforloeb import (
     COMBINATIONS,
@@ -25,6 +25,7 @@ from gateway.dataplane.ressourceforloeb import (
 )
 from gateway.domain.disclosure import CheckedTable
 from gateway.domain.sdc_report import published_table
+from gateway.reports import labels
 from gateway.reports.bundle import csv_bytes, json_bytes, table_files
 from gateway.reports.charts import bar_chart
 
@@ -149,11 +150,14 @@ def _caption(ctx: ReportContext, data: ReportData, checked: CheckedTable, uses: 
         else "all municipalities"
     )
     hidden = int(checked.suppressed.sum())
+    notes = " ".join(
+        n if n.rstrip().endswith(".") else f"{n.rstrip()}." for n in checked.tabulation.notes
+    )
     return (
         f"Sources: {sources}. Period: {data.period}. Coverage: {coverage}. "
         f"Suppressed cells: {hidden} (at least {checked.rules.min_persons} persons per cell). "
-        f"{' '.join(checked.tabulation.notes)}"
-    )
+        f"{notes}"
+    ).strip()
 
 
 FIGURES: dict[str, tuple[str, list[str]]] = {
@@ -210,8 +214,10 @@ def render(ctx: ReportContext, data: ReportData, checked: list[CheckedTable]) ->
         files.update(table_files(c, meta))
         if name == "persons-in-course":
             continue
-        labels, shares = _chart_data(name, c, _cell(by_name["persons-in-course"], -1, -1))
-        drawn = bar_chart(FIGURES[name][0], labels, shares, captions[name])
+        levels, shares = _chart_data(name, c, _cell(by_name["persons-in-course"], -1, -1))
+        heading = labels.HEADINGS[name][0] if name in labels.HEADINGS else FIGURES[name][0]
+        words = [labels.term(level) for level in levels]
+        drawn = bar_chart(heading, words, shares, captions[name])
         files[f"charts/{name}.png"] = drawn["png"]
         files[f"charts/{name}.svg"] = drawn["svg"]
         charts[name] = drawn["svg"].decode()
@@ -246,23 +252,45 @@ CSS = """
 body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
 color:#1b1b1b;line-height:1.45}h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2.2rem}
 table{border-collapse:collapse;margin:.6rem 0}td,th{border:1px solid #ccc;padding:.2rem .5rem;
-text-align:right}th{background:#eef2f7}td:first-child,th:first-child{text-align:left}
-.caption{font-size:.85rem;color:#444}.status{font-weight:600}.gap{color:#9a3412}
+text-align:left;vertical-align:top}th{background:#eef2f7}td.num{text-align:right;white-space:nowrap}
+.caption{font-size:.85rem;color:#444}.gap{color:#9a3412}.en{color:#555;font-size:.9em}
 figure{margin:0}svg{max-width:100%;height:auto}
 """
 
 
-def _table_html(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{'' if r.get(c) is None else html.escape(str(r.get(c)))}</td>" for c in columns
-        )
-        + "</tr>"
-        for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+_TEMPLATES = Environment(
+    loader=PackageLoader("gateway.reports", "templates"), autoescape=select_autoescape(["html"])
+)
+
+
+def _published_rows(
+    ctx: ReportContext, data: ReportData, checked: CheckedTable
+) -> tuple[list[str], list[list[str]]]:
+    """A published table as the page shows it: labels in words, numbers in Danish form, and
+    no rows that repeat another (a one-month period's month total is its month)."""
+    table = published_table(checked).to_pylist()
+    dimensions = list(checked.tabulation.dimensions)
+    one_month = "month" in dimensions and data.period.count("-") == 1
+    if one_month:  # the month's rows and the 'Total' month rows are the same numbers
+        table = [r for r in table if r["month"] == labels.TOTAL]
+        dimensions.remove("month")
+    columns = [*dimensions, "persons", "flag"]
+    rows = []
+    for r in table:
+        row = []
+        for c in columns:
+            value = r.get(c)
+            if c == "persons":
+                row.append(labels.number(value) if value is not None else "")
+            elif c == "kommune" and value != labels.TOTAL:
+                row.append(f"{value} {ctx.municipality_names.get(str(value), '')}".strip())
+            elif c == "flag":
+                row.append("undertrykt (suppressed)" if value else "")
+            else:
+                row.append(labels.bilingual(str(value)) if value is not None else "")
+        rows.append(row)
+    headers = {"kommune": "Kommune", "persons": "Personer", "flag": "Markering", "month": "Måned"}
+    return [headers.get(c, c) for c in columns], rows
 
 
 def _page(
@@ -274,53 +302,44 @@ def _page(
     captions: dict[str, str],
     charts: dict[str, str],
 ) -> str:
-    e = html.escape
     missing = [f"{r['kommune']} {r['name']}" for r in coverage if r["social_data"] != "delivered"]
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{e(ctx.title)} - {e(data.period)}</title><style>{CSS}</style></head><body>",
-        f"<h1>{e(ctx.title)}</h1>",
-        f"<p>Period <b>{e(data.period)}</b>. Released to <b>{e(ctx.recipient)}</b> as release "
-        f"<code>{e(ctx.release_id)}</code>, generated {e(ctx.generated_at)}. Sanctioned "
-        f"specification: {e(ctx.sanction)}. Policy set <code>{e(ctx.policy_hash[:16])}</code>."
-        "</p>",
-        "<p>Every figure below was computed inside the gateway from linked, pseudonymised data "
-        "and released only after disclosure control: at least "
-        f"{checked[0].rules.min_persons} distinct persons in every published cell and margin; "
-        "suppressed cells are empty and marked. Shares are computed from published cells only."
-        "</p>",
-        "<h2>Headline figures</h2>",
-        _table_html(rows, ["figure", "persons", "share_percent", "basis"]),
-        "<h2>Data sources</h2>",
-        _table_html([s.__dict__ for s in ctx.sources], ["dataset", "title", "delivery", "rows"]),
-        "<h2>Coverage of social data</h2>",
-        f"<p class='gap'>Social data (adult disability services via FLIS) were delivered for "
-        f"{len(data.coverage.covered)} of {len(coverage)} municipalities for {e(data.period)}. "
-        "Area and timing figures cover only persons in those municipalities. Missing or "
-        f"invalid: {e(', '.join(missing)) or 'none'}.</p>",
-    ]
+    tables = []
     for c in checked:
         name = c.tabulation.name
-        parts.append(f"<h2>{e(c.tabulation.title)}</h2>")
-        if name in charts:
-            parts.append(f"<figure>{_strip_xml_header(charts[name])}</figure>")
-        parts.append(
-            f"<p class='caption'>{e(captions[name])} Disclosure status: "
-            f"<span class='status'>{e(c.status.value)}</span>.</p>"
+        heading_da, heading_en = labels.HEADINGS.get(name, (c.tabulation.title, ""))
+        columns, cells = _published_rows(ctx, data, c)
+        tables.append(
+            {
+                "heading_da": heading_da,
+                "heading_en": heading_en,
+                "chart": _strip_xml_header(charts[name]) if name in charts else None,
+                "caption": captions[name],
+                "status": c.status.value,
+                "columns": columns,
+                "rows": cells,
+            }
         )
-        table = published_table(c).to_pylist()
-        if name == "persons-in-course":
-            for r in table:
-                r["name"] = ctx.municipality_names.get(r["kommune"], "")
-            parts.append(_table_html(table, ["kommune", "name", "month", "persons", "flag"]))
-        else:
-            parts.append(_table_html(table, [*c.tabulation.dimensions, "persons", "flag"]))
-    parts.append(
-        f"<p class='caption'>Generated {e(ctx.generated_at)}. Every published figure passed the "
-        "disclosure checker; its full report (ACRO layout) is kept for the approvers and the "
-        "DPO.</p></body></html>"
+    return _TEMPLATES.get_template("ressourceforloeb.html").render(
+        title=ctx.title,
+        period=data.period,
+        recipient=ctx.recipient,
+        release_id=ctx.release_id,
+        generated_at=ctx.generated_at,
+        sanction=ctx.sanction,
+        policy_hash=ctx.policy_hash,
+        min_persons=checked[0].rules.min_persons,
+        rows=rows,
+        sources=ctx.sources,
+        covered=len(data.coverage.covered),
+        municipalities=len(coverage),
+        missing=", ".join(missing),
+        tables=tables,
+        css=CSS,
+        figure=labels.figure,
+        basis=labels.basis,
+        number=labels.number,
+        percent=labels.percent,
     )
-    return "\n".join(parts)
 
 
 def _strip_xml_header(svg: str) -> str:

@@ -190,3 +190,17 @@ def test_full_scale_synthetic_data_reproduce_the_audit_report_shapes(
         ("13 weeks after: disability pension", 43.3),
     ):
         assert abs(shares[figure]["share_percent"] - target) <= 3.0, (figure, shares[figure])
+
+
+def test_the_page_speaks_danish_with_english_beside_and_no_raw_codes(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push(gateway, synthetic.folder, synthetic.files)
+    r = run_report(gateway)
+    assert r.status_code == 201, r.text
+    page = unpack(gateway, r.json()["id"])["index.html"].decode()
+    assert '<html lang="da">' in page and "Personer i ressourceforløb" in page
+    assert 'lang="en"' in page and "persons in a resource course" in page
+    assert "vejledning_opkvalificering" not in page and "loentilskud" not in page
+    assert "vejledning og opkvalificering" in page and "guidance and upskilling" in page
+    assert "\u00a0%" in page  # 55,6 %: Danish decimals, the sign kept with its number
