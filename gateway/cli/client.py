@@ -12,6 +12,7 @@ import io
 import json
 import os
 import sys
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,7 @@ def register(sub: Any) -> None:
             help="a bearer token (default: the login session, $GATEWAY_CLIENT_KEY or "
             "$GATEWAY_TOKEN)",
         )
+        p.add_argument("--json", action="store_true", help="print the gateway's JSON answer")
 
     p = sub.add_parser("push", help="push a delivery file (CSV or Parquet)")
     p.add_argument("file", type=Path)
@@ -125,39 +127,108 @@ def _client(args: argparse.Namespace) -> httpx.Client:
     )
 
 
-def _report(response: httpx.Response) -> int:
+def _report(response: httpx.Response, as_json: bool = False) -> int:
+    """The answer: JSON with ``--json``; otherwise a few readable lines (an error as one line
+    and the fields it names)."""
     try:
         body: Any = response.json()
     except ValueError:
         body = {"status": response.status_code, "text": response.text[:500]}
-    print(
-        json.dumps(body, indent=2, ensure_ascii=False),
-        file=sys.stdout if response.is_success else sys.stderr,
-    )
+    if as_json:
+        print(
+            json.dumps(body, indent=2, ensure_ascii=False),
+            file=sys.stdout if response.is_success else sys.stderr,
+        )
+    elif response.is_success:
+        print(_readable(body))
+    else:
+        title, detail = body.get("title", response.status_code), body.get("detail", "")
+        print(f"error: {title}: {detail}", file=sys.stderr)
+        for error in body.get("errors", [])[:20]:
+            near = error.get("suggestions")
+            hint = f" (did you mean {', '.join(near)}?)" if near else ""
+            where = error.get("field") or error.get("column") or error.get("loc") or ""
+            what = error.get("problem") or error.get("code") or ""
+            print(f"  {where}: {what}{hint}", file=sys.stderr)
     return 0 if response.is_success else 1
+
+
+def _readable(body: Any, indent: str = "") -> str:
+    """Scalars as 'key: value'; lists of records one per line by their id; nested proofs and
+    decisions summarised (``--json`` has them whole)."""
+    if isinstance(body, list):
+        return "\n".join(_readable(item, indent) for item in body) or f"{indent}(none)"
+    if not isinstance(body, dict):
+        return f"{indent}{body}"
+    lines = []
+    for key, value in body.items():
+        if isinstance(value, dict):
+            lines.append(f"{indent}{key}: ({len(value)} fields; --json shows them)")
+        elif isinstance(value, list):
+            if value and all(isinstance(v, dict) and "id" in v for v in value):
+                lines.append(f"{indent}{key}:")
+                for v in value:
+                    state = v.get("status", "")
+                    lines.append(f"{indent}  {v['id']}  {state}".rstrip())
+            else:
+                lines.append(f"{indent}{key}: {len(value)} item(s)")
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
 
 
 def _call(args: argparse.Namespace, method: str, path: str, json_body: Any | None = None) -> int:
     with _client(args) as client:
-        return _report(client.request(method, path, json=json_body))
+        return _report(client.request(method, path, json=json_body), args.json)
 
 
-def _chunks(path: Path, size: int = 1 << 20) -> Iterator[bytes]:
+def _chunks(path: Path, size: int = 1 << 20, progress: bool = False) -> Iterator[bytes]:
+    total, sent = path.stat().st_size, 0
     with open(path, "rb") as fh:
         while block := fh.read(size):
+            sent += len(block)
+            if progress:
+                share = 100 * sent // max(total, 1)
+                line = f"\rpushing {path.name}: {share} % ({sent >> 20} of {total >> 20} MiB)"
+                print(line, end="", file=sys.stderr, flush=True)
             yield block
+    if progress:
+        print(file=sys.stderr)
+
+
+RETRIES = 3  # a retry is harmless: the same content for the same month gets the same receipt
+TRANSIENT = {502, 503, 504}
 
 
 def push(args: argparse.Namespace) -> int:
+    """Push a file; a dropped connection or a 502/503/504 is retried (up to 3 times, waiting as
+    Retry-After says), the whole file again: the gateway answers a repeat with its receipt."""
     args.file.open("rb").close()  # a missing or unreadable file is said before any connection
+    path = f"/v1/sources/{args.source}/datasets/{args.dataset}/deliveries"
     with _client(args) as client:
-        response = client.post(
-            f"/v1/sources/{args.source}/datasets/{args.dataset}/deliveries",
-            params={"period": args.period},
-            content=_chunks(args.file),
-            headers={"Content-Type": "application/octet-stream"},
-        )
-        return _report(response)
+        for attempt in range(RETRIES + 1):
+            try:
+                response = client.post(
+                    path,
+                    params={"period": args.period},
+                    content=_chunks(args.file, progress=sys.stderr.isatty()),
+                    headers={"Content-Type": "application/octet-stream"},
+                )
+            except httpx.TransportError:
+                if attempt == RETRIES:
+                    raise
+                _wait(attempt, None)
+                continue
+            if response.status_code not in TRANSIENT or attempt == RETRIES:
+                return _report(response, args.json)
+            _wait(attempt, response.headers.get("retry-after"))
+    return 1
+
+
+def _wait(attempt: int, retry_after: str | None) -> None:
+    delay = float(retry_after) if retry_after and retry_after.isdigit() else 2.0**attempt
+    print(f"the gateway is busy or away; retrying in {delay:.0f} s", file=sys.stderr)
+    time.sleep(min(delay, 60.0))
 
 
 def pull(args: argparse.Namespace) -> int:
@@ -171,7 +242,7 @@ def pull(args: argparse.Namespace) -> int:
     ):
         if not response.is_success:
             response.read()
-            return _report(response)
+            return _report(response, args.json)
         with open(args.out, "wb") as fh:
             for block in response.iter_bytes():
                 fh.write(block)
@@ -184,7 +255,7 @@ def report(args: argparse.Namespace) -> int:
     with _client(args) as client:
         response = client.post(f"/v1/reports/{args.report_id}/runs", params={"period": args.period})
         if not response.is_success or args.out is None:
-            return _report(response)
+            return _report(response, args.json)
         body = response.json()
         print(f"release {body['id']}: {body['status']} (disclosure check: {body['sdc_status']})")
         if body["status"] != "released":
@@ -192,7 +263,7 @@ def report(args: argparse.Namespace) -> int:
             return 0
         content = client.get(f"/v1/releases/{body['id']}/content", params={"format": "zip"})
         if not content.is_success:
-            return _report(content)
+            return _report(content, args.json)
     args.out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(content.content)) as archive:
         for name in archive.namelist():  # the gateway's own names; refuse anything else

@@ -242,3 +242,59 @@ def test_every_command_answers_help_quickly_without_a_traceback(tmp_path: Path) 
     for command in COMMANDS:
         done = gateway_cmd(command, "--help", data_dir=tmp_path)
         assert done.returncode == 0 and "usage: gateway" in done.stdout, (command, done.stderr)
+
+
+def test_push_retries_a_busy_gateway_and_answers_in_words(tmp_path: Path) -> None:
+    """A 503 with Retry-After is retried with the whole file (harmless: a repeat gets the same
+    receipt); the receipt is printed as readable lines, or as JSON with --json."""
+    import json as json_module
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    calls: list[int] = []
+
+    class Busy(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else b""
+            while self.headers.get("transfer-encoding") == "chunked":
+                size = int(self.rfile.readline().strip(), 16)
+                chunk = self.rfile.read(size + 2)[:size]
+                body += chunk
+                if size == 0:
+                    break
+            calls.append(len(body))
+            busy = len(calls) == 1
+            answer = (
+                {"type": "/problems/unavailable", "title": "Temporarily unavailable", "status": 503}
+                if busy
+                else {"delivery_id": "dlv-" + "1" * 32, "rows": 2, "audit_index": 7}
+            )
+            data = json_module.dumps(answer).encode()
+            self.send_response(503 if busy else 201)
+            if busy:
+                self.send_header("Retry-After", "0")
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *_args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Busy)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        delivery = tmp_path / "lpr.csv"
+        delivery.write_text("cpr,contact_start\n0101801234,2016-11-02\n")
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        args = ("push", str(delivery), "--source", "s", "--dataset", "d", "--period", "2016-11")
+        done = gateway_cmd(*args, "--url", url, "--token", "x.y.z", data_dir=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert calls == [delivery.stat().st_size] * 2  # the whole file, twice
+        assert "retrying" in done.stderr and "delivery_id: dlv-" in done.stdout
+        as_json = gateway_cmd(*args, "--url", url, "--token", "x.y.z", "--json", data_dir=tmp_path)
+        assert json_module.loads(as_json.stdout)["audit_index"] == 7
+    finally:
+        server.shutdown()
+        server.server_close()
