@@ -14,6 +14,7 @@ quote the value: a bad CPR must not travel into a response, a log or the audit t
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -151,6 +152,25 @@ class _Reader:
     def _on_invalid_row(self, _row: Any) -> str:
         self.malformed += 1
         return "skip"
+
+    def malformed_lines(self) -> list[int]:
+        """The file lines whose field count differs from the header's. Arrow's streaming
+        reader does not say where a malformed line was, so a rejected delivery is read once
+        more, record by record (only on this error path); a record's line is where it starts."""
+        with self.opener() as fh:
+            text = (
+                line.decode("utf-8", errors="replace").lstrip("\ufeff")
+                for line in iter(fh.readline, b"")
+            )
+            rows = csv.reader(text, delimiter=self.delimiter)
+            expected, lines, start = None, [], 1
+            for record in rows:
+                if expected is None:
+                    expected = len(record)
+                elif record and len(record) != expected:
+                    lines.append(start)
+                start = rows.line_num + 1
+            return lines
 
     def columns(self) -> list[str]:
         if self.parquet:
@@ -437,14 +457,29 @@ def ingest(
     except UNREADABLE as exc:
         raise_if_system_error(exc)
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
-    if reader.malformed:
-        report.add(
-            [Problem(None, None, "wrong-field-count")], {"wrong-field-count": reader.malformed}
-        )
+    if not reader.parquet:
+        bad = reader.malformed_lines() if reader.malformed else []
+        report.problems = [_with_line(p, bad) for p in report.problems]
+        if reader.malformed:
+            report.add(
+                [Problem(None, None, "wrong-field-count", line=n) for n in bad[:MAX_REPORTED]],
+                {"wrong-field-count": reader.malformed},
+            )
     writer.close()
     if vault_writer is not None:
         vault_writer.close()
     return report
+
+
+def _with_line(problem: Problem, malformed: list[int]) -> Problem:
+    """The file line of a problem's data row: the header, the row, and every malformed line
+    (skipped by the parser, so not counted in rows) that comes before it."""
+    if problem.row is None:
+        return problem
+    skipped = 0
+    while skipped < len(malformed) and malformed[skipped] <= 1 + problem.row + skipped:
+        skipped += 1
+    return dataclasses.replace(problem, line=1 + problem.row + skipped)
 
 
 @dataclass

@@ -1,6 +1,8 @@
 """What can be wrong with a delivery, in words the source can act on, never in its values.
 
-Problems name the data row (1 = first row after the header), the column and a code. A column
+Problems name the data row (1 = first row after the header), the CSV file's line (counting
+the header and any malformed lines, so an editor's line number finds it), the column and a
+code. A column
 is named only when its name is safe to echo: one of the schema's names or a plain column name.
 A header-less file's first line is data (it may hold a CPR), so such "names" are given by
 their position in the header instead.
@@ -41,9 +43,7 @@ MESSAGES = {
     "invalid-integer": "not a whole number",
     "value-not-allowed": "not one of the values the schema allows",
     "invalid-municipality": "not one of the 98 municipality codes",
-    "wrong-field-count": (
-        "a line has the wrong number of fields (row numbers count well-formed rows)"
-    ),
+    "wrong-field-count": "this line has a different number of fields than the header",
     "unreadable-file": "the file could not be read as UTF-8 CSV or as Parquet",
 }
 
@@ -54,6 +54,7 @@ class Problem:
     column: str | None
     code: str
     position: int | None = None  # 1-based position in the header, for header problems
+    line: int | None = None  # the CSV file's line (1 = the header), where it is known
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -64,6 +65,8 @@ class Problem:
         }
         if self.position is not None:
             out["position"] = self.position
+        if self.line is not None:
+            out["line"] = self.line
         return out
 
 

@@ -105,3 +105,15 @@ def test_unreadable_and_header_only_files(catalogue: Catalogue, tmp_path: Path) 
     report, stored = run(catalogue, "lpr", LPR_HEADER.encode())
     assert report.ok and report.rows == 0
     assert pq.read_table(io.BytesIO(stored)).num_rows == 0
+
+
+def test_problems_name_the_file_line_even_after_a_malformed_line(catalogue: Catalogue) -> None:
+    """Line 3 has too few fields and is skipped by the parser; the bad date on line 5 is data
+    row 3, and its problem says line 5, where an editor finds it."""
+    good = "0101701234,101,2016-11-02,,somatisk,F\n"
+    body = LPR_HEADER + good + "0101701234,101\n" + good + "0101701234,101,2016-13-45,,somatisk,F\n"
+    report, _ = run(catalogue, "lpr", body.encode())
+    found = {(p.code, p.row, p.line) for p in report.problems}
+    assert ("wrong-field-count", None, 3) in found
+    assert ("invalid-date", 3, 5) in found
+    assert "line" in report.problems[0].as_dict()
