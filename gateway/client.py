@@ -33,19 +33,18 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from gateway.errors import GatewayError, NotAuthenticated
+from gateway.errors import NotAuthenticated
 
 BASE_COLUMNS = ("person", "dataset", "event_start", "event_end")
 
 
-class GatewayClientError(GatewayError):
-    """The gateway answered with a problem; ``http_status`` and ``body`` say which."""
-
-    code = "client-error"
-    title = "The gateway refused"
+class GatewayClientError(Exception):
+    """The gateway answered with a problem; ``http_status`` and ``body`` (the problem+json,
+    whose ``type`` is a page at the gateway) say which. Raised on the analyst's side only."""
 
     def __init__(self, status: int, problem: dict[str, Any]) -> None:
-        super().__init__(str(problem.get("detail") or problem.get("title") or status))
+        self.detail = str(problem.get("detail") or problem.get("title") or status)
+        super().__init__(self.detail)
         self.http_status = status
         self.body = problem
 
