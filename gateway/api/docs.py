@@ -24,6 +24,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
+from gateway.domain import identifiers
 from gateway.domain.permissions import PUBLIC
 from gateway.identity.issuers import IdentityConfig
 
@@ -127,6 +128,31 @@ def _document_problems(operation: dict[str, Any], path: str, method: str, *, pub
         }
 
 
+# The shapes the use cases check every identifier against (gateway.domain.identifiers), so a
+# client generating requests from the document sends what the gateway accepts.
+_PATTERNS = {
+    "period": identifiers.PERIOD,
+    "extract_id": identifiers.EXTRACT_ID,
+    "release_id": identifiers.RELEASE_ID,
+    "delivery_id": identifiers.DELIVERY_ID,
+    "source": identifiers.CATALOGUE_ID,
+    "dataset": identifiers.CATALOGUE_ID,
+    "recipient": identifiers.CATALOGUE_ID,
+    "report_id": identifiers.CATALOGUE_ID,
+    "actor": identifiers.ACTOR_FILTER,
+}
+
+
+def _document_patterns(operation: dict[str, Any]) -> None:
+    for parameter in operation.get("parameters", []):
+        pattern = _PATTERNS.get(parameter["name"])
+        if pattern is None:
+            continue
+        schema = parameter.setdefault("schema", {})
+        schema.pop("anyOf", None)  # an optional query parameter is absent, never null
+        schema.update(type="string", pattern=f"^(?:{pattern.pattern})$")
+
+
 def install(app: FastAPI, config: IdentityConfig) -> None:
     """Offline docs at ``/docs`` and ``/redoc``, and the security schemes in ``/openapi.json``
     (built on first request, so a provider that is down at start does not stop the gateway)."""
@@ -154,6 +180,7 @@ def install(app: FastAPI, config: IdentityConfig) -> None:
                     if not public:
                         operation["security"] = requirement
                     _document_problems(operation, path, method, public=public)
+                    _document_patterns(operation)
             app.openapi_schema = schema
         return app.openapi_schema
 

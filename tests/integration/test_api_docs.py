@@ -47,6 +47,9 @@ def test_openapi_declares_bearer_and_oauth2_on_every_protected_route(served: Gat
                 assert "security" not in operation, (method, path)
             else:
                 assert operation["security"] == [{"bearer": []}, {"oauth2": []}], (method, path)
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in ("period", "extract_id", "release_id", "source"):
+                    assert parameter["schema"]["pattern"].startswith("^"), (path, parameter)
 
 
 def test_the_authorize_buttons_code_flow_works_from_the_gateways_origin(served: Gateway) -> None:
