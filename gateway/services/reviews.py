@@ -9,7 +9,7 @@ from typing import Any
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.domain import identifiers
-from gateway.domain.catalogue import FourEyes
+from gateway.domain.catalogue import FourEyes, ReportDefinition
 from gateway.domain.disclosure import DisclosureRules
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.policy import needs_other_unit
@@ -61,8 +61,7 @@ def review_release(
         datasets = [d.dataset for d in extract.spec.datasets]
         other_unit = needs_other_unit(ctx.catalogue, release.recipient, datasets)
     else:  # a built-in report's run: its definition says
-        _, _, rest = release.extract_id.partition("report/")
-        report = ctx.catalogue.reports.get(rest.split("/")[0])
+        report = _report_of(ctx, release)
         other_unit = report is not None and report.four_eyes is FourEyes.OTHER_UNIT
     involved = [extract.requested_by] if extract is not None else []
     reasons = [four_eyes(w, by, other_unit=other_unit) for w in [*involved, release.released_by]]
@@ -123,12 +122,17 @@ def review_rules(
     """The disclosure rules the held release was checked under (how many votes it needs)."""
     if extract is not None:
         return ctx.catalogue.disclosure_rules([d.dataset for d in extract.spec.datasets])
-    _, _, rest = release.extract_id.partition("report/")
-    report = ctx.catalogue.reports.get(rest.split("/")[0])
+    report = _report_of(ctx, release)
     if report is None:
         return ctx.catalogue.disclosure_rules([])
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
     return rules.strictest(report.disclosure) if report.disclosure else rules
+
+
+def _report_of(ctx: Context, release: ReleaseRecord) -> ReportDefinition | None:
+    """The built-in report a run belongs to (its extract id is ``report/<id>/<period>``)."""
+    _, _, rest = release.extract_id.partition("report/")
+    return ctx.catalogue.reports.get(rest.split("/")[0])
 
 
 def vote_status(ctx: Context, *, by: Principal, release: ReleaseRecord) -> dict[str, Any]:
