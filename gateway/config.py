@@ -102,6 +102,14 @@ class Settings(BaseSettings):
     checkpoint_file: Path | None = Field(
         None, description="Append-only copy of every signed checkpoint; default data_dir/audit."
     )
+    witness_policy_file: Path | None = Field(
+        None,
+        description="C2SP tlog-policy naming the audit log's witnesses (keys, URLs) and the "
+        "quorum; default data_dir/witness-policy.txt; absent: no witnesses.",
+    )
+    witness_wait_seconds: float = Field(
+        2.0, ge=0, le=60, description="How long a receipt waits for a witnessed checkpoint."
+    )
     log_level: str = "INFO"
     log_json: bool = True
     log_file: Path | None = Field(None, description="Append logs here instead of stderr.")
@@ -117,6 +125,10 @@ class Settings(BaseSettings):
     @property
     def resolved_checkpoint_file(self) -> Path:
         return self.checkpoint_file or self.data_dir / "audit" / "checkpoints.jsonl"
+
+    @property
+    def resolved_witness_policy_file(self) -> Path:
+        return self.witness_policy_file or self.data_dir / "witness-policy.txt"
 
     @property
     def resolved_database_url(self) -> str:

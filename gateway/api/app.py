@@ -11,13 +11,14 @@ from gateway import __version__
 from gateway.api import docs, problem_pages, problems
 from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
-from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports
+from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports, tlog
 from gateway.config import Settings
 from gateway.console import mount as console
 from gateway.logging import configure_logging
 from gateway.services.bootstrap import check_witness, open_runtime
 from gateway.services.janitor import Janitor
 from gateway.services.subject_indexer import SubjectIndexer
+from gateway.services.witnessing import Witnessing
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -40,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         indexer.start()  # large deliveries' subject keys, into the lookup index
         janitor.start()
+        if isinstance(ctx.witnessing, Witnessing):
+            ctx.witnessing.start()  # checkpoints to the witnesses, cosignatures back
         yield
         janitor.stop()
         indexer.stop()
@@ -59,7 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app, runtime.verifier.config)
     app.include_router(problem_pages.router)
     console.install(app, runtime)
-    for module in (deliveries, catalogue, extracts, reports, audit, health):
+    for module in (deliveries, catalogue, extracts, reports, audit, tlog, health):
         app.include_router(module.router)
 
     app.add_middleware(BodyGuard)  # inner: token and bounds before any body is read

@@ -85,6 +85,12 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "Check that you hold the log's verifier key (audit/README.md); keep the note and tell "
         "the DPO.",
     ),
+    "tile-invalid": (
+        "A tile or entry bundle of the audit log (C2SP tlog-tiles) is malformed or does not "
+        "fit the tree it was fetched for.",
+        "Fetch it again from the log's prefix; if it still fails, keep it with the checkpoint "
+        "it was fetched for: it is evidence, and tell the DPO.",
+    ),
     "unavailable": (
         "A part the gateway needs (the database, the identity provider's keys) is away for now.",
         "Retry after the number of seconds in Retry-After.",

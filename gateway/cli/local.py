@@ -13,6 +13,7 @@ from typing import Any
 
 from gateway.audit import receipts
 from gateway.audit.verify import VerifyResult
+from gateway.cli import transparency
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
@@ -117,6 +118,7 @@ def register(sub: Any) -> None:
     key.add_argument("--key", help="the log's verifier key (vkey)")
     key.add_argument("--key-file", type=Path)
     p.set_defaults(handler=audit_verify_receipt)
+    transparency.register_audit(audit)
     p = audit.add_parser("verify-export", help="verify an exported log offline")
     p.add_argument("dir", type=Path)
     p.add_argument("--key", required=True, help="the log's verifier key (vkey)")

@@ -46,6 +46,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "log in at the identity provider (a person: device code; a machine: client key)",
     ),
     "logout": ("login", "forget the session's tokens"),
+    "witness": ("transparency", "run a witness for a gateway's audit log (C2SP tlog-witness)"),
     "provider": ("provider", "the development identity provider (oidc-provider on Node.js)"),
     "demo": ("demo", "run the whole flow against a real server and summarise"),
     "backup": ("ops", "copy database, blobs and checkpoints (not the keys)"),

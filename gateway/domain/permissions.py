@@ -72,14 +72,16 @@ _CASES = (
     ),
     UseCase("audit.consistency", EVERYONE, "a consistency proof between two tree sizes"),
     UseCase("audit.entries", {D: ANY}, "read entry bytes (auditors: any entry)"),
+    UseCase("audit.entry-bundles", {D: ANY}, "the log's entries as C2SP entry bundles"),
     UseCase("audit.search", {D: ANY}, "search the audit trail"),
     UseCase("audit.subject-lookup", {D: ANY}, "every entry about one person"),
     UseCase("audit.verify", {D: ANY}, "verify the whole log"),
     UseCase("operations.metrics", {OP: ANY}, "Prometheus metrics"),
 )
 PERMISSIONS: dict[str, UseCase] = {case.name: case for case in _CASES}
-# Routes that need no token at all: liveness and a bare readiness answer.
-PUBLIC = frozenset({"operations.health"})
+# Routes that need no token at all: liveness and a bare readiness answer; the audit log's
+# checkpoints and hash tiles (hashes only: anyone may check that the log only grows).
+PUBLIC = frozenset({"operations.health", "audit.tiles"})
 # Rows checked inside another use case rather than by a route of their own.
 INNER = frozenset({"audit.entries"})  # whose entry bytes come with proof material
 

@@ -18,13 +18,15 @@ import pyarrow as pa
 from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.events import AuditEntry, AuditEvent, EventType
 from gateway.audit.merkle import consistency_proof, inclusion_proof
+from gateway.audit.proof_bundle import ProofBundle
+from gateway.audit.tiles import Tile, TileHashes, width_at
 from gateway.audit.verify import VerifyResult, verify_log
 from gateway.crypto.notes import NoteVerifier
 from gateway.crypto.pseudonyms import internal_pseudonyms, subject_keys
 from gateway.domain import cpr as cpr_rules
 from gateway.domain.identifiers import ACTOR_FILTER, canonical, identifier
 from gateway.domain.permissions import authorize, reaches_all
-from gateway.errors import IntegrityError, InvalidRequest, NotFound
+from gateway.errors import IntegrityError, InvalidRequest, NotAuthenticated, NotFound
 from gateway.identity.principal import Principal, Role
 from gateway.services.context import Context
 from gateway.services.ports import AuditQuery
@@ -56,28 +58,78 @@ def entry_is_about(entry: AuditEntry, by: Principal) -> bool:
     )
 
 
-def proof_material(ctx: Context, index: int, *, by: Principal) -> dict[str, Any]:
+def tiles_for(ctx: Context, size: int) -> TileHashes:
+    """MTH over the tiles of a tree of ``size``, as the log serves them (cached)."""
+    return TileHashes(ctx.store.read_tile, size, ctx.tiles)
+
+
+def proof_material(
+    ctx: Context, index: int, *, by: Principal, wait: float | None = None
+) -> dict[str, Any]:
     """Leaf hash, inclusion proof and the signed checkpoint: enough to check offline that the
-    entry is in the log. The entry's bytes come with it only for an auditor or for an entry
-    about the caller's own deliveries, extracts and releases (others' entries name other
-    recipients, their specifications and counts)."""
+    entry is in the log, also as one C2SP tlog-proof (``tlog_proof``) whose checkpoint carries
+    the witnesses' cosignatures when they are configured (waiting up to ``wait`` seconds, the
+    configured time by default, for a checkpoint that meets their quorum). The entry's bytes
+    come with it only for an auditor or for an entry about the caller's own deliveries,
+    extracts and releases (others' entries name other recipients, their specifications and
+    counts). The proof is computed from the log's tiles."""
     authorize(by, "audit.proof")
     note, cp = _latest(ctx)
     if not 0 <= index < cp.size:
         raise NotFound(f"no audit entry {index} under the latest checkpoint (size {cp.size})")
+    if ctx.witnessing is not None:
+        witnessed = ctx.witnessing.trusted_checkpoint(
+            index + 1, ctx.witness_wait if wait is None else wait
+        )
+        if witnessed is not None:
+            note, cp = witnessed, Checkpoint.parse(witnessed.split("\n\n")[0] + "\n")
     entry = next(ctx.store.audit_entries(index), None)
     if entry is None or entry.index != index:
         raise NotFound(f"no audit entry {index}")
-    proof = ctx.store.with_subtree(lambda subtree: inclusion_proof(subtree, index, cp.size))
+    proof = inclusion_proof(tiles_for(ctx, cp.size), index, cp.size)
     material: dict[str, Any] = {"index": index, "leaf_hash": entry.leaf_hash}
-    if reaches_all(by, "audit.entries") or entry_is_about(entry, by):
+    visible = reaches_all(by, "audit.entries") or entry_is_about(entry, by)
+    if visible:
         material["entry"] = entry.body.decode()
+    bundle = ProofBundle(index, tuple(proof), note, entry.body if visible else None)
     return {
         **material,
         "tree_size": cp.size,
         "inclusion_proof": [p.hex() for p in proof],
         "checkpoint": note,
+        "tlog_proof": bundle.text(),
     }
+
+
+def latest_note(ctx: Context) -> str:
+    """The latest checkpoint with every cosignature recorded for it (``/checkpoint``)."""
+    note, cp = _latest(ctx)
+    if ctx.witnessing is not None:
+        return ctx.witnessing.cosigned_note(cp.size) or note
+    return note
+
+
+def historical_checkpoint(ctx: Context, size: int) -> str:
+    """The checkpoint signed for a tree of ``size``, with its cosignatures."""
+    note = ctx.store.checkpoint_at(size)
+    if note is None:
+        raise NotFound(f"no checkpoint was signed for a tree of {size} entries")
+    if ctx.witnessing is not None:
+        return ctx.witnessing.cosigned_note(size) or note
+    return note
+
+
+def tile(ctx: Context, tile_: Tile, *, by: Principal | None) -> bytes:
+    """A hash tile (anyone) or an entry bundle (auditors: entries describe every
+    organisation's requests), only within the latest checkpoint."""
+    if tile_.entries:
+        if by is None:
+            raise NotAuthenticated("entry bundles need an auditor's bearer token")
+        authorize(by, "audit.entry-bundles")
+    _, cp = _latest(ctx)
+    if tile_.width > width_at(tile_.level if not tile_.entries else 0, tile_.index, cp.size):
+        raise NotFound(f"the log's latest checkpoint (size {cp.size}) has no {tile_.path()}")
+    return ctx.store.read_tile(tile_)
 
 
 def checkpoint_for(ctx: Context, *, by: Principal) -> dict[str, Any]:

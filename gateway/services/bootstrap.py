@@ -22,6 +22,7 @@ from gateway.identity.issuers import load_identity_config
 from gateway.identity.verifier import TokenVerifier
 from gateway.services.context import Context
 from gateway.services.ports import BlobStore
+from gateway.services.witnessing import Witnessing, load_policy
 from gateway.storage.blobs import LocalBlobStore
 from gateway.storage.sql_store import SqlStore
 from gateway.storage.work_area import WorkArea
@@ -51,6 +52,8 @@ class Runtime:
         """Release the database connections and the identity providers' connections."""
         if self._verifier is not None:
             self._verifier.close()
+        if isinstance(self.context.witnessing, Witnessing):
+            self.context.witnessing.stop()
         self.store.dispose()
 
 
@@ -147,6 +150,7 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
                 )
             )
     work = WorkArea(settings.data_dir / "run")
+    policy = load_policy(settings.resolved_witness_policy_file, checkpointer.signer.vkey)
     context = Context(
         catalogue=catalogue,
         store=store,
@@ -154,5 +158,7 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
         keys=keys,
         checkpointer=checkpointer,
         work=work,
+        witnessing=None if policy is None else Witnessing(store, policy),
+        witness_wait=settings.witness_wait_seconds,
     )
     return Runtime(context=context, store=store, settings=settings)

@@ -10,11 +10,12 @@ from typing import NoReturn
 
 from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEvent, EventType
+from gateway.audit.tiles import TileCache
 from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
 from gateway.errors import GatewayError
 from gateway.identity.principal import Principal
-from gateway.services.ports import BlobStore, Store, WorkArea
+from gateway.services.ports import BlobStore, Cosigning, Store, WorkArea
 
 BLOB_KEK_VERSION = "blob-kek-version"
 RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
@@ -33,6 +34,9 @@ class Context:
     checkpointer: Checkpointer
     work: WorkArea
     clock: Callable[[], dt.datetime] = field(default=_utc_now)
+    witnessing: Cosigning | None = None  # None: no witness policy, the log's signature alone
+    witness_wait: float = 2.0  # seconds a receipt waits for a witnessed checkpoint
+    tiles: TileCache = field(default_factory=lambda: TileCache(4096))  # full tiles: 32 MiB
 
     @contextmanager
     def writing(self, *blob_keys: str) -> Iterator[None]:

@@ -13,6 +13,7 @@ from typing import BinaryIO, Protocol, TypeVar
 
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
+from gateway.audit.tiles import Tile
 from gateway.domain.extracts import ExtractStatus
 from gateway.domain.ledger import LedgerCells
 from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord, Vote
@@ -137,6 +138,22 @@ class Store(Protocol):
     def with_subtree(self, fn: Callable[[Subtree], T]) -> T:
         """Run ``fn`` with MTH(D[start:end]) over one consistent read of the tree."""
 
+    def read_tile(self, tile: Tile) -> bytes:
+        """A C2SP tlog-tiles tile or entry bundle; NotFound if the log does not hold it."""
+
+    def checkpoint_at(self, size: int) -> str | None:
+        """The signed checkpoint of a tree of ``size`` (every audited transaction signs one)."""
+
+    def checkpoint_sizes(self, after: int = -1, limit: int = 100) -> list[int]: ...
+
+    def cosignatures(self, size: int) -> list[tuple[str, str]]:
+        """(witness name, cosignature line) recorded for the checkpoint of ``size``."""
+
+    def latest_cosigned(self, witness: str) -> int:
+        """The largest checkpoint size ``witness`` cosigned (0: none)."""
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None: ...
+
     def subject_entries(self, subject: bytes) -> list[AuditEntry]: ...
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
@@ -144,6 +161,20 @@ class Store(Protocol):
     def index_subjects(self, *, all_pending: bool = False) -> int:
         """Move subject keys of large entries into the lookup index (background work; lookups
         are complete before and after)."""
+
+
+class Cosigning(Protocol):
+    """The log's witnesses (:mod:`gateway.services.witnessing`)."""
+
+    def poke(self) -> None:
+        """New checkpoints were signed: submit them now."""
+
+    def cosigned_note(self, size: int) -> str | None:
+        """The checkpoint of ``size`` with the cosignatures recorded for it."""
+
+    def trusted_checkpoint(self, min_size: int, wait: float) -> str | None:
+        """A checkpoint of at least ``min_size`` that meets the quorum, waiting up to
+        ``wait`` seconds; None if none does in time."""
 
 
 class LeftBehind(Protocol):

@@ -21,9 +21,10 @@ from sqlalchemy.engine import make_url
 from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEntry
 from gateway.audit.merkle import root
+from gateway.audit.tiles import Tile
 from gateway.errors import ConfigurationError
 from gateway.services.ports import AuditQuery
-from gateway.storage import migrate, subject_index
+from gateway.storage import migrate, subject_index, tlog
 from gateway.storage import tables as t
 from gateway.storage.dialects import (
     configure_sqlite,
@@ -169,6 +170,30 @@ class SqlStore:
         """Run ``fn`` with a consistent read of the tree's nodes."""
         with self.engine.connect() as conn:
             return fn(node_reader(conn))
+
+    def read_tile(self, tile: Tile) -> bytes:
+        with self.engine.connect() as conn:
+            return tlog.read_tile(conn, tile)
+
+    def checkpoint_at(self, size: int) -> str | None:
+        with self.engine.connect() as conn:
+            return tlog.checkpoint_at(conn, size)
+
+    def checkpoint_sizes(self, after: int = -1, limit: int = 100) -> list[int]:
+        with self.engine.connect() as conn:
+            return tlog.checkpoint_sizes(conn, after, limit)
+
+    def cosignatures(self, size: int) -> list[tuple[str, str]]:
+        with self.engine.connect() as conn:
+            return tlog.cosignatures(conn, size)
+
+    def latest_cosigned(self, witness: str) -> int:
+        with self.engine.connect() as conn:
+            return tlog.latest_cosigned(conn, witness)
+
+    def add_cosignature(self, size: int, witness: str, line: str) -> None:
+        with self.engine.begin() as conn:
+            tlog.add_cosignature(conn, size, witness, line, utc_now())
 
     def subject_entries(self, subject: bytes) -> list[AuditEntry]:
         s = t.audit_subjects.c

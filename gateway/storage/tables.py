@@ -171,6 +171,16 @@ audit_subject_merges = Table(
     Column("chunk", Integer, primary_key=True, autoincrement=False),
 )
 
+# Witnesses' cosignature lines on checkpoints (C2SP tlog-cosignature), one per witness and size.
+audit_cosignatures = Table(
+    "audit_cosignatures",
+    metadata,
+    Column("size", BigInteger, primary_key=True, autoincrement=False),
+    Column("witness", String(200), primary_key=True),
+    Column("line", Text, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+)
+
 APPEND_ONLY = (
     "audit_entries",
     "audit_nodes",
@@ -178,4 +188,5 @@ APPEND_ONLY = (
     "audit_subjects",
     "audit_subject_sets",
     "audit_subject_merges",
+    "audit_cosignatures",
 )

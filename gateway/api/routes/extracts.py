@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.media import binary
 from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
@@ -18,12 +19,6 @@ from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
 
 router = APIRouter(prefix="/v1", tags=["extracts"])
-
-
-def _binary(description: str, *media_types: str) -> dict[str, Any]:
-    """An OpenAPI response of files, not JSON."""
-    schema = {"type": "string", "format": "binary"}
-    return {"description": description, "content": {m: {"schema": schema} for m in media_types}}
 
 
 class DecisionNote(BaseModel):
@@ -164,7 +159,7 @@ def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[s
     "opens it unpacked",
     openapi_extra=use_case("release.report"),
     response_class=Response,
-    responses={200: _binary("The reviewers' folder", "application/zip")},
+    responses={200: binary("The reviewers' folder", "application/zip")},
 )
 def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
     record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
@@ -186,7 +181,7 @@ def get_release(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, An
     openapi_extra=use_case("release.pull"),
     response_class=Response,
     responses={
-        200: _binary(
+        200: binary(
             "Microdata as Parquet (or CSV); aggregates as a zip of tables, charts and the page",
             "application/vnd.apache.parquet",
             "text/csv",

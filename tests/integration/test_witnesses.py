@@ -1,0 +1,222 @@
+"""Witnesses over real HTTP: two witness processes cosign the gateway's checkpoints, receipts
+carry proof bundles that verify offline with nothing but the policy, tiles are public and
+proofs computed from them verify, and a log that rolls back or shows two histories is caught.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.audit.checkpoints import Checkpoint
+from gateway.audit.cosignature import split_note
+from gateway.audit.merkle import MemoryTree, consistency_proof, leaf_hash
+from gateway.audit.proof_bundle import parse_bundle, verify_bundle
+from gateway.audit.tile_client import TileClient, monitor
+from gateway.audit.tiles import WIDTH, Tile
+from gateway.audit.trust_policy import parse_policy
+from gateway.audit.witness.core import Witness, request_body
+from gateway.config import Settings
+from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
+from gateway.crypto.notes import NoteSigner
+from gateway.errors import IntegrityError
+from gateway.identity.principal import Role
+from gateway.services.bootstrap import audit_checkpointer
+from tests.conftest import Gateway, Synthetic, serving_gateway
+from tests.server import free_port
+
+
+@dataclass
+class WitnessProcess:
+    name: str
+    folder: Path
+    vkey: str
+    url: str
+    process: subprocess.Popen[bytes]
+
+
+def start_witness(folder: Path, name: str, log_vkeys: list[str]) -> WitnessProcess:
+    witness = Witness.init(folder, name)
+    for vkey in log_vkeys:
+        witness.add_log(vkey)
+    return serve_witness(folder, name, witness.cosigner.vkey)
+
+
+def serve_witness(folder: Path, name: str, vkey: str) -> WitnessProcess:
+    """``gateway witness serve`` in its own process, on a free port, answering."""
+    port = free_port()
+    with open(folder / "stderr", "ab") as stderr:  # the child keeps its copy
+        serve = ["witness", "serve", "--dir", str(folder), "--port", str(port)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway", *serve],
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(url + "/", timeout=1).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, (folder / "stderr").read_text()
+        assert time.monotonic() < deadline, "the witness did not start"
+        time.sleep(0.05)
+    return WitnessProcess(name, folder, vkey, url, process)
+
+
+@pytest.fixture
+def two_witnesses(tmp_path: Path) -> Iterator[tuple[str, list[WitnessProcess]]]:
+    """The gateway's log key (its key folder made first) and two witnesses that trust it."""
+    data = tmp_path / "var"
+    init_key_folder(data / "keys")
+    settings = Settings(data_dir=data)
+    master = master_key_source(settings.resolved_keys_dir, None).load()
+    vkey = audit_checkpointer(settings, KeyRing(master)).signer.vkey
+    witnesses = [
+        start_witness(tmp_path / f"w{n}", f"witness{n}.example.dk/w", [vkey]) for n in (1, 2)
+    ]
+    try:
+        yield vkey, witnesses
+    finally:
+        for w in witnesses:
+            w.process.terminate()
+            w.process.wait(10)
+
+
+def policy_text(log_vkey: str, witnesses: list[WitnessProcess], quorum: str = "both") -> str:
+    lines = [f"log {log_vkey}"]
+    lines += [f"witness {w.name} {w.vkey} {w.url}" for w in witnesses]
+    lines += [f"group both all {' '.join(w.name for w in witnesses)}", f"quorum {quorum}"]
+    return "\n".join(lines) + "\n"
+
+
+def test_receipts_carry_bundles_cosigned_by_both_witnesses(
+    tmp_path: Path, two_witnesses: tuple[str, list[WitnessProcess]], synthetic: Synthetic
+) -> None:
+    vkey, witnesses = two_witnesses
+    policy_file = tmp_path / "witness-policy.txt"
+    policy_file.write_text(policy_text(vkey, witnesses))
+    policy = parse_policy(policy_file.read_text())
+    with serving_gateway(
+        tmp_path / "var", witness_policy_file=policy_file, witness_wait_seconds=10
+    ) as gw:
+        r = gw.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"))
+        assert r.status_code == 201, r.text  # type: ignore[attr-defined]
+        receipt = r.json()  # type: ignore[attr-defined]
+        bundle = parse_bundle(receipt["audit"]["tlog_proof"])
+        checked = verify_bundle(bundle, policy)
+        assert set(checked.cosigned_by) == {w.name for w in witnesses}
+        assert checked.entry["refs"]["delivery"] == receipt["delivery_id"]
+
+        # Offline, with nothing but the policy file: the CLI agrees, and a tampered entry fails.
+        receipt_file = tmp_path / "receipt.json"
+        receipt_file.write_text(r.text)  # type: ignore[attr-defined]
+        cli = [sys.executable, "-m", "gateway", "audit", "verify-proof"]
+        ok = subprocess.run([*cli, str(receipt_file), "--policy", str(policy_file)], check=False)
+        assert ok.returncode == 0
+        forged = bundle.extra.replace(b'"rows":', b'"rows":1')  # type: ignore[union-attr]
+        with pytest.raises(IntegrityError):
+            verify_bundle(bundle, policy, forged)
+
+        # A policy asking for a third witness is not met by these cosignatures.
+        stricter = policy_text(vkey, witnesses).replace("quorum both", "quorum w3")
+        stricter = stricter.replace("group both", "witness w3 " + _other_vkey() + "\ngroup both")
+        with pytest.raises(IntegrityError, match="quorum"):
+            verify_bundle(bundle, parse_policy(stricter))
+
+        # Tiles and checkpoints need no token; entry bundles need an auditor.
+        with httpx.Client(base_url=str(gw.client.base_url)) as anonymous:
+            check_public_tiles(anonymous, gw)
+        auditor = gw.token("dpo@star.dk", Role.AUDITOR)
+
+        # A proof computed from the tiles alone, by a client that trusts only the policy.
+        with TileClient(str(gw.client.base_url), token=auditor) as client:
+            proved = client.prove(receipt["audit"]["index"], policy)
+            assert verify_bundle(proved, policy).index == receipt["audit"]["index"]
+            # The monitor proves growth from tiles.
+            state = tmp_path / "monitor.json"
+            first = monitor(client, policy, state)
+            gw.push("sundhedsdatastyrelsen", "ssr", synthetic.bytes("ssr"))
+            assert monitor(client, policy, state).new_size > first.new_size
+
+
+def check_public_tiles(anonymous: httpx.Client, gw: Gateway) -> None:
+    """Checkpoints and hash tiles without a token; entry bundles for auditors only."""
+    note = anonymous.get("/checkpoint").text
+    size = Checkpoint.parse(split_note(note)[0]).size
+    tile = anonymous.get("/" + Tile(0, 0, min(size, WIDTH)).path())
+    assert tile.status_code == 200
+    assert "immutable" in tile.headers["cache-control"]
+    assert len(tile.content) == 32 * min(size, WIDTH)
+    assert anonymous.get("/" + Tile(0, 0, min(size, WIDTH) + 1).path()).status_code == 404
+    assert (
+        anonymous.get(f"/v1/audit/checkpoints/{size}").text.split("\n")[:3] == note.split("\n")[:3]
+    )
+    entries_path = "/" + Tile(0, 0, min(size, WIDTH), entries=True).path()
+    assert anonymous.get(entries_path).status_code == 401
+    source = gw.auth("sundhedsdatastyrelsen", Role.SOURCE)
+    assert gw.client.get(entries_path, headers=source).status_code == 403
+
+
+def _other_vkey() -> str:
+    from gateway.audit.cosignature import Cosigner
+
+    return Cosigner.generate("w3.example").vkey
+
+
+def test_split_view_and_rollback_are_caught(
+    tmp_path: Path, two_witnesses: tuple[str, list[WitnessProcess]]
+) -> None:
+    """A hub that signs two histories under one key: each witness cosigns the one it is
+    shown, neither cosigns the other, the quorum is never met for either, and a monitor that
+    saw one history catches the other."""
+    hub = NoteSigner.from_seed("split.example/audit", b"\x09" * 32)
+    _, witnesses = two_witnesses
+    for w in witnesses:  # the running witnesses pick the new log up without a restart
+        add_log = ["witness", "add-log", "--dir", str(w.folder), hub.vkey]
+        subprocess.run([sys.executable, "-m", "gateway", *add_log], check=True)
+    a, b = MemoryTree(), MemoryTree()
+    for i in range(10):
+        a.append(leaf_hash(f"entry {i}".encode()))
+        b.append(leaf_hash(f"entry {i}".encode() if i < 5 else f"other {i}".encode()))
+
+    def note(tree: MemoryTree, size: int) -> str:
+        return hub.sign(Checkpoint(hub.name, size, tree.root(size)).text())
+
+    def submit(w: WitnessProcess, old: int, proof: list[bytes], text: str) -> httpx.Response:
+        return httpx.post(w.url + "/add-checkpoint", content=request_body(old, proof, text))
+
+    w1, w2 = witnesses
+    assert submit(w1, 0, [], note(a, 5)).status_code == 200
+    assert submit(w2, 0, [], note(b, 5)).status_code == 200  # the shared prefix
+    assert submit(w1, 5, consistency_proof(a.subtree, 5, 10), note(a, 10)).status_code == 200
+    assert submit(w2, 5, consistency_proof(b.subtree, 5, 10), note(b, 10)).status_code == 200
+    # To reach the quorum the hub must show history B to the witness that saw A: refused.
+    equal = submit(w1, 10, [], note(b, 10))
+    assert equal.status_code == 422
+    assert "different root" in equal.text
+    assert "split.example" in (w1.folder / "evidence.jsonl").read_text()
+    # A rolled-back log: the witness holds 10 and is offered 7.
+    back = submit(w1, 10, [], note(a, 7))
+    assert back.status_code == 400
+    stale = submit(w1, 5, consistency_proof(a.subtree, 5, 7), note(a, 7))
+    assert stale.status_code == 409
+    assert stale.text == "10\n"
+    assert stale.headers["content-type"].startswith("text/x.tlog.size")
+    # Unknown logs and forged signatures.
+    stranger = NoteSigner.from_seed("stranger.example/log", b"\x01" * 32)
+    assert (
+        submit(w1, 0, [], stranger.sign(Checkpoint(stranger.name, 1, a.root(1)).text())).status_code
+        == 404
+    )
+    forged = note(a, 10).replace("— split.example/audit ", "— split.example/audit AAAA")
+    assert submit(w1, 10, [], forged).status_code == 403
