@@ -18,13 +18,19 @@ latest size is also generated and verified, as an external verifier would.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.encoding import canonical_json, subjects_digest
 from gateway.audit.events import AuditEntry
-from gateway.audit.merkle import MemoryTree, consistency_proof, leaf_hash, verify_consistency
+from gateway.audit.merkle import (
+    MemoryTree,
+    Subtree,
+    consistency_proof,
+    leaf_hash,
+    verify_consistency,
+)
 from gateway.crypto.notes import NoteVerifier
 from gateway.errors import IntegrityError
 
@@ -136,17 +142,34 @@ def verify_log(
             )
         if subjects is not None:
             _check_subjects(subjects, declared)
-        for note in since:
-            old = Checkpoint.parse(verifier.open(note))
-            if old.size and tree.size:
-                proof = consistency_proof(tree.subtree, old.size, tree.size)
-                verify_consistency(old.size, tree.size, old.root, tree.root(), proof)
-            proven.append(old.size)
+        proven = prove_saved(since, verifier, tree.size, tree.root(), lambda _: tree.subtree)
     except _Failure as failure:
         return VerifyResult(
             False, tree.size, checked, tree.root().hex(), failure.index, failure.problem
         )
     return VerifyResult(True, tree.size, checked, tree.root().hex(), proven_since=proven)
+
+
+def prove_saved(
+    since: Sequence[str],
+    verifier: NoteVerifier,
+    size: int,
+    root: bytes,
+    subtree_for: Callable[[int], Subtree] | None,
+) -> list[int]:
+    """For each checkpoint saved earlier, generate and verify a consistency proof to today's
+    tree (as an outside verifier would); the sizes proven."""
+    proven = []
+    for note in since:
+        old = Checkpoint.parse(verifier.open(note))
+        if old.size and size and subtree_for is not None:
+            proof = consistency_proof(subtree_for(size), old.size, size)
+            try:
+                verify_consistency(old.size, size, old.root, root, proof)
+            except IntegrityError as exc:
+                raise _Failure(None, f"the saved checkpoint {old.size}: {exc.detail}") from None
+        proven.append(old.size)
+    return proven
 
 
 def _check_subjects(found: Iterable[tuple[int, list[bytes]]], declared: dict[int, str]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from gateway.audit import fast_verify
 from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.events import AuditEntry, AuditEvent, EventType
 from gateway.audit.merkle import consistency_proof, inclusion_proof
@@ -304,13 +305,24 @@ def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
     except IntegrityError as exc:
         file_notes, order = [], f"checkpoint file: {exc.detail}"
     with ctx.store.snapshot() as snap:
-        result = verify_log(
-            snap.audit_entries(),
-            [*snap.checkpoint_notes(), *file_notes],
-            verifier,
-            subjects=snap.subjects_by_entry(),
-            since=since or [],
-        )
+        notes = [*snap.checkpoint_notes(), *file_notes]
+        if fast_verify.available():
+            result = fast_verify.verify_stored(
+                fast_verify.batches_of(snap.entry_rows()),
+                notes,
+                verifier,
+                subjects=snap.subjects_by_entry(),
+                since=since or [],
+                subtree_for_proofs=snap.tiles,
+            )
+        else:
+            result = verify_log(
+                snap.audit_entries(),
+                notes,
+                verifier,
+                subjects=snap.subjects_by_entry(),
+                since=since or [],
+            )
     if result.ok and order is not None:
         return replace(result, ok=False, problem=order)
     return result

@@ -105,6 +105,13 @@ class LogSnapshot(Protocol):
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
 
+    def entry_rows(self, batch: int = 20_000) -> Iterator[list[tuple[int, bytes, str]]]:
+        """(index, body, meta) in index order, in batches of plain tuples (the meta: every
+        stored copy of what the body says, for the verification kernel)."""
+
+    def tiles(self, size: int) -> Subtree:
+        """MTH over the tiles of a tree of ``size``, read in this snapshot."""
+
 
 class Store(Protocol):
     def unit_of_work(self) -> AbstractContextManager[UnitOfWork]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from gateway.audit import receipts
+from gateway.audit import fast_verify, receipts
 from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.events import AuditEvent, EventType
@@ -57,14 +57,37 @@ def store(tmp_path: Path, database_url: str) -> Iterator[SqlStore]:
 
 
 def check(store: SqlStore, since: list[str] | None = None):  # type: ignore[no-untyped-def]
+    """Both verifiers, which must agree: the Python one over entry objects, and the native
+    kernel with the database's own column checks (where the kernel is built)."""
     notes = [*store.checkpoint_notes(), *store.checkpointer.notes()]  # type: ignore[union-attr]
-    return verify_log(
+    result = verify_log(
         store.audit_entries(),
         notes,
         VERIFIER,
         subjects=store.subjects_by_entry(),
         since=since or [],
     )
+    if fast_verify.available():
+        with store.snapshot() as snap:
+            fast = fast_verify.verify_stored(
+                fast_verify.batches_of(snap.entry_rows(batch=5)),
+                notes,
+                VERIFIER,
+                subjects=snap.subjects_by_entry(),
+                since=since or [],
+                subtree_for_proofs=snap.tiles,
+            )
+        assert (fast.ok, fast.first_bad_index) == (result.ok, result.first_bad_index), (
+            fast.problem,
+            result.problem,
+        )
+        if fast.ok:
+            assert (fast.entries, fast.checkpoints, fast.root) == (
+                result.entries,
+                result.checkpoints,
+                result.root,
+            )
+    return result
 
 
 def pg(store: SqlStore) -> bool:
