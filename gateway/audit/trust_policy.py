@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from gateway.audit.checkpoints import Checkpoint
-from gateway.audit.cosignature import CosignatureVerifier, split_note
+from gateway.crypto.cosignature import CosignatureVerifier, split_note
 from gateway.crypto.notes import NoteError, NoteVerifier
 from gateway.errors import IntegrityError
 

@@ -130,7 +130,7 @@ def witness_add_log(args: argparse.Namespace) -> int:
 def witness_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from gateway.audit.witness.http import create_witness_app
+    from gateway.api.witness_app import create_witness_app
 
     app = create_witness_app(args.dir)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)

@@ -28,10 +28,10 @@ import httpx
 import structlog
 
 from gateway.audit.checkpoints import Checkpoint
-from gateway.audit.cosignature import split_note
 from gateway.audit.merkle import consistency_proof
 from gateway.audit.trust_policy import TrustPolicy, Witness, parse_policy
 from gateway.audit.witness.core import SIZE_TYPE, request_body
+from gateway.crypto.cosignature import split_note
 from gateway.crypto.notes import NoteError
 from gateway.errors import ConfigurationError, IntegrityError
 from gateway.services.ports import Store

@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 from gateway.audit.checkpoints import Checkpoint
-from gateway.audit.cosignature import split_note
 from gateway.audit.merkle import MemoryTree, consistency_proof, leaf_hash
 from gateway.audit.proof_bundle import parse_bundle, verify_bundle
 from gateway.audit.tile_client import TileClient, monitor
@@ -24,6 +23,7 @@ from gateway.audit.tiles import WIDTH, Tile
 from gateway.audit.trust_policy import parse_policy
 from gateway.audit.witness.core import Witness, request_body
 from gateway.config import Settings
+from gateway.crypto.cosignature import split_note
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
 from gateway.errors import IntegrityError
@@ -168,7 +168,7 @@ def check_public_tiles(anonymous: httpx.Client, gw: Gateway) -> None:
 
 
 def _other_vkey() -> str:
-    from gateway.audit.cosignature import Cosigner
+    from gateway.crypto.cosignature import Cosigner
 
     return Cosigner.generate("w3.example").vkey
 

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from gateway.audit import merkle
 from gateway.audit.checkpoints import Checkpoint
-from gateway.audit.cosignature import CosignatureVerifier, Cosigner, split_note
 from gateway.audit.merkle import MemoryTree, consistency_proof, inclusion_proof, leaf_hash
 from gateway.audit.proof_bundle import ProofBundle, parse_bundle, verify_bundle
 from gateway.audit.tiles import (
@@ -26,6 +25,7 @@ from gateway.audit.tiles import (
     tile_for,
 )
 from gateway.audit.trust_policy import PolicyError, parse_policy
+from gateway.crypto.cosignature import CosignatureVerifier, Cosigner, split_note
 from gateway.crypto.notes import NoteError, NoteSigner
 from gateway.errors import IntegrityError
 from tests.unit.test_merkle import tree_of, vectors

@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.audit.checkpoints import Checkpoint
-from gateway.audit.cosignature import Cosigner, split_note
 from gateway.audit.merkle import EMPTY_ROOT, verify_consistency
+from gateway.crypto.cosignature import Cosigner, split_note
 from gateway.crypto.notes import NoteError, NoteVerifier
 from gateway.errors import IntegrityError
 from gateway.files import fsync_dir, write_atomic

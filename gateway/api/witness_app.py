@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -33,7 +34,7 @@ def create_witness_app(folder: Path) -> Starlette:
             body += chunk
             if len(body) > MAX_BODY:
                 return PlainTextResponse("request body too large\n", status_code=413)
-        return _response(witness.add_checkpoint(body))
+        return _response(await run_in_threadpool(witness.add_checkpoint, body))  # fsyncs
 
     async def checkpoint(request: Request) -> Response:
         origin_hash = request.path_params["origin_hash"]
