@@ -7,10 +7,11 @@
  * itself is a fraction of one. Here each entry is scanned once and hashed on OpenSSL's
  * SHA-256, with the GIL released, so the database's own checks can run on the other core.
  *
- * check_entries(bodies, metas, first_index, leaves_out, subjects_out) -> (count, reason)
- *   bodies: a list of bytes (entry bodies, in index order from first_index); metas: per entry
- *   the stored copies of what the body says (leaf hash, level-0 node, search columns; see
- *   check_one). For each entry: the body must be JSON in the
+ * check_entries(rows, first_index, nodes, leaves_out, subjects_out) -> (count, reason)
+ *   rows: a list of audit_entries rows as plain tuples (idx, recorded_at, event_type, actor,
+ *   dataset, recipient, body, leaf_hash), in index order from first_index; nodes: the
+ *   level-0 tree nodes of the same indexes, concatenated. For each entry: the stored index
+ *   must be its position, the body must be JSON in the
  *   exact canonical form Python's json.dumps(sort_keys=True, separators=(",", ":"),
  *   ensure_ascii=False) writes (no whitespace, keys strictly increasing - so sorted and
  *   unique - at every level, valid UTF-8, only the escapes it emits, integers without leading
@@ -291,112 +292,139 @@ static int hex_equals(const char *hex, Py_ssize_t n, const unsigned char *digest
     return 1;
 }
 
-#define SEP 0x1f  /* between the stored values in a row's meta string */
-#define NUL 0x1e  /* a stored NULL */
-#define META_FIELDS (2 + N_FIELDS)
+/* The stored copies of what one entry's body says: its row of audit_entries, and the level-0
+ * node that the tiles are served from (NULL if the node is missing). */
+typedef struct {
+    long long idx;
+    const unsigned char *body;
+    Py_ssize_t body_len;
+    const char *value[N_FIELDS]; /* NULL for a stored NULL */
+    Py_ssize_t value_len[N_FIELDS];
+    const char *leaf_hex;
+    Py_ssize_t leaf_hex_len;
+    const unsigned char *node;
+} stored_t;
 
 /* NULL if the entry is canonical, at `expected`, and every stored copy agrees with it; else
- * the reason (a static string). The meta string holds, separated by 0x1f: the stored leaf hash
- * (hex), the level-0 node (hex, or 0x1e if missing), and the stored type, actor, dataset,
- * recipient and time columns (0x1e for NULL). */
-static const char *check_one(const unsigned char *body, Py_ssize_t len, long long expected,
-                             const char *meta, Py_ssize_t meta_len, unsigned char *leaf,
+ * the reason (a static string). */
+static const char *check_one(const stored_t *row, long long expected, unsigned char *leaf,
                              char *subjects) {
+    if (row->idx != expected) return "the stored indexes are not contiguous";
     scan_t s;
     memset(&s, 0, sizeof(s));
-    s.p = body;
-    s.end = body + len;
+    s.p = row->body;
+    s.end = row->body + row->body_len;
     s.index = -1;
     for (int i = 0; i < N_FIELDS; i++) s.field[i].len = -1;
-    int ok = len > 0 && body[0] == '{' && scan_object(&s, 1, 0) && s.p == s.end;
+    int ok = row->body_len > 0 && row->body[0] == '{' && scan_object(&s, 1, 0) && s.p == s.end;
     if (!ok) return s.defer ? "defer" : "the stored body is not in canonical form";
     if (s.index != expected) return "the hashed body says another index";
     *subjects = (char)s.subjects;
-    const char *part[META_FIELDS];
-    Py_ssize_t part_len[META_FIELDS];
-    int k = 0;
-    const char *from = meta;
-    for (Py_ssize_t i = 0; i <= meta_len && k < META_FIELDS; i++) {
-        if (i == meta_len || meta[i] == SEP) {
-            part[k] = from;
-            part_len[k] = meta + i - from;
-            k++;
-            from = meta + i + 1;
-        }
-    }
-    if (k != META_FIELDS || from != meta + meta_len + 1) return "defer";
     SHA256_CTX ctx;
     unsigned char zero = 0;
     SHA256_Init(&ctx);
     SHA256_Update(&ctx, &zero, 1);
-    SHA256_Update(&ctx, body, (size_t)len);
+    SHA256_Update(&ctx, row->body, (size_t)row->body_len);
     SHA256_Final(leaf, &ctx);
-    if (!hex_equals(part[0], part_len[0], leaf))
+    if (!hex_equals(row->leaf_hex, row->leaf_hex_len, leaf))
         return "the stored leaf hash does not match the body";
     for (int f = 0; f < N_FIELDS; f++) {
-        const char *value = part[2 + f];
-        Py_ssize_t value_len = part_len[2 + f];
-        int null = value_len == 1 && value[0] == NUL;
-        span_t *got = &s.field[f];
+        const span_t *got = &s.field[f];
         if (got->len >= 0 && got->escaped) return "defer"; /* compare decoded: Python */
-        if (null != (got->len < 0)) return "the stored search columns do not match the hashed body";
-        if (!null && (got->len != value_len || memcmp(got->start, value, (size_t)value_len) != 0))
+        if ((row->value[f] == NULL) != (got->len < 0))
+            return "the stored search columns do not match the hashed body";
+        if (row->value[f] != NULL &&
+            (got->len != row->value_len[f] ||
+             memcmp(got->start, row->value[f], (size_t)got->len) != 0))
             return "the stored search columns do not match the hashed body";
     }
-    if (!hex_equals(part[1], part_len[1], leaf))
+    if (row->node == NULL || memcmp(row->node, leaf, HASH) != 0)
         return "the stored tree node does not match the entry's leaf hash";
     return NULL;
 }
 
+/* A text column as the driver gave it: str, or bytes (SQLite with text_factory=bytes, which
+ * spares a UTF-8 decode per value). */
+static const char *text_of(PyObject *value, Py_ssize_t *len) {
+    if (PyBytes_Check(value)) {
+        *len = PyBytes_GET_SIZE(value);
+        return PyBytes_AS_STRING(value);
+    }
+    if (PyUnicode_Check(value)) return PyUnicode_AsUTF8AndSize(value, len);
+    PyErr_SetString(PyExc_TypeError, "a text column is str, bytes or None");
+    return NULL;
+}
+
+/* The row's columns, in audit_entries' order: idx, recorded_at, event_type, actor, dataset,
+ * recipient, body, leaf_hash. */
+static int read_row(PyObject *tuple, stored_t *row) {
+    static const int column[N_FIELDS] = {2, 3, 4, 5, 1}; /* type, actor, dataset, recipient, time */
+    if (!PyTuple_Check(tuple) || PyTuple_GET_SIZE(tuple) != 8) {
+        PyErr_SetString(PyExc_TypeError, "a row is a tuple of audit_entries' eight columns");
+        return 0;
+    }
+    row->idx = PyLong_AsLongLong(PyTuple_GET_ITEM(tuple, 0));
+    if (row->idx == -1 && PyErr_Occurred()) return 0;
+    PyObject *body = PyTuple_GET_ITEM(tuple, 6);
+    if (!PyBytes_Check(body)) {
+        PyErr_SetString(PyExc_TypeError, "body is bytes");
+        return 0;
+    }
+    row->body = (const unsigned char *)PyBytes_AS_STRING(body);
+    row->body_len = PyBytes_GET_SIZE(body);
+    row->leaf_hex = text_of(PyTuple_GET_ITEM(tuple, 7), &row->leaf_hex_len);
+    if (row->leaf_hex == NULL) return 0;
+    for (int f = 0; f < N_FIELDS; f++) {
+        PyObject *v = PyTuple_GET_ITEM(tuple, column[f]);
+        if (v == Py_None) {
+            row->value[f] = NULL;
+            row->value_len[f] = 0;
+            continue;
+        }
+        row->value[f] = text_of(v, &row->value_len[f]);
+        if (row->value[f] == NULL) return 0;
+    }
+    return 1;
+}
+
 static PyObject *check_entries(PyObject *self, PyObject *args) {
     (void)self;
-    PyObject *bodies, *metas;
+    PyObject *rows;
     long long first;
-    Py_buffer out, flags;
-    if (!PyArg_ParseTuple(args, "O!O!Lw*w*", &PyList_Type, &bodies, &PyList_Type, &metas, &first,
-                          &out, &flags))
+    Py_buffer nodes, out, flags;
+    if (!PyArg_ParseTuple(args, "O!Ly*w*w*", &PyList_Type, &rows, &first, &nodes, &out, &flags))
         return NULL;
-    Py_ssize_t n = PyList_GET_SIZE(bodies);
-    size_t slots = (size_t)(n ? n : 1);
-    const unsigned char **ptrs = PyMem_Malloc(sizeof(*ptrs) * slots);
-    Py_ssize_t *lens = PyMem_Malloc(sizeof(*lens) * slots);
-    const char **meta = PyMem_Malloc(sizeof(*meta) * slots);
-    Py_ssize_t *meta_lens = PyMem_Malloc(sizeof(*meta_lens) * slots);
+    Py_ssize_t n = PyList_GET_SIZE(rows);
+    stored_t *stored = PyMem_Malloc(sizeof(*stored) * (size_t)(n ? n : 1));
     const char *reason = NULL;
     Py_ssize_t done = 0;
     PyObject *result = NULL;
-    if (!ptrs || !lens || !meta || !meta_lens) {
+    if (stored == NULL) {
         PyErr_NoMemory();
         goto done;
     }
-    if (PyList_GET_SIZE(metas) != n || out.len < n * HASH || flags.len < n) {
-        PyErr_SetString(PyExc_ValueError, "bodies, metas and the outputs do not agree in size");
+    if (out.len < n * HASH || flags.len < n) {
+        PyErr_SetString(PyExc_ValueError, "the outputs are smaller than the rows");
         goto done;
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *b = PyList_GET_ITEM(bodies, i), *m = PyList_GET_ITEM(metas, i);
-        if (!PyBytes_Check(b) || !PyUnicode_Check(m)) {
-            PyErr_SetString(PyExc_TypeError, "bodies are bytes and metas str");
-            goto done;
-        }
-        ptrs[i] = (const unsigned char *)PyBytes_AS_STRING(b);
-        lens[i] = PyBytes_GET_SIZE(b);
-        meta[i] = PyUnicode_AsUTF8AndSize(m, &meta_lens[i]);
-        if (meta[i] == NULL) goto done;
+        if (!read_row(PyList_GET_ITEM(rows, i), &stored[i])) goto done;
+        stored[i].node = (i + 1) * HASH <= nodes.len ? (const unsigned char *)nodes.buf + i * HASH
+                                                      : NULL;
     }
     unsigned char *leaves = out.buf;
     char *subjects = flags.buf;
     Py_BEGIN_ALLOW_THREADS
     for (; done < n; done++) {
-        reason = check_one(ptrs[done], lens[done], first + done, meta[done], meta_lens[done],
-                           leaves + done * HASH, subjects + done);
+        reason = check_one(&stored[done], first + done, leaves + done * HASH, subjects + done);
         if (reason != NULL) break;
     }
     Py_END_ALLOW_THREADS
     result = reason == NULL ? Py_BuildValue("(nO)", done, Py_None)
                             : Py_BuildValue("(ns)", done, reason);
 done:
-    PyMem_Free(ptrs), PyMem_Free(lens), PyMem_Free(meta), PyMem_Free(meta_lens);
+    PyMem_Free(stored);
+    PyBuffer_Release(&nodes);
     PyBuffer_Release(&out);
     PyBuffer_Release(&flags);
     return result;

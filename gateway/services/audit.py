@@ -308,7 +308,8 @@ def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
         notes = [*snap.checkpoint_notes(), *file_notes]
         if fast_verify.available():
             result = fast_verify.verify_stored(
-                fast_verify.batches_of(snap.entry_rows()),
+                snap.entry_rows(),
+                snap.level0_nodes,
                 notes,
                 verifier,
                 subjects=snap.subjects_by_entry(),

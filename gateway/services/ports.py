@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol, TypeVar
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
@@ -105,9 +105,12 @@ class LogSnapshot(Protocol):
 
     def subjects_by_entry(self) -> Iterator[tuple[int, list[bytes]]]: ...
 
-    def entry_rows(self, batch: int = 20_000) -> Iterator[list[tuple[int, bytes, str]]]:
-        """(index, body, meta) in index order, in batches of plain tuples (the meta: every
-        stored copy of what the body says, for the verification kernel)."""
+    def entry_rows(self, batch: int = 20_000) -> Iterator[list[Any]]:
+        """Entry rows in index order as plain tuples, in batches (for the verification
+        kernel)."""
+
+    def level0_nodes(self, first: int, last: int) -> bytes:
+        """The level-0 tree nodes of indexes ``first..last``, concatenated."""
 
     def tiles(self, size: int) -> Subtree:
         """MTH over the tiles of a tree of ``size``, read in this snapshot."""

@@ -70,19 +70,45 @@ class Snapshot:
     def __init__(self, conn: Connection, engine: Engine | None = None) -> None:
         self.conn = conn
         self.engine = engine
+        self._nodes_conn: Connection | None = None
 
-    def entry_rows(self, batch: int = 20_000) -> Iterator[list[tuple[int, bytes, str]]]:
-        """(index, body, meta) in index order, a batch of plain driver tuples at a time: the
-        meta string holds every stored copy of what the body says, for the verification
-        kernel (:mod:`gateway.audit.fast_verify`); no row objects for a million entries."""
-        sql = log_checks.entry_rows_sql(self.conn.dialect.name, self.conn.dialect.paramstyle, batch)
+    def entry_rows(self, batch: int = 20_000) -> Iterator[list[Any]]:
+        """Rows of ``audit_entries`` in index order as plain driver tuples, a batch at a
+        time: what the verification kernel reads (:mod:`gateway.audit.fast_verify`), with no
+        row objects per entry."""
+        rows_sql = log_checks.entry_rows_sql(self.conn.dialect.paramstyle, batch)
+        driver = self.conn.connection.driver_connection
+        sqlite = self.conn.dialect.name == "sqlite"
         position = 0
         while True:
-            rows = list(self.conn.exec_driver_sql(sql, (position,)).cursor.fetchall())
+            if sqlite:  # text as bytes: the kernel compares bytes, a decode per value spared
+                driver.text_factory = bytes  # type: ignore[union-attr]
+            try:
+                rows = driver.execute(rows_sql, (position,)).fetchall()  # type: ignore[union-attr]
+            finally:
+                if sqlite:
+                    driver.text_factory = str  # type: ignore[union-attr]
             if not rows:
                 return
-            yield rows
+            yield list(rows)
             position = rows[-1][0] + 1
+
+    def level0_nodes(self, first: int, last: int) -> bytes:
+        """The level-0 tree nodes of indexes ``first..last`` concatenated, read on a
+        connection of its own (nodes are append-only, so any snapshot that holds them agrees),
+        so that it runs beside :meth:`entry_rows` rather than after it."""
+        if self._nodes_conn is None:
+            assert self.engine is not None
+            self._nodes_conn = self.engine.connect()
+        sql = log_checks.level0_nodes_sql(self.conn.dialect.name, self.conn.dialect.paramstyle)
+        value = self._nodes_conn.exec_driver_sql(sql, (first, last)).scalar()
+        self._nodes_conn.rollback()
+        return bytes(value or b"")
+
+    def close(self) -> None:
+        if self._nodes_conn is not None:
+            self._nodes_conn.close()
+            self._nodes_conn = None
 
     def tiles(self, size: int) -> TileHashes:
         return TileHashes(lambda tile: tlog.read_tile(self.conn, tile), size)
@@ -154,7 +180,11 @@ class SqlStore:
         with self.engine.connect() as conn:
             conn = conn.execution_options(**read_snapshot_options(conn))
             with conn.begin():
-                yield Snapshot(conn, self.engine)
+                snapshot = Snapshot(conn, self.engine)
+                try:
+                    yield snapshot
+                finally:
+                    snapshot.close()
 
     def _checkpoint(self, uow: SqlUnitOfWork) -> str:
         """Sign the new tree head inside the transaction that grew the tree."""

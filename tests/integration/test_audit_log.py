@@ -70,7 +70,8 @@ def check(store: SqlStore, since: list[str] | None = None):  # type: ignore[no-u
     if fast_verify.available():
         with store.snapshot() as snap:
             fast = fast_verify.verify_stored(
-                fast_verify.batches_of(snap.entry_rows(batch=5)),
+                snap.entry_rows(batch=5),
+                snap.level0_nodes,
                 notes,
                 VERIFIER,
                 subjects=snap.subjects_by_entry(),

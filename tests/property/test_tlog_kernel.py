@@ -49,23 +49,26 @@ def entry(index: int, details: Any, actor: str, dataset: str | None) -> dict[str
     }
 
 
-def meta(body: dict[str, Any], leaf: bytes, node: bytes | None = None) -> str:
+def row(body: dict[str, Any], raw: bytes, index: int = 0) -> tuple[Any, ...]:
+    """The entry's row as the driver returns it (audit_entries' column order)."""
     refs = body["refs"]
-    stored = [
-        leaf.hex(),
-        (node or leaf).hex(),
+    return (
+        index,
+        body["time"],
         body["type"],
         body["actor"],
-        refs.get("dataset", fast_verify.NUL),
-        refs.get("recipient", fast_verify.NUL),
-        body["time"],
-    ]
-    return fast_verify.SEP.join(stored)
+        refs.get("dataset"),
+        refs.get("recipient"),
+        raw,
+        leaf_hash(raw).hex(),
+    )
 
 
-def run(bodies: list[bytes], metas: list[str]) -> tuple[int, str | None]:
-    out, flags = bytearray(32 * len(bodies)), bytearray(len(bodies))
-    result: tuple[int, str | None] = kernel.check_entries(bodies, metas, 0, out, flags)
+def run(rows: list[tuple[Any, ...]], nodes: bytes | None = None) -> tuple[int, str | None]:
+    if nodes is None:
+        nodes = b"".join(bytes.fromhex(r[7]) for r in rows)
+    out, flags = bytearray(32 * len(rows)), bytearray(len(rows))
+    result: tuple[int, str | None] = kernel.check_entries(rows, 0, nodes, out, flags)
     return result
 
 
@@ -76,7 +79,7 @@ def test_canonical_entries_pass_or_are_deferred(
 ) -> None:
     body = entry(0, details, actor, dataset)
     raw = canonical_json(body)
-    done, reason = run([raw], [meta(body, leaf_hash(raw))])
+    done, reason = run([row(body, raw)])
     assert (done, reason) == (1, None) or reason == "defer"
 
 
@@ -95,10 +98,12 @@ def test_an_accepted_body_is_exactly_canonical(details: Any, noise: bytes, at: i
     if canonical and not (isinstance(body.get("refs"), dict) and "type" in body):
         return
     try:
-        stored = meta(body, leaf_hash(mutated))
+        stored = row(body, mutated)
     except (KeyError, TypeError, AttributeError):
         return
-    done, _ = run([mutated], [stored])
+    if not all(isinstance(v, str | None) for v in stored[1:6]):
+        return
+    done, _ = run([stored])
     if done == 1:
         assert canonical, mutated
 
@@ -106,22 +111,27 @@ def test_an_accepted_body_is_exactly_canonical(details: Any, noise: bytes, at: i
 def test_every_stored_copy_is_compared() -> None:
     body = entry(0, {"rows": 3}, "sds/client:x[source]", "lpr")
     raw = canonical_json(body)
-    leaf = leaf_hash(raw)
-    good = meta(body, leaf)
-    assert run([raw], [good]) == (1, None)
-    parts = good.split(fast_verify.SEP)
-    for position, reason in (
-        (0, "the stored leaf hash does not match the body"),
-        (1, "the stored tree node does not match the entry's leaf hash"),
-        (2, "the stored search columns do not match the hashed body"),
-        (3, "the stored search columns do not match the hashed body"),
-        (4, "the stored search columns do not match the hashed body"),
-        (5, "the stored search columns do not match the hashed body"),
-        (6, "the stored search columns do not match the hashed body"),
+    good = row(body, raw)
+    assert run([good]) == (1, None)
+    columns = "the stored search columns do not match the hashed body"
+    for position, value, reason in (
+        (0, 1, "the stored indexes are not contiguous"),
+        (1, "2026-11-28T00:00:00.000000Z", columns),
+        (2, "delivery.rejected", columns),
+        (3, "sds/client:y[source]", columns),
+        (4, "ssr", columns),
+        (4, None, columns),
+        (5, "star", columns),
+        (7, "0" * 64, "the stored leaf hash does not match the body"),
     ):
-        changed = list(parts)
-        changed[position] = "0" * 64 if position < 2 else "ssr"
-        assert run([raw], [fast_verify.SEP.join(changed)]) == (0, reason), position
+        changed = list(good)
+        changed[position] = value
+        assert run([tuple(changed)], bytes.fromhex(good[7])) == (0, reason), position
+    assert run([good], bytes(32)) == (
+        0,
+        "the stored tree node does not match the entry's leaf hash",
+    )
+    assert run([good], b"") == (0, "the stored tree node does not match the entry's leaf hash")
 
 
 @settings(max_examples=60, deadline=None)
