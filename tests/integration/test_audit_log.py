@@ -18,6 +18,8 @@ from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.merkle import leaf_hash, verify_consistency, verify_inclusion
+from gateway.audit.proof_bundle import parse_bundle, verify_bundle
+from gateway.audit.trust_policy import parse_policy
 from gateway.audit.verify import verify_log
 from gateway.crypto.notes import NoteSigner, NoteVerifier
 from gateway.errors import IntegrityError
@@ -338,6 +340,11 @@ def test_receipts_and_releases_carry_proofs_that_verify_offline(
         gateway.runtime.context, release["audit_index"], by=owner
     )
     receipts.verify_receipt({"id": release["id"], "audit": material}, NoteVerifier.from_vkey(vkey))
+    # Both also as C2SP tlog-proof bundles (no witnesses configured here: the log's key alone).
+    alone = parse_policy(f"log {vkey}\nquorum none\n")
+    assert verify_bundle(parse_bundle(receipt["audit"]["tlog_proof"]), alone).index == checked.index
+    bundle = verify_bundle(parse_bundle(release["audit"]["tlog_proof"]), alone)
+    assert bundle.entry["refs"]["release"] == release["id"]
 
     # Proof endpoints, checked as an outside verifier would.
     auth = gateway.auth("star-analyse", Role.RECIPIENT)

@@ -220,3 +220,59 @@ def test_split_view_and_rollback_are_caught(
     )
     forged = note(a, 10).replace("— split.example/audit ", "— split.example/audit AAAA")
     assert submit(w1, 10, [], forged).status_code == 403
+
+
+def test_a_rolled_back_hub_is_caught_by_its_witnesses_and_by_a_monitor(
+    tmp_path: Path, two_witnesses: tuple[str, list[WitnessProcess]], synthetic: Synthetic
+) -> None:
+    """The hub's database is restored from an older copy and its checkpoint file cut to
+    match (a hub hiding what it did): the monitor that saw the newer log reports it shrank,
+    and the log that grows again on the old copy is another history, which no witness
+    cosigns, so no receipt meets the quorum again."""
+    vkey, witnesses = two_witnesses
+    policy_file = tmp_path / "witness-policy.txt"
+    policy_file.write_text(policy_text(vkey, witnesses))
+    policy = parse_policy(policy_file.read_text())
+    watcher = parse_policy(f"log {vkey}\nquorum none\n")  # a monitor that needs no witness
+    data, state = tmp_path / "var", tmp_path / "monitor.json"
+    settings = {"witness_policy_file": policy_file, "witness_wait_seconds": 10}
+    saved = tmp_path / "older-copy"
+
+    with serving_gateway(data, **settings) as gw:  # type: ignore[arg-type]
+        assert gw.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr")).status_code == 201  # type: ignore[attr-defined]
+    saved.mkdir()
+    for name in ("gateway.db", "gateway.db-wal", "gateway.db-shm"):
+        if (data / name).exists():
+            (saved / name).write_bytes((data / name).read_bytes())
+    checkpoints = data / "audit" / "checkpoints.jsonl"
+    older_file = checkpoints.read_bytes()
+
+    with serving_gateway(data, **settings) as gw:  # type: ignore[arg-type]
+        r = gw.push("sundhedsdatastyrelsen", "ssr", synthetic.bytes("ssr"))
+        verify_bundle(parse_bundle(r.json()["audit"]["tlog_proof"]), policy)  # type: ignore[attr-defined]
+        with TileClient(str(gw.client.base_url)) as client:
+            seen = monitor(client, watcher, state).new_size
+
+    for name in ("gateway.db", "gateway.db-wal", "gateway.db-shm"):
+        (data / name).unlink(missing_ok=True)
+        if (saved / name).exists():
+            (data / name).write_bytes((saved / name).read_bytes())
+    checkpoints.write_bytes(older_file)  # the hub hides the newer checkpoints too
+
+    with serving_gateway(data, **settings) as gw:  # type: ignore[arg-type]
+        with (
+            TileClient(str(gw.client.base_url)) as client,
+            pytest.raises(IntegrityError, match="shrank"),
+        ):
+            monitor(client, watcher, state)
+        for period in ("2016-11", "2016-12"):  # grow past the size the witnesses hold
+            r = gw.push("dfdg", "dfdg-indsats", synthetic.bytes("dfdg-indsats"), period=period)
+        with pytest.raises(IntegrityError, match="quorum"):
+            verify_bundle(parse_bundle(r.json()["audit"]["tlog_proof"]), policy)  # type: ignore[attr-defined]
+        with TileClient(str(gw.client.base_url)) as client:
+            _, now = client.checkpoint(watcher)
+            assert now.size >= seen
+            with pytest.raises(IntegrityError, match="another history"):
+                monitor(client, watcher, state)
+    refused = [(w.folder / "evidence.jsonl") for w in witnesses]
+    assert all(path.exists() and path.read_text().strip() for path in refused)
