@@ -27,8 +27,9 @@ import pyarrow.parquet as pq
 
 from gateway.audit import receipts
 from gateway.cli.demo_database import demo_database, mark_demo_database
+from gateway.cli.demo_witnesses import DemoWitnesses, witnessed_receipt
 from gateway.config import Settings
-from gateway.crypto.keys import init_key_folder
+from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
@@ -38,7 +39,7 @@ from gateway.identity.dev_setup import AUDIENCE, init_dev_identity
 from gateway.identity.dev_tokens import DevTokens
 from gateway.identity.oauth import OAuthClient
 from gateway.services import audit as audit_service
-from gateway.services.bootstrap import open_runtime
+from gateway.services.bootstrap import audit_checkpointer, open_runtime
 
 PERIOD = "2016-11"
 
@@ -123,6 +124,9 @@ def run(args: argparse.Namespace) -> int:
     mark_demo_database(database_url)
     settings = Settings(data_dir=folder, database_url=database_url)
     init_key_folder(settings.resolved_keys_dir)
+    master = master_key_source(settings.resolved_keys_dir, settings.master_key).load()
+    witnesses = DemoWitnesses(folder, audit_checkpointer(settings, KeyRing(master)).signer.vkey)
+    env["GATEWAY_WITNESS_POLICY_FILE"] = str(witnesses.policy)
     catalogue = load_catalogue(settings.policies_dir)
     provider_state = init_dev_identity(folder, catalogue, port=_free_port())
     env["GATEWAY_TRUSTED_ISSUERS_FILE"] = str(folder / "trusted-issuers.yaml")
@@ -140,7 +144,7 @@ def run(args: argparse.Namespace) -> int:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     log_path = folder / "server.log"
-    with provider, open(log_path, "wb") as log:
+    with provider, witnesses, open(log_path, "wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [sys.executable, "-m", "gateway", "serve", "--port", str(port)],
             env=env,
@@ -213,6 +217,7 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
                     f"receipt {receipt_path}: entry {checked.index} proven in the log at "
                     f"size {checked.tree_size} with the log's public key only"
                 )
+                summary.append(witnessed_receipt(demo.folder, body))
             accepted += 1
             rows += body["rows"]
             demo.say(

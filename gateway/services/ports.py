@@ -186,6 +186,10 @@ class Cosigning(Protocol):
         """A checkpoint of at least ``min_size`` that meets the quorum, waiting up to
         ``wait`` seconds; None if none does in time."""
 
+    def report(self) -> dict[str, dict[str, object]]:
+        """Per witness: the largest size it cosigned, its last error, whether it saw the log
+        roll back (for operators)."""
+
 
 class LeftBehind(Protocol):
     """What a process that is gone left in its work area."""

@@ -64,6 +64,7 @@ class WitnessStatus:
     """What the last submission to one witness gave (for readiness and the console)."""
 
     cosigned: int = 0
+    attempted: int = 0  # the largest size sent (answered or not)
     last_error: str | None = None
     rolled_back: bool = False
 
@@ -130,6 +131,13 @@ class Witnessing:
         return added
 
     def _submit(self, witness: Witness, checkpoint: Checkpoint, note: str) -> int:
+        try:
+            return self._exchange(witness, checkpoint, note)
+        finally:  # answered, refused or unreachable: asked about this size
+            state = self.status[witness.name]
+            state.attempted = max(state.attempted, checkpoint.size)
+
+    def _exchange(self, witness: Witness, checkpoint: Checkpoint, note: str) -> int:
         state = self.status[witness.name]
         old = state.cosigned
         for _ in range(2):
@@ -189,11 +197,21 @@ class Witnessing:
             state.last_error = state.last_error or "the answer carries no valid cosignature"
             log.error("witness answered without a valid cosignature", witness=witness.name)
             return 0
-        prefix = f"\u2014 {witness.name} "
+        prefix = f"\u2014 {witness.verifier.name} "  # the key's name, not the policy's
         line = next(x for x in lines if x.startswith(prefix) and _verifies(witness, text, x))
         self.store.add_cosignature(checkpoint.size, witness.name, line)
         state.cosigned, state.last_error, state.rolled_back = checkpoint.size, None, False
         return 1
+
+    def report(self) -> dict[str, dict[str, object]]:
+        return {
+            name: {
+                "cosigned": s.cosigned,
+                "last_error": s.last_error,
+                "rolled_back": s.rolled_back,
+            }
+            for name, s in self.status.items()
+        }
 
     # -- reading --------------------------------------------------------------------------
     def cosigned_note(self, size: int) -> str | None:
@@ -217,9 +235,15 @@ class Witnessing:
                 if found is not None:
                     return found
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return None
+                if remaining <= 0 or self._all_answered(min_size):
+                    return None  # in time, or every witness was asked and none will help now
                 self._done.wait(remaining)
+
+    def _all_answered(self, min_size: int) -> bool:
+        """Every witness with a URL was sent a checkpoint covering ``min_size`` (and the quorum
+        is still not met: unreachable or refusing), so waiting longer does not help."""
+        asked = [self.status[w.name] for w in self.policy.witnesses.values() if w.url is not None]
+        return all(s.attempted >= min_size for s in asked)
 
     def _best_trusted(self, min_size: int) -> str | None:
         sizes = sorted({s.cosigned for s in self.status.values() if s.cosigned >= min_size})

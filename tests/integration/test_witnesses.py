@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from gateway.audit.tile_client import TileClient, monitor
 from gateway.audit.tiles import WIDTH, Tile
 from gateway.audit.trust_policy import parse_policy
 from gateway.audit.witness.core import Witness, request_body
+from gateway.cli.demo_witnesses import start_witness_process
 from gateway.config import Settings
 from gateway.crypto.cosignature import split_note
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
@@ -30,7 +30,6 @@ from gateway.errors import IntegrityError
 from gateway.identity.principal import Role
 from gateway.services.bootstrap import audit_checkpointer
 from tests.conftest import Gateway, Synthetic, serving_gateway
-from tests.server import free_port
 
 
 @dataclass
@@ -51,25 +50,7 @@ def start_witness(folder: Path, name: str, log_vkeys: list[str]) -> WitnessProce
 
 def serve_witness(folder: Path, name: str, vkey: str) -> WitnessProcess:
     """``gateway witness serve`` in its own process, on a free port, answering."""
-    port = free_port()
-    with open(folder / "stderr", "ab") as stderr:  # the child keeps its copy
-        serve = ["witness", "serve", "--dir", str(folder), "--port", str(port)]
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", *serve],
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(url + "/", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, (folder / "stderr").read_text()
-        assert time.monotonic() < deadline, "the witness did not start"
-        time.sleep(0.05)
+    process, url = start_witness_process(folder)
     return WitnessProcess(name, folder, vkey, url, process)
 
 
@@ -94,8 +75,10 @@ def two_witnesses(tmp_path: Path) -> Iterator[tuple[str, list[WitnessProcess]]]:
 
 def policy_text(log_vkey: str, witnesses: list[WitnessProcess], quorum: str = "both") -> str:
     lines = [f"log {log_vkey}"]
-    lines += [f"witness {w.name} {w.vkey} {w.url}" for w in witnesses]
-    lines += [f"group both all {' '.join(w.name for w in witnesses)}", f"quorum {quorum}"]
+    # Policy names are the policy's own (w1, w2), not the witnesses' key names.
+    lines += [f"witness w{i} {w.vkey} {w.url}" for i, w in enumerate(witnesses, start=1)]
+    names = " ".join(f"w{i}" for i in range(1, len(witnesses) + 1))
+    lines += [f"group both all {names}", f"quorum {quorum}"]
     return "\n".join(lines) + "\n"
 
 
@@ -114,7 +97,7 @@ def test_receipts_carry_bundles_cosigned_by_both_witnesses(
         receipt = r.json()  # type: ignore[attr-defined]
         bundle = parse_bundle(receipt["audit"]["tlog_proof"])
         checked = verify_bundle(bundle, policy)
-        assert set(checked.cosigned_by) == {w.name for w in witnesses}
+        assert set(checked.cosigned_by) == {"w1", "w2"}
         assert checked.entry["refs"]["delivery"] == receipt["delivery_id"]
 
         # Offline, with nothing but the policy file: the CLI agrees, and a tampered entry fails.

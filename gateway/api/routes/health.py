@@ -19,6 +19,7 @@ from gateway.api import metrics
 from gateway.api.deps import Ctx, get_principal
 from gateway.api.problems import PROBLEM
 from gateway.api.use_cases import use_case
+from gateway.audit import fast_verify
 from gateway.crypto.pseudonyms import HMAC_KERNEL
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError, problem_type
@@ -72,6 +73,8 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
                 audit_entries=ctx.store.audit_size(),
                 policy_hash=ctx.catalogue.policy_hash,
                 pseudonym_kernel=HMAC_KERNEL,  # native, or the slower Python fallback
+                audit_kernel=fast_verify.KERNEL,
+                witnesses=ctx.witnessing.report() if ctx.witnessing is not None else {},
             )
     return body
 
