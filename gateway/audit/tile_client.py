@@ -44,8 +44,12 @@ class TileClient:
     def __exit__(self, *_: object) -> None:
         self.http.close()
 
-    def checkpoint(self, policy: TrustPolicy) -> tuple[str, Checkpoint]:
-        answer = self.http.get(f"{self.prefix}/checkpoint")
+    def checkpoint(self, policy: TrustPolicy, size: int | None = None) -> tuple[str, Checkpoint]:
+        """The log's checkpoint (``/checkpoint``: with witnesses, the latest witnessed one),
+        or the one signed for ``size`` (the gateway's historical checkpoints), if the policy
+        accepts it."""
+        path = "/checkpoint" if size is None else f"/v1/audit/checkpoints/{size}"
+        answer = self.http.get(f"{self.prefix}{path}")
         answer.raise_for_status()
         note = answer.text
         checkpoint, _ = policy.check(note)
@@ -91,11 +95,13 @@ class MonitorResult:
     note: str
 
 
-def monitor(client: TileClient, policy: TrustPolicy, state: Path) -> MonitorResult:
-    """Fetch the latest trusted checkpoint and prove, from tiles, that it extends the one in
-    ``state``; then keep it there. Raises :class:`IntegrityError` for a log that shrank or
-    whose history differs (a rollback or a split view)."""
-    note, new = client.checkpoint(policy)
+def monitor(
+    client: TileClient, policy: TrustPolicy, state: Path, size: int | None = None
+) -> MonitorResult:
+    """Fetch the latest trusted checkpoint (or the one of ``size``) and prove, from tiles,
+    that it extends the one in ``state``; then keep it there. Raises :class:`IntegrityError`
+    for a log that shrank or whose history differs (a rollback or a split view)."""
+    note, new = client.checkpoint(policy, size)
     old_size = 0
     if state.exists():
         saved = json.loads(state.read_text())

@@ -39,8 +39,8 @@ class TileError(IntegrityError):
 
 @dataclass(frozen=True)
 class Tile:
-    """Tile ``index`` at tile ``level`` holding ``width`` hashes (256 = full). Level -1 is
-    not used: entry bundles are :class:`Tile` objects with ``entries=True``."""
+    """Tile ``index`` at tile ``level`` holding ``width`` hashes (256 = full); with
+    ``entries`` the entry bundle of level-0 tile ``index`` (``level`` is then 0)."""
 
     level: int
     index: int

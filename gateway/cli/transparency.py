@@ -63,6 +63,9 @@ def register_audit(audit: Any) -> None:
     p.add_argument("--log", required=True, help="the log's prefix URL")
     p.add_argument("--policy", type=Path, required=True)
     p.add_argument("--state", type=Path, required=True, help="where the last checkpoint is kept")
+    p.add_argument(
+        "--size", type=int, help="check the checkpoint signed for this size (default: latest)"
+    )
     p.set_defaults(handler=audit_monitor)
 
 
@@ -111,7 +114,7 @@ def audit_prove(args: argparse.Namespace) -> int:
 
 def audit_monitor(args: argparse.Namespace) -> int:
     with TileClient(args.log) as client:
-        result = monitor(client, _policy(args.policy), args.state)
+        result = monitor(client, _policy(args.policy), args.state, args.size)
     print(f"ok: the log grew from {result.old_size} to {result.new_size} entries, consistently")
     return 0
 

@@ -103,10 +103,12 @@ def proof_material(
 
 
 def latest_note(ctx: Context) -> str:
-    """The latest checkpoint with every cosignature recorded for it (``/checkpoint``)."""
+    """``/checkpoint``: with witnesses, the largest checkpoint whose cosignatures meet the
+    quorum (so whoever fetches it can check it with the policy; the witnesses see each new
+    checkpoint within moments), else the latest one the log signed, with any cosignatures."""
     note, cp = _latest(ctx)
     if ctx.witnessing is not None:
-        return ctx.witnessing.cosigned_note(cp.size) or note
+        return ctx.witnessing.latest_trusted() or ctx.witnessing.cosigned_note(cp.size) or note
     return note
 
 

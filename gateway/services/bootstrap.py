@@ -151,6 +151,9 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
             )
     work = WorkArea(settings.data_dir / "run")
     policy = load_policy(settings.resolved_witness_policy_file, checkpointer.signer.vkey)
+    witnessing = None if policy is None else Witnessing(store, policy)
+    if witnessing is not None:
+        store.on_checkpoint = witnessing.poke  # each new checkpoint to the witnesses at once
     context = Context(
         catalogue=catalogue,
         store=store,
@@ -158,7 +161,7 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
         keys=keys,
         checkpointer=checkpointer,
         work=work,
-        witnessing=None if policy is None else Witnessing(store, policy),
+        witnessing=witnessing,
         witness_wait=settings.witness_wait_seconds,
     )
     return Runtime(context=context, store=store, settings=settings)

@@ -162,6 +162,10 @@ class Store(Protocol):
     def latest_cosigned(self, witness: str) -> int:
         """The largest checkpoint size ``witness`` cosigned (0: none)."""
 
+    def cosigned_sizes(self, at_least: int = 0, limit: int = 20) -> list[int]:
+        """The largest checkpoint sizes (at least ``at_least``) any witness cosigned, largest
+        first (recorded by any worker)."""
+
     def add_cosignature(self, size: int, witness: str, line: str) -> None: ...
 
     def subject_entries(self, subject: bytes) -> list[AuditEntry]: ...
@@ -185,6 +189,9 @@ class Cosigning(Protocol):
     def trusted_checkpoint(self, min_size: int, wait: float) -> str | None:
         """A checkpoint of at least ``min_size`` that meets the quorum, waiting up to
         ``wait`` seconds; None if none does in time."""
+
+    def latest_trusted(self) -> str | None:
+        """The largest checkpoint whose cosignatures meet the quorum; None if there is none."""
 
     def report(self) -> dict[str, dict[str, object]]:
         """Per witness: the largest size it cosigned, its last error, whether it saw the log

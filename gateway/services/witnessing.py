@@ -18,7 +18,6 @@ later.
 
 from __future__ import annotations
 
-import base64
 import threading
 import time
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ from gateway.audit.merkle import consistency_proof
 from gateway.audit.trust_policy import TrustPolicy, Witness, parse_policy
 from gateway.audit.witness.core import SIZE_TYPE, request_body
 from gateway.crypto.cosignature import split_note
-from gateway.crypto.notes import NoteError
+from gateway.crypto.notes import NoteError, NoteVerifier
 from gateway.errors import ConfigurationError, IntegrityError
 from gateway.services.ports import Store
 
@@ -47,16 +46,12 @@ def load_policy(path: Path, log_vkey: str) -> TrustPolicy | None:
         policy = parse_policy(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"witness policy {path}: {exc}") from None
-    own = log_vkey.split("+", 2)[2]
-    if not any(v.key.public_bytes_raw().hex() == _raw_hex(own) for v in policy.logs):
+    own = NoteVerifier.from_vkey(log_vkey).key.public_bytes_raw()
+    if not any(log.key.public_bytes_raw() == own for log in policy.logs):
         raise ConfigurationError(
             f"witness policy {path}: the gateway's audit log key ({log_vkey}) is not a 'log' line"
         )
     return policy
-
-
-def _raw_hex(b64: str) -> str:
-    return base64.b64decode(b64)[1:].hex()
 
 
 @dataclass
@@ -245,9 +240,13 @@ class Witnessing:
         asked = [self.status[w.name] for w in self.policy.witnesses.values() if w.url is not None]
         return all(s.attempted >= min_size for s in asked)
 
+    def latest_trusted(self) -> str | None:
+        """The largest checkpoint whose cosignatures meet the quorum (``/checkpoint``)."""
+        return self._best_trusted(0)
+
     def _best_trusted(self, min_size: int) -> str | None:
-        sizes = sorted({s.cosigned for s in self.status.values() if s.cosigned >= min_size})
-        for size in reversed(sizes):
+        """From the database, so that every worker sees what any worker recorded."""
+        for size in self.store.cosigned_sizes(at_least=max(min_size, 1)):
             note = self.cosigned_note(size)
             if note is None:
                 continue

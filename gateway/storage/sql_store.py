@@ -132,6 +132,7 @@ class SqlStore:
 
     def __init__(self, engine: Engine, checkpointer: Checkpointer | None = None) -> None:
         self.engine = engine
+        self.on_checkpoint: Callable[[], None] | None = None  # after a checkpoint is recorded
         self.checkpointer = checkpointer
 
     @classmethod
@@ -171,6 +172,8 @@ class SqlStore:
                     note = self._checkpoint(uow)
             if note is not None and self.checkpointer is not None:
                 self.checkpointer.record(note)
+                if self.on_checkpoint is not None:
+                    self.on_checkpoint()  # e.g. wake the witnessing thread
 
     @contextmanager
     def snapshot(self) -> Iterator[Snapshot]:
@@ -237,6 +240,10 @@ class SqlStore:
     def latest_cosigned(self, witness: str) -> int:
         with self.engine.connect() as conn:
             return tlog.latest_cosigned(conn, witness)
+
+    def cosigned_sizes(self, at_least: int = 0, limit: int = 20) -> list[int]:
+        with self.engine.connect() as conn:
+            return tlog.cosigned_sizes(conn, at_least, limit)
 
     def add_cosignature(self, size: int, witness: str, line: str) -> None:
         with self.engine.begin() as conn:

@@ -64,6 +64,19 @@ def latest_cosigned(conn: Connection, witness: str) -> int:
     return int(size) if size is not None else 0
 
 
+def cosigned_sizes(conn: Connection, at_least: int, limit: int) -> list[int]:
+    """The largest checkpoint sizes (at least ``at_least``) that any witness cosigned."""
+    c = t.audit_cosignatures.c
+    query = (
+        select(c.size)
+        .where(c.size >= at_least)
+        .group_by(c.size)
+        .order_by(c.size.desc())
+        .limit(limit)
+    )
+    return [int(s) for s in conn.execute(query).scalars()]
+
+
 def add_cosignature(conn: Connection, size: int, witness: str, line: str, at: str) -> None:
     c = t.audit_cosignatures.c
     exists = conn.execute(select(c.size).where(c.size == size, c.witness == witness)).first()

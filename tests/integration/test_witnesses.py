@@ -250,12 +250,16 @@ def test_a_rolled_back_hub_is_caught_by_its_witnesses_and_by_a_monitor(
             monitor(client, watcher, state)
         for period in ("2016-11", "2016-12"):  # grow past the size the witnesses hold
             r = gw.push("dfdg", "dfdg-indsats", synthetic.bytes("dfdg-indsats"), period=period)
+        material = r.json()["audit"]  # type: ignore[attr-defined]
         with pytest.raises(IntegrityError, match="quorum"):
-            verify_bundle(parse_bundle(r.json()["audit"]["tlog_proof"]), policy)  # type: ignore[attr-defined]
+            verify_bundle(parse_bundle(material["tlog_proof"]), policy)
         with TileClient(str(gw.client.base_url)) as client:
-            _, now = client.checkpoint(watcher)
-            assert now.size >= seen
+            # /checkpoint stays at the last witnessed size, older than what the monitor saw,
+            _, served = client.checkpoint(policy)
+            assert served.size < seen
+            # and the newest checkpoint the hub signed is another history than the one seen.
+            assert material["tree_size"] >= seen
             with pytest.raises(IntegrityError, match="another history"):
-                monitor(client, watcher, state)
+                monitor(client, watcher, state, size=material["tree_size"])
     refused = [(w.folder / "evidence.jsonl") for w in witnesses]
     assert all(path.exists() and path.read_text().strip() for path in refused)

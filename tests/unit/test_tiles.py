@@ -4,6 +4,7 @@ in-memory tree, and the C2SP formats."""
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -179,3 +180,20 @@ def test_a_bundle_verifies_offline_and_only_with_the_quorum() -> None:
     with pytest.raises(IntegrityError):
         verify_bundle(bundle, policy, b'{"index":4}')
     assert leaf_hash(entries[3]) == tree.levels[0][3]
+
+
+def test_the_gateway_refuses_a_witness_policy_for_another_log(tmp_path: Path) -> None:
+    from gateway.errors import ConfigurationError
+    from gateway.services.witnessing import load_policy
+
+    other = NoteSigner.from_seed("other.example/audit", b"\x03" * 32)
+    path = tmp_path / "witness-policy.txt"
+    assert load_policy(path, LOG.vkey) is None  # no file: no witnesses
+    path.write_text(f"log {other.vkey}\nquorum none\n")
+    with pytest.raises(ConfigurationError, match="not a 'log' line"):
+        load_policy(path, LOG.vkey)
+    path.write_text(f"log {LOG.vkey}\nquorum nobody\n")
+    with pytest.raises(ConfigurationError, match="line 2"):
+        load_policy(path, LOG.vkey)
+    path.write_text(f"log {LOG.vkey}\nquorum none\n")
+    assert load_policy(path, LOG.vkey) is not None
