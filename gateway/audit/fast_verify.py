@@ -69,6 +69,7 @@ def verify_stored(
     subjects: Iterable[tuple[int, list[bytes]]],
     since: Sequence[str] = (),
     subtree_for_proofs: Callable[[int], Callable[[int, int], bytes]] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     assert _native is not None
     reader = _Reader(batches)
@@ -101,6 +102,8 @@ def verify_stored(
                 last_good = at
                 checked += 1
             count = end
+            if progress is not None:
+                progress(len(rows))
         if position < len(sizes):
             raise _Failure(
                 count,

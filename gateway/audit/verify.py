@@ -106,6 +106,7 @@ def verify_log(
     *,
     subjects: Iterable[tuple[int, list[bytes]]] | None = None,
     since: Sequence[str] = (),
+    progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     """Check everything above; the result names the first entry that does not match.
 
@@ -124,6 +125,8 @@ def verify_log(
             if isinstance(committed, dict):
                 declared[entry.index] = str(committed.get("digest"))
             tree.append(bytes.fromhex(entry.leaf_hash))
+            if progress is not None and tree.size % 10_000 == 0:
+                progress(10_000)
             while position < len(sizes) and sizes[position] == tree.size:
                 if tree.root() != checkpoints[tree.size].root:
                     raise _Failure(

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from gateway.cli.login import bearer_token
+from gateway.cli.progress import Advance, progress
 
 
 def register(sub: Any) -> None:
@@ -182,18 +183,11 @@ def _call(args: argparse.Namespace, method: str, path: str, json_body: Any | Non
         return _report(client.request(method, path, json=json_body), args.json)
 
 
-def _chunks(path: Path, size: int = 1 << 20, progress: bool = False) -> Iterator[bytes]:
-    total, sent = path.stat().st_size, 0
+def _chunks(path: Path, advance: Advance, size: int = 1 << 20) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         while block := fh.read(size):
-            sent += len(block)
-            if progress:
-                share = 100 * sent // max(total, 1)
-                line = f"\rpushing {path.name}: {share} % ({sent >> 20} of {total >> 20} MiB)"
-                print(line, end="", file=sys.stderr, flush=True)
+            advance(len(block))
             yield block
-    if progress:
-        print(file=sys.stderr)
 
 
 RETRIES = 3  # a retry is harmless: the same content for the same month gets the same receipt
@@ -208,12 +202,13 @@ def push(args: argparse.Namespace) -> int:
     with _client(args) as client:
         for attempt in range(RETRIES + 1):
             try:
-                response = client.post(
-                    path,
-                    params={"period": args.period},
-                    content=_chunks(args.file, progress=sys.stderr.isatty()),
-                    headers={"Content-Type": "application/octet-stream"},
-                )
+                with progress(f"pushing {args.file.name}", args.file.stat().st_size) as advance:
+                    response = client.post(
+                        path,
+                        params={"period": args.period},
+                        content=_chunks(args.file, advance),
+                        headers={"Content-Type": "application/octet-stream"},
+                    )
             except httpx.TransportError:
                 if attempt == RETRIES:
                     raise
@@ -243,9 +238,19 @@ def pull(args: argparse.Namespace) -> int:
         if not response.is_success:
             response.read()
             return _report(response, args.json)
-        with open(args.out, "wb") as fh:
-            for block in response.iter_bytes():
-                fh.write(block)
+        out: Path = args.out
+        partial = out.with_name(f".{out.name}.part")  # a cut-off pull never looks complete
+        length = response.headers.get("content-length")
+        total = int(length) if length and length.isdigit() else None
+        try:
+            with progress(f"pulling {out.name}", total) as advance, open(partial, "wb") as fh:
+                for block in response.iter_bytes():
+                    fh.write(block)
+                    advance(len(block))
+        except BaseException:
+            partial.unlink(missing_ok=True)  # nothing half-pulled is left behind
+            raise
+        partial.replace(out)
     print(f"wrote {args.out}")
     return 0
 

@@ -14,6 +14,7 @@ from typing import Any
 from gateway.audit import receipts
 from gateway.audit.verify import VerifyResult
 from gateway.cli import transparency
+from gateway.cli.progress import progress
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
@@ -340,7 +341,9 @@ def _show_verify(args: argparse.Namespace, result: VerifyResult) -> int:
 def audit_verify(args: argparse.Namespace) -> int:
     ctx = open_runtime(Settings()).context
     since = [path.read_text() for path in args.since]
-    return _show_verify(args, audit_service.verify(ctx, since=since))
+    with progress("verifying", ctx.store.audit_size(), unit="entries") as advance:
+        result = audit_service.verify(ctx, since=since, progress=advance)
+    return _show_verify(args, result)
 
 
 def audit_index_subjects(_: argparse.Namespace) -> int:
@@ -368,7 +371,8 @@ def audit_verify_export(args: argparse.Namespace) -> int:
 
 def audit_export(args: argparse.Namespace) -> int:
     ctx = open_runtime(Settings()).context
-    done = audit_service.export(ctx, by=_auditor(), out=args.out)
+    with progress("exporting", ctx.store.audit_size(), unit="entries") as advance:
+        done = audit_service.export(ctx, by=_auditor(), out=args.out, progress=advance)
     print(f"exported {done.entries} entries to {args.out}: {', '.join(done.files)}")
     return 0
 

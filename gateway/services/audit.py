@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -265,7 +266,9 @@ class Export:
     files: list[str]
 
 
-def export(ctx: Context, *, by: Principal, out: Path) -> Export:
+def export(
+    ctx: Context, *, by: Principal, out: Path, progress: Callable[[int], None] | None = None
+) -> Export:
     """JSON Lines of every entry, the checkpoints and the verifier key, for an external reviewer."""
     by.require(Role.AUDITOR)
     out.mkdir(parents=True, exist_ok=True)
@@ -284,6 +287,8 @@ def export(ctx: Context, *, by: Principal, out: Path) -> Export:
                 + "\n"
             )
             count += 1
+            if progress is not None and count % 10_000 == 0:
+                progress(10_000)
     with open(out / "checkpoints.jsonl", "w", encoding="utf-8") as fh:
         for note in ctx.store.checkpoint_notes():
             fh.write(json.dumps({"note": note}, ensure_ascii=False) + "\n")
@@ -294,7 +299,12 @@ def export(ctx: Context, *, by: Principal, out: Path) -> Export:
     return Export(count, ["entries.jsonl", "checkpoints.jsonl", "checkpoint.txt", "vkey.txt"])
 
 
-def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
+def verify(
+    ctx: Context,
+    *,
+    since: list[str] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
     """Verify the whole log against the checkpoints in the database and in the outside file.
 
     Exact under concurrent writes: the file is read first (a note reaches it only after its
@@ -317,6 +327,7 @@ def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
                 subjects=snap.subjects_by_entry(),
                 since=since or [],
                 subtree_for_proofs=snap.tiles,
+                progress=progress,
             )
         else:
             result = verify_log(
@@ -325,6 +336,7 @@ def verify(ctx: Context, *, since: list[str] | None = None) -> VerifyResult:
                 verifier,
                 subjects=snap.subjects_by_entry(),
                 since=since or [],
+                progress=progress,
             )
     if result.ok and order is not None:
         return replace(result, ok=False, problem=order)

@@ -298,3 +298,40 @@ def test_push_retries_a_busy_gateway_and_answers_in_words(tmp_path: Path) -> Non
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_long_verbs_draw_progress_on_a_terminal_and_nothing_when_piped(tmp_path: Path) -> None:
+    """'gateway audit verify' (like push, pull and export) draws a progress bar on standard
+    error when that is a terminal, and writes no escape codes when it is a pipe."""
+    import pty
+
+    gateway_cmd("keys", "init", data_dir=tmp_path, check=True)
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path), "GATEWAY_POLICIES_DIR": str(POLICIES)}
+    parent, child = pty.openpty()
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gateway", "audit", "verify"],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=child,
+            timeout=120,
+            check=False,
+        )
+        os.close(child)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(parent, 65536)
+            except OSError:  # the terminal's other end is closed: all read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(parent)
+    assert done.returncode == 0, drawn
+    assert b"verifying" in drawn and b"verifying" not in done.stdout
+    assert b"audit log OK" in done.stdout
+    piped = gateway_cmd("audit", "verify", data_dir=tmp_path)
+    assert piped.returncode == 0 and "verifying" not in piped.stderr and "\x1b[" not in piped.stderr
