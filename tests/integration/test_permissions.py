@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from gateway.api.use_cases import KEY
@@ -235,13 +236,15 @@ def test_public_routes_answer_without_a_token(world: World) -> None:
 def test_the_whole_table_holds_for_every_role_combination(world: World) -> None:
     failures: list[str] = []
     tried = 0
-    spec = world.gw.client.get("/openapi.json").json()["paths"]
+    document = world.gw.client.get("/openapi.json").json()
+    spec = document["paths"]
     documented = {
         (path, method): set(operation["responses"])
         for path, methods in spec.items()
         for method, operation in methods.items()
     }
     undocumented: set[str] = set()
+    mismatched: set[str] = set()
     for (method, path), call in CALLS.items():
         case = next(c for m, p, c in _routes(world.gw) if (m, p) == (method, path))
         subjects = (
@@ -260,6 +263,8 @@ def test_the_whole_table_holds_for_every_role_combination(world: World) -> None:
                 tried += 1
                 if str(r.status_code) not in documented[(path, method.lower())]:
                     undocumented.add(f"{method} {path}: {r.status_code}")
+                elif problem := _body_problem(document, path, method, r):
+                    mismatched.add(f"{method} {path}: {r.status_code}: {problem}")
                 allowed = r.status_code < 400 or (
                     r.status_code == 422 and case == "delivery.push"  # the tiny body is refused
                 )
@@ -272,8 +277,28 @@ def test_the_whole_table_holds_for_every_role_combination(world: World) -> None:
                     )
     assert not failures, f"{len(failures)} of {tried} calls:\n" + "\n".join(failures)
     assert not undocumented, f"answers the OpenAPI document does not declare: {undocumented}"
+    assert not mismatched, f"bodies that do not match their documented schema: {mismatched}"
     assert tried > 500
     print(f"permission table: {tried} calls, every one as the table says")
+
+
+def _body_problem(document: dict[str, Any], path: str, method: str, response: Any) -> str | None:
+    """Why a JSON body does not match the schema the document gives for its status (None if
+    it does, or if the answer is not JSON)."""
+    kind = response.headers.get("content-type", "").split(";")[0]
+    if not kind.endswith("json"):
+        return None
+    declared = document["paths"][path][method.lower()]["responses"][str(response.status_code)]
+    schema = declared.get("content", {}).get(kind, {}).get("schema")
+    if schema is None:
+        return f"no schema for {kind}"
+    try:
+        jsonschema.validate(
+            response.json(), {**schema, "components": document.get("components", {})}
+        )
+    except jsonschema.ValidationError as exc:
+        return f"{exc.message} at {list(exc.absolute_path)}"
+    return None
 
 
 def test_a_second_role_never_reaches_another_recipients_content(world: World) -> None:

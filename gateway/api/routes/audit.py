@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
+from gateway.api import schemas
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.services import audit as audit_service
 from gateway.services.ports import AuditQuery
@@ -26,6 +28,8 @@ class SubjectLookup(BaseModel):
     "/checkpoint",
     summary="The latest signed checkpoint and its verifier key",
     openapi_extra=use_case("audit.checkpoint"),
+    response_model=None,
+    responses=answer(schemas.Checkpoint, "The latest signed checkpoint and the log key"),
 )
 def checkpoint(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return audit_service.checkpoint_for(ctx, by=by)
@@ -35,6 +39,8 @@ def checkpoint(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     "/proofs/inclusion/{index}",
     summary="Inclusion proof of one entry (its bytes only for one's own entries; auditors: all)",
     openapi_extra=use_case("audit.proof"),
+    response_model=None,
+    responses=answer(schemas.ProofMaterial, "The proof material"),
 )
 def inclusion(
     ctx: Ctx, by: CurrentPrincipal, index: int = Path(ge=0, le=MAX_INDEX)
@@ -46,6 +52,8 @@ def inclusion(
     "/proofs/consistency",
     summary="Consistency proof between two tree sizes",
     openapi_extra=use_case("audit.consistency"),
+    response_model=None,
+    responses=answer(schemas.Consistency, "The consistency proof"),
 )
 def consistency(
     ctx: Ctx,
@@ -60,6 +68,8 @@ def consistency(
     "/entries",
     summary="Search audit entries (auditor; the search is audited)",
     openapi_extra=use_case("audit.search"),
+    response_model=None,
+    responses=answer(schemas.AuditPage, "One page of matching entries and the total"),
 )
 def entries(
     ctx: Ctx,
@@ -96,6 +106,8 @@ def entries(
     "/subject-lookup",
     summary="Every entry that involved one person (auditor)",
     openapi_extra=use_case("audit.subject-lookup"),
+    response_model=None,
+    responses=answer(schemas.AuditEntries, "Every entry about the person"),
 )
 def subject_lookup(body: SubjectLookup, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     found = audit_service.subject_lookup(ctx, by=by, cpr=body.cpr)
@@ -106,6 +118,8 @@ def subject_lookup(body: SubjectLookup, ctx: Ctx, by: CurrentPrincipal) -> dict[
     "/verify",
     summary="Verify the whole log against its signed checkpoints (auditor)",
     openapi_extra=use_case("audit.verify"),
+    response_model=None,
+    responses=answer(schemas.Verification, "The verification result"),
 )
 def verify(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return dict(audit_service.verify_recorded(ctx, by=by).__dict__)

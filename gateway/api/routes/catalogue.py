@@ -6,14 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from gateway.api import schemas
 from gateway.api.deps import Ctx, CurrentPrincipal
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.permissions import authorize
 
 router = APIRouter(prefix="/v1/catalogue", tags=["catalogue"])
 
 
-@router.get("/datasets", openapi_extra=use_case("catalogue.read"))
+@router.get(
+    "/datasets",
+    openapi_extra=use_case("catalogue.read"),
+    response_model=None,
+    responses=answer(schemas.Datasets, "The datasets and the policy set in force"),
+)
 def datasets(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     authorize(by, "catalogue.read")
     cat = ctx.catalogue
@@ -23,7 +30,12 @@ def datasets(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     }
 
 
-@router.get("/grants", openapi_extra=use_case("catalogue.read"))
+@router.get(
+    "/grants",
+    openapi_extra=use_case("catalogue.read"),
+    response_model=None,
+    responses=answer(schemas.Grants, "The grants, each saying whether it is in force today"),
+)
 def grants(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     authorize(by, "catalogue.read")
     cat = ctx.catalogue

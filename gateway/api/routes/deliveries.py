@@ -10,8 +10,9 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Query, Request, Response
 
-from gateway.api import metrics
+from gateway.api import metrics, schemas
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.crypto.spool import SealedSpool
 from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
@@ -146,6 +147,8 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
     "/deliveries/{delivery_id}",
     summary="A delivery's status",
     openapi_extra=use_case("delivery.read"),
+    response_model=None,
+    responses=answer(schemas.Delivery, "The delivery's status and counts"),
 )
 def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)

@@ -8,9 +8,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from gateway.api import metrics
+from gateway.api import metrics, schemas
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.media import binary
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.records import ExtractRecord, ReleaseRecord
@@ -49,17 +50,29 @@ def released(ctx: Ctx, record: ReleaseRecord, by: Principal) -> dict[str, Any]:
     status_code=201,
     summary="Request an extract specification",
     openapi_extra=use_case("extract.request"),
+    response_model=None,
+    responses=answer(schemas.Extract, "The specification as requested, with its status", 201),
 )
 def request(spec: ExtractSpec, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _extract(extracts.request_extract(ctx, by=by, spec=spec))
 
 
-@router.get("/extracts", openapi_extra=use_case("extract.list"))
+@router.get(
+    "/extracts",
+    openapi_extra=use_case("extract.list"),
+    response_model=None,
+    responses=answer(schemas.Extracts, "The specifications the caller may see"),
+)
 def list_extracts(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return {"extracts": [_extract(r) for r in extracts.list_extracts(ctx, by=by)]}
 
 
-@router.get("/extracts/{extract_id}", openapi_extra=use_case("extract.read"))
+@router.get(
+    "/extracts/{extract_id}",
+    openapi_extra=use_case("extract.read"),
+    response_model=None,
+    responses=answer(schemas.Extract, "The specification and its decision"),
+)
 def get_extract(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _extract(extracts.get_extract(ctx, by=by, extract_id=extract_id))
 
@@ -68,6 +81,8 @@ def get_extract(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, An
     "/extracts/{extract_id}/approve",
     summary="Approve (approver, not the requester)",
     openapi_extra=use_case("extract.decide"),
+    response_model=None,
+    responses=answer(schemas.Extract, "The specification, approved"),
 )
 def approve(
     extract_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
@@ -82,6 +97,8 @@ def approve(
     "/extracts/{extract_id}/reject",
     summary="Reject (approver, not the requester)",
     openapi_extra=use_case("extract.decide"),
+    response_model=None,
+    responses=answer(schemas.Extract, "The specification, rejected"),
 )
 def reject(
     extract_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
@@ -97,6 +114,8 @@ def reject(
     status_code=201,
     summary="Run an approved spec (its recipient only)",
     openapi_extra=use_case("release.run"),
+    response_model=None,
+    responses=answer(schemas.ReleaseWithProof, "The new release with its audit proof", 201),
 )
 def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return released(ctx, extracts.run_release(ctx, by=by, extract_id=extract_id), by)
@@ -106,6 +125,8 @@ def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     "/releases",
     summary="Releases by status; the default is the approvers' review queue (pending-review)",
     openapi_extra=use_case("release.list"),
+    response_model=None,
+    responses=answer(schemas.Releases, "Releases in that status"),
 )
 def list_releases(
     ctx: Ctx,
@@ -119,6 +140,8 @@ def list_releases(
     "/releases/{release_id}/release",
     summary="Release a held aggregate (approver)",
     openapi_extra=use_case("release.review"),
+    response_model=None,
+    responses=answer(schemas.Release, "The release, released"),
 )
 def review_release(
     release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
@@ -133,6 +156,8 @@ def review_release(
     "/releases/{release_id}/withhold",
     summary="Withhold a held aggregate (approver)",
     openapi_extra=use_case("release.review"),
+    response_model=None,
+    responses=answer(schemas.Release, "The release, withheld"),
 )
 def withhold_release(
     release_id: str, ctx: Ctx, by: CurrentPrincipal, body: DecisionNote | None = None
@@ -170,7 +195,12 @@ def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
     )
 
 
-@router.get("/releases/{release_id}", openapi_extra=use_case("release.read"))
+@router.get(
+    "/releases/{release_id}",
+    openapi_extra=use_case("release.read"),
+    response_model=None,
+    responses=answer(schemas.Release, "The release's metadata"),
+)
 def get_release(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return _release(extracts.get_release(ctx, by=by, release_id=release_id))
 

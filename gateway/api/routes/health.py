@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 
 from gateway.api import metrics
 from gateway.api.deps import Ctx, get_principal
+from gateway.api.media import text
 from gateway.api.problems import PROBLEM
 from gateway.api.use_cases import use_case
 from gateway.audit import fast_verify
@@ -83,6 +84,8 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
     "/metrics",
     summary="Prometheus metrics (operator)",
     openapi_extra=use_case("operations.metrics"),
+    response_class=Response,
+    responses={200: text("Prometheus text exposition format 0.0.4")},
 )
 def prometheus(ctx: Ctx, request: Request) -> Response:
     if not _scrape_token_matches(request):

@@ -6,8 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
+from gateway.api import schemas
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.routes.extracts import released
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.permissions import authorize
 from gateway.services import reports
@@ -19,6 +21,8 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
     "",
     summary="The built-in reports and who they are sanctioned for",
     openapi_extra=use_case("report.list"),
+    response_model=None,
+    responses=answer(schemas.Reports, "The built-in reports"),
 )
 def list_reports(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     authorize(by, "report.list")
@@ -36,6 +40,10 @@ def list_reports(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     status_code=201,
     summary="Compute, check and release a report",
     openapi_extra=use_case("report.run"),
+    response_model=None,
+    responses=answer(
+        schemas.ReleaseWithProof, "The report as a release, with its audit proof", 201
+    ),
 )
 def run(
     report_id: str,

@@ -1,0 +1,183 @@
+"""What each JSON route answers, as the OpenAPI document states it.
+
+These models describe the answers; the routes still build them from the records, and the
+contract test (``tests/integration/test_contract_fuzz.py``) checks every answer against the
+model its route declares, for a principal of every role. Objects may carry more members than
+listed (``extra="allow"``): clients must ignore what they do not know, and the gateway may add
+a member without a new version of the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.domain.catalogue import Dataset, Grant, ReportDefinition
+from gateway.domain.extracts import ExtractSpec
+
+
+class Answer(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+class ProofMaterial(Answer):
+    """What proves that an audit entry is in the log (C2SP tlog-proof in ``tlog_proof``)."""
+
+    index: int
+    leaf_hash: str = Field(pattern="^[0-9a-f]{64}$")
+    entry: str | None = Field(
+        None, description="The entry's exact bytes: for auditors and for one's own entries."
+    )
+    tree_size: int
+    inclusion_proof: list[str]
+    checkpoint: str = Field(description="The signed checkpoint (C2SP signed note).")
+    tlog_proof: str = Field(description="The same proof as one C2SP tlog-proof.")
+
+
+class Receipt(Answer):
+    delivery_id: str
+    source: str
+    dataset: str
+    period: str
+    rows: int
+    sha256: str
+    size_bytes: int
+    received_at: str
+    audit_index: int
+    duplicate: bool = Field(description="The same content for the same month was sent before.")
+    audit: ProofMaterial
+
+
+class Delivery(Answer):
+    id: str
+    source: str
+    dataset: str
+    period: str
+    sha256: str
+    rows: int
+    size_bytes: int
+    received_at: str
+    pushed_by: str
+    audit_index: int
+    status: str
+
+
+class Extract(Answer):
+    id: str
+    recipient: str
+    requested_by: str
+    spec: ExtractSpec
+    status: str
+    created_at: str
+    audit_index: int
+    decided_by: str | None = None
+    decided_at: str | None = None
+    decision_note: str | None = None
+
+
+class Extracts(Answer):
+    extracts: list[Extract]
+
+
+class Release(Answer):
+    id: str
+    extract_id: str
+    recipient: str
+    rows: int
+    persons: int | None
+    sha256: str
+    key_version: int
+    identifier: str
+    created_at: str
+    released_by: str
+    audit_index: int
+    kind: str
+    status: str
+    sdc_status: str | None = None
+    report_sha256: str | None = None
+    reviewed_by: str | None = None
+    reviewed_at: str | None = None
+    review_note: str | None = None
+
+
+class ReleaseWithProof(Release):
+    audit: ProofMaterial
+
+
+class Releases(Answer):
+    releases: list[Release]
+
+
+class Datasets(Answer):
+    policy_hash: str
+    datasets: list[Dataset]
+
+
+class GrantInForce(Grant):
+    in_force_today: bool = Field(alias="in_force", description="In force on today's date.")
+
+
+class Grants(Answer):
+    policy_hash: str
+    grants: list[GrantInForce]
+
+
+class Reports(Answer):
+    reports: list[ReportDefinition]
+
+
+class Checkpoint(Answer):
+    checkpoint: str
+    size: int
+    root: str
+    vkey: str
+
+
+class Consistency(Answer):
+    from_: int = Field(alias="from")
+    to: int
+    proof: list[str]
+    checkpoint: str
+
+
+class AuditEntry(Answer):
+    index: int
+    leaf_hash: str
+    time: str
+    type: str
+    actor: str
+    refs: dict[str, str]
+    details: dict[str, Any]
+    salt: str
+
+
+class AuditPage(Answer):
+    entries: list[AuditEntry]
+    total: int
+    limit: int
+    offset: int
+
+
+class AuditEntries(Answer):
+    entries: list[AuditEntry]
+
+
+class Verification(Answer):
+    ok: bool
+    entries: int
+    checkpoints: int
+    root: str
+    first_bad_index: int | None = None
+    problem: str | None = None
+    proven_since: list[int] = []
+
+
+class Ready(Answer):
+    status: str
+
+
+def answer(model: type[BaseModel], description: str, status: int = 200) -> dict[int | str, Any]:
+    """``responses=`` for a route: its success answer documented by ``model`` (the route's
+    return value is not re-validated; the contract test compares the two)."""
+    return {status: {"model": model, "description": description}}
