@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import sys
 import time
 import zipfile
@@ -24,103 +23,7 @@ from gateway.cli.login import bearer_token
 from gateway.cli.progress import Advance, progress
 
 
-def register(sub: Any) -> None:
-    def common(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--url", default=os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"))
-        p.add_argument(
-            "--token",
-            default=None,
-            help="a bearer token (default: the login session, $GATEWAY_CLIENT_KEY or "
-            "$GATEWAY_TOKEN)",
-        )
-        p.add_argument("--json", action="store_true", help="print the gateway's JSON answer")
-
-    p = sub.add_parser("push", help="push a delivery file (CSV or Parquet)")
-    p.add_argument("file", type=Path)
-    p.add_argument("--source", required=True)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--period", required=True, help="YYYY-MM")
-    common(p)
-    p.set_defaults(handler=push)
-
-    ext = sub.add_parser("extract", help="extract specifications").add_subparsers(
-        dest="verb", required=True
-    )
-    p = ext.add_parser("request", help="request a specification (JSON file)")
-    p.add_argument("spec", type=Path)
-    common(p)
-    p.set_defaults(
-        handler=lambda a: _call(a, "POST", "/v1/extracts", json_body=json.loads(a.spec.read_text()))
-    )
-    for verb in ("approve", "reject"):
-        p = ext.add_parser(verb, help=f"{verb} a pending specification (approver)")
-        p.add_argument("extract_id")
-        p.add_argument("--note", default=None)
-        common(p)
-        p.set_defaults(
-            handler=lambda a, v=verb: _call(
-                a, "POST", f"/v1/extracts/{a.extract_id}/{v}", json_body={"note": a.note}
-            )
-        )
-    p = ext.add_parser("list", help="specifications you may see (your own, or all for approvers)")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/extracts"))
-    p = ext.add_parser("show", help="one specification with its status and decision")
-    p.add_argument("extract_id")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "GET", f"/v1/extracts/{a.extract_id}"))
-    p = ext.add_parser("release", help="run an approved specification")
-    p.add_argument("extract_id")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "POST", f"/v1/extracts/{a.extract_id}/releases"))
-    p = ext.add_parser("pull", help="download a release")
-    p.add_argument("release_id")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument(
-        "--format",
-        choices=["parquet", "csv", "zip"],
-        default=None,
-        help="parquet (microdata) or zip (aggregates) by default",
-    )
-    common(p)
-    p.set_defaults(handler=pull)
-    p = ext.add_parser("queue", help="aggregates held for review (approver, auditor)")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/releases"))
-    for verb, path in (("release-held", "release"), ("withhold", "withhold")):
-        p = ext.add_parser(verb, help=f"{path} an aggregate held for review (approver)")
-        p.add_argument("release_id")
-        p.add_argument("--note", default=None)
-        common(p)
-        p.set_defaults(
-            handler=lambda a, path=path: _call(
-                a, "POST", f"/v1/releases/{a.release_id}/{path}", json_body={"note": a.note}
-            )
-        )
-
-    cat = sub.add_parser("catalogue", help="the datasets and legal bases in force").add_subparsers(
-        dest="verb", required=True
-    )
-    p = cat.add_parser("list", help="every dataset: owner, purposes, restriction, columns")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/catalogue/datasets"))
-    p = cat.add_parser("grants", help="every grant in force, with its citation")
-    common(p)
-    p.set_defaults(handler=lambda a: _call(a, "GET", "/v1/catalogue/grants"))
-
-    p = sub.add_parser(
-        "report", help="run a built-in aggregate report (e.g. ressourceforloeb) for a month"
-    )
-    p.add_argument("report_id", help="e.g. ressourceforloeb")
-    p.add_argument("--period", required=True, help="YYYY-MM")
-    p.add_argument(
-        "--out", type=Path, default=None, help="unpack the released bundle into this folder"
-    )
-    common(p)
-    p.set_defaults(handler=report)
-
-
-def _client(args: argparse.Namespace) -> httpx.Client:
+def http_client(args: argparse.Namespace) -> httpx.Client:
     return httpx.Client(
         base_url=args.url,
         timeout=httpx.Timeout(600.0, connect=10.0),
@@ -128,7 +31,7 @@ def _client(args: argparse.Namespace) -> httpx.Client:
     )
 
 
-def _report(response: httpx.Response, as_json: bool = False) -> int:
+def show(response: httpx.Response, as_json: bool = False) -> int:
     """The answer: JSON with ``--json``; otherwise a few readable lines (an error as one line
     and the fields it names)."""
     try:
@@ -141,7 +44,7 @@ def _report(response: httpx.Response, as_json: bool = False) -> int:
             file=sys.stdout if response.is_success else sys.stderr,
         )
     elif response.is_success:
-        print(_readable(body))
+        print(readable(body))
     else:
         title, detail = body.get("title", response.status_code), body.get("detail", "")
         print(f"error: {title}: {detail}", file=sys.stderr)
@@ -154,11 +57,11 @@ def _report(response: httpx.Response, as_json: bool = False) -> int:
     return 0 if response.is_success else 1
 
 
-def _readable(body: Any, indent: str = "") -> str:
+def readable(body: Any, indent: str = "") -> str:
     """Scalars as 'key: value'; lists of records one per line by their id; nested proofs and
     decisions summarised (``--json`` has them whole)."""
     if isinstance(body, list):
-        return "\n".join(_readable(item, indent) for item in body) or f"{indent}(none)"
+        return "\n".join(readable(item, indent) for item in body) or f"{indent}(none)"
     if not isinstance(body, dict):
         return f"{indent}{body}"
     lines = []
@@ -178,9 +81,9 @@ def _readable(body: Any, indent: str = "") -> str:
     return "\n".join(lines)
 
 
-def _call(args: argparse.Namespace, method: str, path: str, json_body: Any | None = None) -> int:
-    with _client(args) as client:
-        return _report(client.request(method, path, json=json_body), args.json)
+def call(args: argparse.Namespace, method: str, path: str, json_body: Any | None = None) -> int:
+    with http_client(args) as client:
+        return show(client.request(method, path, json=json_body), args.json)
 
 
 def _chunks(path: Path, advance: Advance, size: int = 1 << 20) -> Iterator[bytes]:
@@ -199,7 +102,7 @@ def push(args: argparse.Namespace) -> int:
     Retry-After says), the whole file again: the gateway answers a repeat with its receipt."""
     args.file.open("rb").close()  # a missing or unreadable file is said before any connection
     path = f"/v1/sources/{args.source}/datasets/{args.dataset}/deliveries"
-    with _client(args) as client:
+    with http_client(args) as client:
         for attempt in range(RETRIES + 1):
             try:
                 with progress(f"pushing {args.file.name}", args.file.stat().st_size) as advance:
@@ -215,7 +118,7 @@ def push(args: argparse.Namespace) -> int:
                 _wait(attempt, None)
                 continue
             if response.status_code not in TRANSIENT or attempt == RETRIES:
-                return _report(response, args.json)
+                return show(response, args.json)
             _wait(attempt, response.headers.get("retry-after"))
     return 1
 
@@ -228,7 +131,7 @@ def _wait(attempt: int, retry_after: str | None) -> None:
 
 def pull(args: argparse.Namespace) -> int:
     with (
-        _client(args) as client,
+        http_client(args) as client,
         client.stream(
             "GET",
             f"/v1/releases/{args.release_id}/content",
@@ -237,7 +140,7 @@ def pull(args: argparse.Namespace) -> int:
     ):
         if not response.is_success:
             response.read()
-            return _report(response, args.json)
+            return show(response, args.json)
         out: Path = args.out
         partial = out.with_name(f".{out.name}.part")  # a cut-off pull never looks complete
         length = response.headers.get("content-length")
@@ -257,10 +160,10 @@ def pull(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Run the report; if it was released (not held for review), unpack it into ``--out``."""
-    with _client(args) as client:
+    with http_client(args) as client:
         response = client.post(f"/v1/reports/{args.report_id}/runs", params={"period": args.period})
         if not response.is_success or args.out is None:
-            return _report(response, args.json)
+            return show(response, args.json)
         body = response.json()
         print(f"release {body['id']}: {body['status']} (disclosure check: {body['sdc_status']})")
         if body["status"] != "released":
@@ -268,7 +171,7 @@ def report(args: argparse.Namespace) -> int:
             return 0
         content = client.get(f"/v1/releases/{body['id']}/content", params={"format": "zip"})
         if not content.is_success:
-            return _report(content, args.json)
+            return show(content, args.json)
     args.out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(content.content)) as archive:
         for name in archive.namelist():  # the gateway's own names; refuse anything else

@@ -22,12 +22,14 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import click
 import httpx
 import pyarrow.parquet as pq
 
 from gateway.audit import receipts
 from gateway.cli.demo_database import demo_database, mark_demo_database
 from gateway.cli.demo_witnesses import DemoWitnesses, witnessed_receipt
+from gateway.cli.framework import CONTEXT, PATH
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
@@ -44,11 +46,17 @@ from gateway.services.bootstrap import audit_checkpointer, open_runtime
 PERIOD = "2016-11"
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("demo", help="run the whole flow against a real server and summarise")
-    p.add_argument("--dir", type=Path, default=Path("var/demo"), help="state folder (reset)")
-    p.add_argument("--scale", type=float, default=1.0)
-    p.set_defaults(handler=run)
+@click.command("demo", context_settings=CONTEXT)
+@click.option(
+    "--dir", "dir", type=PATH, default=Path("var/demo"), show_default=True, help="state (reset)"
+)
+@click.option("--scale", type=float, default=1.0, show_default=True, help="synthetic data size")
+def demo(**params: Any) -> int:
+    """Run the whole flow against a real server and summarise."""
+    return run(argparse.Namespace(**params))
+
+
+COMMANDS: dict[str, click.Command] = {"demo": demo}
 
 
 def _free_port() -> int:

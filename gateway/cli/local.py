@@ -13,7 +13,6 @@ from typing import Any
 
 from gateway.audit import receipts
 from gateway.audit.verify import VerifyResult
-from gateway.cli import transparency
 from gateway.cli.progress import progress
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
@@ -35,119 +34,6 @@ from gateway.storage.sql_store import SqlStore
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
     print(json.dumps(data, indent=2, ensure_ascii=False) if getattr(args, "json", False) else text)
-
-
-def register(sub: Any) -> None:
-    p = sub.add_parser("serve", help="run the HTTP server in the foreground")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--workers", type=int, default=1)
-    p.set_defaults(handler=serve)
-
-    keys = sub.add_parser("keys", help="key management").add_subparsers(dest="verb", required=True)
-    p = keys.add_parser("init", help="create the master key if it is missing")
-    p.set_defaults(handler=keys_init)
-    p = keys.add_parser("show-public", help="print the audit log's checkpoint verifier key")
-    p.add_argument("--audit", action="store_true", help="(the only public key; kept for scripts)")
-    p.set_defaults(handler=keys_show_public)
-    p = keys.add_parser("rotate", help="new version of a recipient's pseudonym key or the blob KEK")
-    which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument("--recipient", help="rotate this recipient's pseudonym key")
-    which.add_argument(
-        "--blob-kek",
-        action="store_true",
-        help="rotate the blob key-encryption key and re-wrap every blob",
-    )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=keys_rotate)
-    p = keys.add_parser("rewrap", help="finish an interrupted blob KEK rotation")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=keys_rewrap)
-
-    p = sub.add_parser("synth", help="write deterministic synthetic deliveries")
-    p.add_argument("--out", type=Path, default=Path("synthetic"))
-    p.add_argument("--period", default="2016-11")
-    p.add_argument("--seed", type=int, default=2016)
-    p.add_argument("--scale", type=float, default=1.0, help="1.0 = 18,462 persons in courses")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=synth_cmd)
-
-    policy = sub.add_parser("policy", help="the legal-basis policies").add_subparsers(
-        dest="verb", required=True
-    )
-    p = policy.add_parser("check", help="validate the policy files")
-    p.add_argument("--dir", type=Path, default=None)
-    p.set_defaults(handler=policy_check)
-    p = policy.add_parser("explain", help="decide one request and explain the decision")
-    p.add_argument("--recipient", required=True)
-    p.add_argument("--dataset", required=True)
-    p.add_argument("--purpose", required=True)
-    p.add_argument("--columns", nargs="*", default=None)
-    p.add_argument("--population", default=None)
-    p.add_argument("--on", type=dt.date.fromisoformat, default=None, help="date, default today")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=policy_explain)
-
-    p = policy.add_parser("table", help="decision for every recipient x dataset x purpose")
-    p.add_argument("--on", type=dt.date.fromisoformat, default=None, help="date, default today")
-    p.add_argument("--output", choices=["microdata", "aggregate"], default="microdata")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=policy_table)
-
-    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(
-        dest="verb", required=True
-    )
-    p = audit.add_parser("verify", help="verify the log against its signed checkpoints")
-    p.add_argument(
-        "--since",
-        type=Path,
-        action="append",
-        default=[],
-        help="a checkpoint saved earlier (signed note): prove the log only grew",
-    )
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=audit_verify)
-    p = audit.add_parser(
-        "index-subjects",
-        help="move pending subject keys of large entries into the lookup index now "
-        "(the server does this in the background)",
-    )
-    p.set_defaults(handler=audit_index_subjects)
-    p = audit.add_parser("verify-receipt", help="check a receipt offline with the public key")
-    p.add_argument("file", type=Path, help="a delivery receipt or release (JSON)")
-    key = p.add_mutually_exclusive_group(required=True)
-    key.add_argument("--key", help="the log's verifier key (vkey)")
-    key.add_argument("--key-file", type=Path)
-    p.set_defaults(handler=audit_verify_receipt)
-    transparency.register_audit(audit)
-    p = audit.add_parser("verify-export", help="verify an exported log offline")
-    p.add_argument("dir", type=Path)
-    p.add_argument("--key", required=True, help="the log's verifier key (vkey)")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=audit_verify_export)
-    p = audit.add_parser("export", help="entries as JSON Lines, checkpoints and the verifier key")
-    p.add_argument("--out", type=Path, required=True)
-    p.set_defaults(handler=audit_export)
-    p = audit.add_parser("subject", help="every entry about one person (CPR read from stdin)")
-    p.set_defaults(handler=audit_subject)
-    p = audit.add_parser("search", help="list audit entries (a count and any truncation on stderr)")
-    for name in ("event-type", "actor", "dataset", "recipient", "until"):
-        p.add_argument(f"--{name}")
-    p.add_argument(
-        "--since", help="a date (2016-11-01), the last N days (30d), last-month or this-year"
-    )
-    p.add_argument("--category", choices=sorted(CATEGORIES), help="a group of event types")
-    p.add_argument(
-        "--refusals", action="store_const", const="refusals", dest="category",
-        help="refusals of any kind (the same as --category refusals)",
-    )  # fmt: skip
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--offset", type=int, default=0)
-    p.set_defaults(handler=audit_search)
-
-    db = sub.add_parser("db", help="database schema").add_subparsers(dest="verb", required=True)
-    p = db.add_parser("upgrade", help="create or upgrade the schema")
-    p.set_defaults(handler=db_upgrade)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -21,6 +21,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import click
+
+from gateway.cli.framework import CONTEXT, PATH
 from gateway.errors import NotAuthenticated
 from gateway.files import write_atomic
 from gateway.identity.client_keys import ClientKey
@@ -120,22 +123,26 @@ def bearer_token(args: argparse.Namespace) -> str:
     return renewed.access_token
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser(
-        "login",
-        help="log in at the identity provider (a person: device code; a machine: client key)",
-    )
-    p.add_argument("--issuer", help="the identity provider's issuer URL (people)")
-    p.add_argument("--client-id", default=CLI_CLIENT, help="public client for device login")
-    p.add_argument("--client-key", type=Path, help="a machine client's key file")
-    p.add_argument(
-        "--audience",
-        default=os.environ.get("GATEWAY_AUDIENCE", DEFAULT_AUDIENCE),
-        help="the gateway's name at the provider (default: $GATEWAY_AUDIENCE or urn:gateway)",
-    )
-    p.set_defaults(handler=login)
-    p = sub.add_parser("logout", help="forget the session's tokens")
-    p.set_defaults(handler=logout)
+@click.command("login", context_settings=CONTEXT)
+@click.option("--issuer", default=None, help="the identity provider's issuer URL (people)")
+@click.option("--client-id", default=CLI_CLIENT, show_default=True, help="public client (people)")
+@click.option("--client-key", type=PATH, default=None, help="a machine client's key file")
+@click.option(
+    "--audience",
+    default=lambda: os.environ.get("GATEWAY_AUDIENCE", DEFAULT_AUDIENCE),
+    show_default="$GATEWAY_AUDIENCE or urn:gateway",
+    help="the gateway's name at the provider",
+)
+def login_command(**params: Any) -> int:
+    """Log in at the identity provider: a person by device code (open the address shown, in
+    any browser), a machine with its client key file. The session file is yours only."""
+    return login(argparse.Namespace(**params))
+
+
+@click.command("logout", context_settings=CONTEXT)
+def logout_command() -> int:
+    """Forget the session's tokens."""
+    return logout(argparse.Namespace())
 
 
 def login(args: argparse.Namespace) -> int:
@@ -182,3 +189,6 @@ def logout(_args: argparse.Namespace) -> int:
     session_file().unlink(missing_ok=True)
     print("logged out", file=sys.stderr)
     return 0
+
+
+COMMANDS: dict[str, click.Command] = {"login": login_command, "logout": logout_command}

@@ -1,4 +1,4 @@
-"""Entry point: parses arguments and dispatches to one function per verb.
+"""Entry point: the Click command group, and what every failure turns into.
 
 Every failure is one readable line on stderr (plus a gateway error's details, which never
 carry payload data), never a traceback, and an exit code that says what kind of failure it was
@@ -7,16 +7,16 @@ carry payload data), never a traceback, and an exit code that says what kind of 
 
 from __future__ import annotations
 
-import argparse
-import importlib
 import json
 import os
 import sys
 from collections.abc import Sequence
 
+import click
 import httpx
 
 from gateway import __version__
+from gateway.cli.framework import CONTEXT, LazyGroup
 from gateway.errors import ConfigurationError, GatewayError, InvalidRequest, ServiceUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -31,16 +31,19 @@ EXIT_CODES = """exit codes:
 # Each command, the module that defines it, and its one-line help. Only the module of the
 # command being run is imported (its dependencies are heavy), so 'gateway --help' is quick.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "serve": ("local", "run the HTTP server in the foreground"),
-    "keys": ("local", "key management"),
-    "synth": ("local", "write deterministic synthetic deliveries"),
-    "policy": ("local", "the legal-basis policies"),
-    "audit": ("local", "the audit trail"),
-    "db": ("local", "database schema"),
-    "push": ("client", "push a delivery file (CSV or Parquet)"),
-    "extract": ("client", "extract specifications"),
-    "catalogue": ("client", "the datasets and legal bases in force"),
-    "report": ("client", "run a built-in aggregate report (e.g. ressourceforloeb) for a month"),
+    "serve": ("local_commands", "run the HTTP server in the foreground"),
+    "keys": ("local_commands", "key management"),
+    "synth": ("local_commands", "write deterministic synthetic deliveries"),
+    "policy": ("local_commands", "the legal-basis policies"),
+    "audit": ("local_commands", "the audit trail"),
+    "db": ("local_commands", "database schema"),
+    "push": ("client_commands", "push a delivery file (CSV or Parquet)"),
+    "extract": ("client_commands", "extract specifications"),
+    "catalogue": ("client_commands", "the datasets and legal bases in force"),
+    "report": (
+        "client_commands",
+        "run a built-in aggregate report (e.g. ressourceforloeb) for a month",
+    ),
     "login": (
         "login",
         "log in at the identity provider (a person: device code; a machine: client key)",
@@ -54,49 +57,40 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-def build_parser(command: str | None = None) -> argparse.ArgumentParser:
-    """The parser; with ``command``, that command's module registers its full arguments and
-    every other command is listed by name and help only."""
-    parser = argparse.ArgumentParser(
-        prog="gateway",
-        description="Privacy-preserving data exchange hub between ministries.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("--version", action="version", version=f"gateway {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    modules = [COMMANDS[command][0]] if command in COMMANDS else []
-    if command == "*":
-        modules = sorted({module for module, _ in COMMANDS.values()})
-    for module in modules:
-        importlib.import_module(f"gateway.cli.{module}").register(sub)
-    for name, (_, help_text) in COMMANDS.items():
-        if name not in sub.choices:
-            sub.add_parser(name, help=help_text)
-    return parser
-
-
-def _command(argv: Sequence[str]) -> str | None:
-    return next((a for a in argv if not a.startswith("-")), None)
+@click.group(
+    cls=LazyGroup,
+    table=COMMANDS,
+    context_settings=CONTEXT,
+    epilog="\b\n" + EXIT_CODES,  # \b: printed as written, not rewrapped
+    help="Privacy-preserving data exchange hub between ministries.",
+)
+@click.version_option(__version__, "--version", prog_name="gateway", message="%(prog)s %(version)s")
+def cli() -> None:
+    """The gateway's command line."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser(_command(arguments))
-    args = parser.parse_args(arguments)
     try:
-        result: int = args.handler(args)
+        result = cli.main(args=arguments, prog_name="gateway", standalone_mode=False)
         sys.stdout.flush()
-        return result
+        return result if isinstance(result, int) else EXIT_OK  # --help, --version: None
+    except click.exceptions.Exit as done:
+        return done.exit_code
+    except click.ClickException as exc:  # bad arguments: one line and the usage
+        exc.show()
+        return EXIT_USAGE
+    except click.Abort:
+        return EXIT_INTERRUPTED
     except GatewayError as exc:
         print(f"error: {exc.title}: {exc.detail}", file=sys.stderr)
         if exc.extra:
             print(json.dumps(exc.extra, indent=2, ensure_ascii=False), file=sys.stderr)
         return _exit_code(exc)
     except httpx.TransportError as exc:
-        url = getattr(args, "url", None) or "the server"
+        target = _named_url(arguments)
         print(
-            f"error: cannot reach {url} ({type(exc).__name__}); is the gateway running? "
+            f"error: cannot reach {target} ({type(exc).__name__}); is the gateway running? "
             "(--url or GATEWAY_URL)",
             file=sys.stderr,
         )
@@ -113,6 +107,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
+
+
+def _named_url(arguments: list[str]) -> str:
+    """The gateway the command tried to reach: --url, else GATEWAY_URL."""
+    for i, argument in enumerate(arguments):
+        if argument == "--url" and i + 1 < len(arguments):
+            return arguments[i + 1]
+        if argument.startswith("--url="):
+            return argument.split("=", 1)[1]
+    return os.environ.get("GATEWAY_URL") or "the server"
 
 
 def _exit_code(exc: GatewayError) -> int:

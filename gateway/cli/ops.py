@@ -16,21 +16,28 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import click
 from sqlalchemy.engine import make_url
 
+from gateway.cli.framework import CONTEXT, PATH
 from gateway.config import Settings
 from gateway.errors import ConfigurationError, InvalidRequest
 
 MANIFEST = "backup.json"
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("backup", help="copy database, blobs and checkpoints (not the keys)")
-    p.add_argument("--out", type=Path, required=True)
-    p.set_defaults(handler=backup)
-    p = sub.add_parser("restore", help="restore a backup into an empty data folder")
-    p.add_argument("--from", dest="source", type=Path, required=True)
-    p.set_defaults(handler=restore)
+@click.command("backup", context_settings=CONTEXT)
+@click.option("--out", type=PATH, required=True, help="an empty folder for the copy")
+def backup_command(**params: Any) -> int:
+    """Copy database, blobs and checkpoints (not the keys: back those up apart)."""
+    return backup(argparse.Namespace(**params))
+
+
+@click.command("restore", context_settings=CONTEXT)
+@click.option("--from", "source", type=PATH, required=True, help="a folder written by backup")
+def restore_command(**params: Any) -> int:
+    """Restore a backup into an empty data folder."""
+    return restore(argparse.Namespace(**params))
 
 
 def _sqlite_path(settings: Settings) -> Path:
@@ -92,3 +99,6 @@ def restore(args: argparse.Namespace) -> int:
         "'gateway audit verify'."
     )
     return 0
+
+
+COMMANDS: dict[str, click.Command] = {"backup": backup_command, "restore": restore_command}

@@ -10,24 +10,37 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Any
 
+import click
+
+from gateway.cli.framework import CONTEXT
 from gateway.config import Settings
 from gateway.domain.policy_files import load_catalogue
 from gateway.identity.dev_provider import ProviderProcess, ProviderState
 from gateway.identity.dev_setup import DEV_PEOPLE, init_dev_identity
 
 
-def register(sub: Any) -> None:
-    provider = sub.add_parser(
-        "provider", help="the development identity provider (oidc-provider on Node.js)"
-    ).add_subparsers(dest="verb", required=True)
-    p = provider.add_parser("init", help="write its state, client key files, trusted issuers")
-    p.set_defaults(handler=provider_init)
-    p = provider.add_parser("serve", help="run it in the foreground (GATEWAY_PROVIDER_PORT)")
-    p.set_defaults(handler=provider_serve)
-    p = provider.add_parser("rotate-keys", help="new signing keys, used after a restart")
-    p.set_defaults(handler=provider_rotate)
+@click.group("provider", context_settings=CONTEXT)
+def provider() -> None:
+    """The development identity provider (oidc-provider on Node.js): never for production."""
+
+
+@provider.command("init")
+def init_command() -> int:
+    """Write its state, a client key file per organisation, and the trusted issuers file."""
+    return provider_init(argparse.Namespace())
+
+
+@provider.command("serve")
+def serve_command() -> int:
+    """Run it in the foreground (port: GATEWAY_PROVIDER_PORT)."""
+    return provider_serve(argparse.Namespace())
+
+
+@provider.command("rotate-keys")
+def rotate_command() -> int:
+    """New signing keys, used after a restart (the old ones stay published until then)."""
+    return provider_rotate(argparse.Namespace())
 
 
 def _state(settings: Settings) -> ProviderState:
@@ -75,3 +88,6 @@ def provider_rotate(_args: argparse.Namespace) -> int:
     kids = _state(Settings()).rotate_keys()
     print(f"new signing keys {', '.join(kids)}; restart the provider to use them")
     return 0
+
+
+COMMANDS: dict[str, click.Command] = {"provider": provider}

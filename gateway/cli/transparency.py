@@ -15,58 +15,81 @@ import os
 from pathlib import Path
 from typing import Any
 
+import click
+
 from gateway.audit.proof_bundle import parse_bundle, verify_bundle
 from gateway.audit.tile_client import TileClient, monitor
 from gateway.audit.trust_policy import TrustPolicy, parse_policy
 from gateway.audit.witness.core import Witness
+from gateway.cli.framework import CONTEXT, PATH
 from gateway.errors import InvalidRequest
 
 
-def register(sub: Any) -> None:
-    witness = sub.add_parser(
-        "witness", help="run a witness for a gateway's audit log (C2SP tlog-witness)"
-    ).add_subparsers(dest="verb", required=True)
-    p = witness.add_parser("init", help="a new witness folder with its own key; prints its vkey")
-    p.add_argument("--dir", type=Path, required=True, help="the witness's folder")
-    p.add_argument("--name", required=True, help="the witness's name, e.g. witness.example.dk/w1")
-    p.set_defaults(handler=witness_init)
-    p = witness.add_parser("add-log", help="trust a log: its checkpoint verifier key (vkey)")
-    p.add_argument("--dir", type=Path, required=True)
-    p.add_argument("vkey", help="the log's key, from 'gateway keys show-public --audit'")
-    p.add_argument("url", nargs="?", help="the log's prefix URL (informational)")
-    p.set_defaults(handler=witness_add_log)
-    p = witness.add_parser("serve", help="answer add-checkpoint requests over HTTP")
-    p.add_argument("--dir", type=Path, required=True)
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8090)
-    p.set_defaults(handler=witness_serve)
+@click.group("witness", context_settings=CONTEXT)
+def witness() -> None:
+    """Run a witness of a gateway's audit log (C2SP tlog-witness), as another organisation."""
 
 
-def register_audit(audit: Any) -> None:
+@witness.command("init")
+@click.option("--dir", "dir", type=PATH, required=True, help="the witness's folder")
+@click.option("--name", required=True, help="its name, e.g. witness.example.dk/w1")
+def witness_init_command(**params: Any) -> int:
+    """A new witness folder with its own key; prints the witness's public key (vkey)."""
+    return witness_init(argparse.Namespace(**params))
+
+
+@witness.command("add-log")
+@click.option("--dir", "dir", type=PATH, required=True, help="the witness's folder")
+@click.argument("vkey")
+@click.argument("url", required=False)
+def witness_add_log_command(**params: Any) -> int:
+    """Trust a log: its key (from 'gateway keys show-public --audit') and, optionally, URL."""
+    return witness_add_log(argparse.Namespace(**params))
+
+
+@witness.command("serve")
+@click.option("--dir", "dir", type=PATH, required=True, help="the witness's folder")
+@click.option("--host", default="127.0.0.1", show_default=True, help="the address to listen on")
+@click.option("--port", type=int, default=8090, show_default=True, help="the port to listen on")
+def witness_serve_command(**params: Any) -> int:
+    """Answer add-checkpoint requests over HTTP."""
+    return witness_serve(argparse.Namespace(**params))
+
+
+POLICY = click.option("--policy", type=PATH, required=True, help="a C2SP tlog-policy file")
+
+
+def add_audit_verbs(audit: click.Group) -> None:
     """The outsider's verbs under ``gateway audit``."""
-    p = audit.add_parser("verify-proof", help="check a C2SP tlog-proof offline with a trust policy")
-    p.add_argument("proof", type=Path, help="a .tlog-proof file, or a receipt/release (JSON)")
-    p.add_argument("--policy", type=Path, required=True, help="C2SP tlog-policy file")
-    p.add_argument("--entry", type=Path, help="the entry's bytes, if the proof carries none")
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(handler=audit_verify_proof)
-    p = audit.add_parser("prove", help="compute a tlog-proof of one entry from the log's tiles")
-    p.add_argument("index", type=int)
-    p.add_argument("--log", required=True, help="the log's prefix URL (the gateway's base URL)")
-    p.add_argument("--policy", type=Path, required=True)
-    p.add_argument("--entry", type=Path, help="the entry's bytes (else fetched: auditors)")
-    p.add_argument("--out", type=Path, help="write the proof here (default: stdout)")
-    p.set_defaults(handler=audit_prove)
-    p = audit.add_parser(
-        "monitor", help="prove from tiles that the log only grew since the saved checkpoint"
-    )
-    p.add_argument("--log", required=True, help="the log's prefix URL")
-    p.add_argument("--policy", type=Path, required=True)
-    p.add_argument("--state", type=Path, required=True, help="where the last checkpoint is kept")
-    p.add_argument(
-        "--size", type=int, help="check the checkpoint signed for this size (default: latest)"
-    )
-    p.set_defaults(handler=audit_monitor)
+
+    @audit.command("verify-proof")
+    @click.argument("proof", type=PATH)
+    @POLICY
+    @click.option("--entry", type=PATH, default=None, help="the entry, if the proof has none")
+    @click.option("--json", "json", is_flag=True, help="print the result as JSON")
+    def verify_proof(**params: Any) -> int:
+        """Check a C2SP tlog-proof (a .tlog-proof file, or a receipt or release) offline with
+        a trust policy: the log's and the witnesses' keys, and the quorum."""
+        return audit_verify_proof(argparse.Namespace(**params))
+
+    @audit.command("prove")
+    @click.argument("index", type=int)
+    @click.option("--log", required=True, help="the log's prefix URL (the gateway's base URL)")
+    @POLICY
+    @click.option("--entry", type=PATH, default=None, help="the entry (else fetched: auditors)")
+    @click.option("--out", type=PATH, default=None, help="write the proof here (default: stdout)")
+    def prove(**params: Any) -> int:
+        """Compute a tlog-proof of one entry from the log's tiles alone, and check it."""
+        return audit_prove(argparse.Namespace(**params))
+
+    @audit.command("monitor")
+    @click.option("--log", required=True, help="the log's prefix URL")
+    @POLICY
+    @click.option("--state", type=PATH, required=True, help="where the last checkpoint is kept")
+    @click.option("--size", type=int, default=None, help="check the checkpoint of this size")
+    def monitor_command(**params: Any) -> int:
+        """Prove from tiles that the log only grew since the checkpoint kept in --state."""
+        return audit_monitor(argparse.Namespace(**params))
 
 
 def _policy(path: Path) -> TrustPolicy:
@@ -138,3 +161,6 @@ def witness_serve(args: argparse.Namespace) -> int:
     app = create_witness_app(args.dir)
     uvicorn.run(app, host=args.host, port=args.port, log_config=None, access_log=False)
     return 0
+
+
+COMMANDS: dict[str, click.Command] = {"witness": witness}

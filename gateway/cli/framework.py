@@ -1,0 +1,80 @@
+"""The command line on Click: a lazily loaded command group, and the options verbs share.
+
+Each command lives in a module named in :data:`gateway.cli.main.COMMANDS`; only the module of
+the command being run is imported, so ``gateway --help`` (which lists the commands from that
+table) answers in a fraction of a second. A verb's callback hands its parameters, as one
+namespace, to the verb's function (``verb(args) -> exit code``), which knows nothing of Click.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+Verb = Callable[[argparse.Namespace], int]
+Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def runs(verb: Verb, **fixed: Any) -> Callable[..., int]:
+    """A Click callback that calls ``verb`` with the parameters (plus ``fixed`` ones)."""
+
+    def callback(**params: Any) -> int:
+        return verb(argparse.Namespace(**params, **fixed))
+
+    callback.__doc__ = verb.__doc__
+    return callback
+
+
+def http_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--url, --token and --json, for every verb that talks to a gateway over HTTP."""
+    command = click.option(
+        "--json", "json", is_flag=True, help="print the gateway's JSON answer, unchanged"
+    )(command)
+    command = click.option(
+        "--token",
+        default=None,
+        help="a bearer token (default: the login session, $GATEWAY_CLIENT_KEY or $GATEWAY_TOKEN)",
+    )(command)
+    return click.option(
+        "--url",
+        default=lambda: os.environ.get("GATEWAY_URL", "http://127.0.0.1:8000"),
+        show_default="$GATEWAY_URL or http://127.0.0.1:8000",
+        help="the gateway's base URL",
+    )(command)
+
+
+def json_flag(command: Callable[..., Any]) -> Callable[..., Any]:
+    return click.option("--json", "json", is_flag=True, help="print the result as JSON")(command)
+
+
+PATH = click.Path(path_type=Path)  # arguments and options that name files
+
+
+class LazyGroup(click.Group):
+    """Commands named in a table, each imported from its module on first use."""
+
+    def __init__(self, table: dict[str, tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.table = table
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.table)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in self.table:
+            return None
+        module = importlib.import_module(f"gateway.cli.{self.table[name][0]}")
+        command: click.Command = module.COMMANDS[name]
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from the table alone (importing every module would be slow)."""
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, text) for name, (_, text) in self.table.items()])
