@@ -58,7 +58,8 @@ def show(response: httpx.Response, as_json: bool = False) -> int:
 
 
 def readable(body: Any, indent: str = "") -> str:
-    """Scalars as 'key: value'; lists of records one per line by their id; nested proofs and
+    """Scalars as 'key: value'; lists of scalars joined; lists of records one per line (by
+    their id and status, or their name and its other short fields); nested proofs and
     decisions summarised (``--json`` has them whole)."""
     if isinstance(body, list):
         return "\n".join(readable(item, indent) for item in body) or f"{indent}(none)"
@@ -68,17 +69,26 @@ def readable(body: Any, indent: str = "") -> str:
     for key, value in body.items():
         if isinstance(value, dict):
             lines.append(f"{indent}{key}: ({len(value)} fields; --json shows them)")
+        elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
+            lines.append(f"{indent}{key}: {', '.join(str(v) for v in value) or '(none)'}")
         elif isinstance(value, list):
-            if value and all(isinstance(v, dict) and "id" in v for v in value):
-                lines.append(f"{indent}{key}:")
-                for v in value:
-                    state = v.get("status", "")
-                    lines.append(f"{indent}  {v['id']}  {state}".rstrip())
-            else:
-                lines.append(f"{indent}{key}: {len(value)} item(s)")
+            lines.append(f"{indent}{key}:")
+            lines += [f"{indent}  {_one_line(v)}" for v in value]
         else:
             lines.append(f"{indent}{key}: {value}")
     return "\n".join(lines)
+
+
+def _one_line(record: Any) -> str:
+    """A record in a list: its id and status, or its name and its other short fields."""
+    if not isinstance(record, dict):
+        return str(record)
+    if "id" in record:
+        return f"{record['id']}  {record.get('status', '')}".rstrip()
+    short = [
+        str(v) for k, v in record.items() if not isinstance(v, dict | list) and v not in ("", None)
+    ]
+    return "  ".join(short)[:160]
 
 
 def call(args: argparse.Namespace, method: str, path: str, json_body: Any | None = None) -> int:
