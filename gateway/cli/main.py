@@ -16,7 +16,7 @@ import click
 import httpx
 
 from gateway import __version__
-from gateway.cli.framework import CONTEXT, LazyGroup
+from gateway.cli.framework import CONTEXT, LazyGroup, quiet_stdout
 from gateway.errors import ConfigurationError, GatewayError, InvalidRequest, ServiceUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -102,8 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: not valid JSON (line {exc.lineno}, column {exc.colno})", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # e.g. '| head': the reader has what it wanted
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        quiet_stdout()
         return EXIT_OK
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED
