@@ -174,6 +174,18 @@ class Verification(Answer):
 
 
 class Ready(Answer):
+    """``{"status": "ready"}``; with an operator's token also the entry count, policy hash,
+    kernels and witnesses."""
+
+    status: str
+    audit_entries: int | None = None
+    policy_hash: str | None = None
+    pseudonym_kernel: str | None = None
+    audit_kernel: str | None = None
+    witnesses: dict[str, dict[str, Any]] | None = None
+
+
+class Alive(Answer):
     status: str
 
 

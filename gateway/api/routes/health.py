@@ -15,10 +15,11 @@ import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
-from gateway.api import metrics
+from gateway.api import metrics, schemas
 from gateway.api.deps import Ctx, get_principal
 from gateway.api.media import text
 from gateway.api.problems import PROBLEM
+from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.audit import fast_verify
 from gateway.crypto.pseudonyms import HMAC_KERNEL
@@ -35,6 +36,8 @@ RETRY_AFTER = "5"
     "/healthz",
     summary="The process is alive (no dependencies checked)",
     openapi_extra=use_case("operations.health"),
+    response_model=None,
+    responses=answer(schemas.Alive, "Alive"),
 )
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -45,6 +48,7 @@ def healthz() -> dict[str, str]:
     summary="The database answers and the keys are loaded; details for operators",
     openapi_extra=use_case("operations.health"),
     response_model=None,
+    responses=answer(schemas.Ready, "Ready (details with an operator's token)"),
 )
 def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
     try:
