@@ -35,7 +35,13 @@ RELEASES = Counter("gateway_releases_total", "Releases created, by recipient", [
 CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
-def render(audit_entries: int, *, last_entry_age: float | None = None, ready: bool = True) -> bytes:
+def render(
+    audit_entries: int,
+    *,
+    last_entry_age: float | None = None,
+    ready: bool = True,
+    witnesses: dict[str, dict[str, object]] | None = None,
+) -> bytes:
     """The exposition text, plus what is read at scrape time: the audit log's size (it only
     grows; a drop is tampering or a restore), the age of its newest entry (every transaction
     signs a checkpoint, so this is also the newest checkpoint's age), and readiness."""
@@ -59,4 +65,30 @@ def render(audit_entries: int, *, last_entry_age: float | None = None, ready: bo
             "# TYPE gateway_audit_last_entry_age_seconds gauge\n"
             f"gateway_audit_last_entry_age_seconds {last_entry_age:.0f}\n"
         )
+    gauge += _witness_gauges(witnesses or {})
     return generate_latest(registry) + gauge.encode()
+
+
+def _witness_gauges(witnesses: dict[str, dict[str, object]]) -> str:
+    """Each witness's largest cosigned size and whether it saw the log roll back: declared
+    always (so alert rules name real metrics), a sample per witness of the policy file."""
+    names = sorted(witnesses)
+    labels = {n: n.replace("\\", "").replace('"', "") for n in names}  # from the policy file
+    text = (
+        "# HELP gateway_witness_cosigned_size The largest checkpoint each witness cosigned\n"
+        "# TYPE gateway_witness_cosigned_size gauge\n"
+    )
+    text += "".join(
+        f'gateway_witness_cosigned_size{{witness="{labels[n]}"}} {witnesses[n]["cosigned"]}\n'
+        for n in names
+    )
+    text += (
+        "# HELP gateway_witness_rolled_back 1 when a witness holds a larger log than this one\n"
+        "# TYPE gateway_witness_rolled_back gauge\n"
+    )
+    text += "".join(
+        f'gateway_witness_rolled_back{{witness="{labels[n]}"}} '
+        f"{1 if witnesses[n]['rolled_back'] else 0}\n"
+        for n in names
+    )
+    return text

@@ -150,7 +150,7 @@ def test_the_cli_runs_the_report_and_unpacks_it(
     CLI's HTTP client is swapped for the ASGI client; requests and responses are real)."""
     push(gateway, synthetic.folder, synthetic.files)
     token = gateway.token("star-statistik", Role.RECIPIENT)
-    monkeypatch.setattr(cli_client, "_client", lambda args: _as(gateway, args.token))
+    monkeypatch.setattr(cli_client, "http_client", lambda args: _as(gateway, args.token))
     out = tmp_path / "report"
     args = argparse.Namespace(
         report_id="ressourceforloeb", period="2016-11", out=out, token=token, url="-"

@@ -116,6 +116,14 @@ def test_receipts_carry_bundles_cosigned_by_both_witnesses(
         with pytest.raises(IntegrityError, match="quorum"):
             verify_bundle(bundle, parse_policy(stricter))
 
+        # Operators see each witness's state in /readyz and in the metrics.
+        operator = gw.auth("hub-operations", Role.OPERATOR)
+        ready = gw.client.get("/readyz", headers=operator).json()
+        assert set(ready["witnesses"]) == {"w1", "w2"}
+        assert not any(w["rolled_back"] for w in ready["witnesses"].values())
+        scraped = gw.client.get("/metrics", headers=operator).text
+        assert 'gateway_witness_cosigned_size{witness="w1"}' in scraped
+
         # Tiles and checkpoints need no token; entry bundles need an auditor.
         with httpx.Client(base_url=str(gw.client.base_url)) as anonymous:
             check_public_tiles(anonymous, gw)

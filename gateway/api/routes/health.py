@@ -106,7 +106,8 @@ def prometheus(ctx: Ctx, request: Request) -> Response:
         ready = True
     except Exception:
         ready = False
-    body = metrics.render(size, last_entry_age=age, ready=ready)
+    witnesses = ctx.witnessing.report() if ctx.witnessing is not None else None
+    body = metrics.render(size, last_entry_age=age, ready=ready, witnesses=witnesses)
     return Response(body, media_type=metrics.CONTENT_TYPE)
 
 
