@@ -23,9 +23,9 @@ from gateway.audit.proof_bundle import parse_bundle, verify_bundle
 from gateway.audit.trust_policy import parse_policy
 from gateway.audit.witness.core import Witness
 
-NAMES = {
-    "stm": "witness.star.example/audit",  # the employment ministry's agency
-    "dpo": "witness.dpo.example/audit",  # the data protection officer's office
+NAMES = {  # one of each cosignature type the gateway understands
+    "stm": ("witness.star.example/audit", "ml-dsa-44"),  # the employment ministry's agency
+    "dpo": ("witness.dpo.example/audit", "ed25519"),  # the data protection officer's office
 }
 
 
@@ -45,8 +45,8 @@ class DemoWitnesses:
     def __enter__(self) -> DemoWitnesses:
         lines = [f"log {self.log_vkey}"]
         try:
-            for short, name in NAMES.items():
-                witness = Witness.init(self.folder / short, name)
+            for short, (name, algorithm) in NAMES.items():
+                witness = Witness.init(self.folder / short, name, algorithm)
                 witness.add_log(self.log_vkey)
                 url = self._serve(self.folder / short)
                 lines.append(f"witness {short} {witness.cosigner.vkey} {url}")

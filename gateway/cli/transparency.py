@@ -33,6 +33,13 @@ def witness() -> None:
 @witness.command("init")
 @click.option("--dir", "dir", type=PATH, required=True, help="the witness's folder")
 @click.option("--name", required=True, help="its name, e.g. witness.example.dk/w1")
+@click.option(
+    "--algorithm",
+    type=click.Choice(["ml-dsa-44", "ed25519"]),
+    default="ml-dsa-44",
+    show_default=True,
+    help="the cosignature type (C2SP recommends ML-DSA-44)",
+)
 def witness_init_command(**params: Any) -> int:
     """A new witness folder with its own key; prints the witness's public key (vkey)."""
     return witness_init(argparse.Namespace(**params))
@@ -143,7 +150,7 @@ def audit_monitor(args: argparse.Namespace) -> int:
 
 
 def witness_init(args: argparse.Namespace) -> int:
-    witness = Witness.init(args.dir, args.name)
+    witness = Witness.init(args.dir, args.name, args.algorithm)
     print(witness.cosigner.vkey)
     return 0
 

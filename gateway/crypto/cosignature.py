@@ -1,16 +1,21 @@
-"""C2SP tlog-cosignature v1 with Ed25519: a witness's timestamped statement about a checkpoint.
+"""C2SP tlog-cosignature: a witness's timestamped statement about a checkpoint, with ML-DSA-44
+(the spec's recommendation, secure against quantum computers) or Ed25519.
 
 A cosignature is a signed-note signature line ``— <witness name> base64(key id || timestamp ||
-signature)``. The key id is SHA-256(name || "\\n" || 0x04 || public key)[:4]; the timestamp is
-a big-endian uint64 of POSIX seconds; the Ed25519 signature covers::
+signature)``; the timestamp is a big-endian uint64 of POSIX seconds. The two types differ in
+their key id byte and in what they sign:
 
-    cosignature/v1
-    time <timestamp>
-    <the checkpoint's note text, with its final newline>
+* **ML-DSA-44** (type 0x06): key id SHA-256(name || "\\n" || 0x06 || 1312-byte key)[:4]; the
+  signature (2420 bytes, empty context) covers the ``cosigned_message`` structure: the label
+  ``subtree/v1\\n\\0``, the witness name and the log origin each with a one-byte length, the
+  timestamp, start 0 and end = the tree size as uint64, and the 32-byte root hash. It commits
+  to the witness's name; extension lines are not covered.
+* **Ed25519 cosignature/v1** (type 0x04): key id SHA-256(name || "\\n" || 0x04 || key)[:4];
+  the signature covers ``cosignature/v1\\ntime <timestamp>\\n`` and the checkpoint's text.
 
-It says: as of that time, this is the largest tree the witness saw for the log, and every
-earlier tree it saw is a prefix of it. Keys are written as C2SP vkeys (signature type 0x04);
-private keys as ``PRIVATE+KEY+<name>+<key id>+base64(0x04 || seed)``.
+Either says: as of that time, this is the largest tree the witness saw for the log, and every
+tree it saw before is a prefix of it. Keys are C2SP vkeys; private keys are written
+``PRIVATE+KEY+<name>+<key id>+base64(type || seed)``.
 """
 
 from __future__ import annotations
@@ -23,19 +28,57 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.mldsa import MLDSA44PrivateKey, MLDSA44PublicKey
 
 from gateway.crypto.notes import DASH, NoteError
 
-ALG_COSIGNATURE_V1 = b"\x04"
+ED25519 = b"\x04"
+ML_DSA_44 = b"\x06"
+ALGORITHMS = {"ml-dsa-44": ML_DSA_44, "ed25519": ED25519}
+SIGNATURE_BYTES = {ED25519: 64, ML_DSA_44: 2420}
+PUBLIC_BYTES = {ED25519: 32, ML_DSA_44: 1312}
 HEADER = b"cosignature/v1\n"
+SUBTREE_LABEL = b"subtree/v1\n\x00"
+
+PrivateKey = Ed25519PrivateKey | MLDSA44PrivateKey
+PublicKey = Ed25519PublicKey | MLDSA44PublicKey
 
 
-def cosignature_key_id(name: str, public: bytes) -> bytes:
-    return hashlib.sha256(name.encode() + b"\n" + ALG_COSIGNATURE_V1 + public).digest()[:4]
+def cosignature_key_id(name: str, kind: bytes, public: bytes) -> bytes:
+    return hashlib.sha256(name.encode() + b"\n" + kind + public).digest()[:4]
 
 
-def signed_message(checkpoint_text: str, timestamp: int) -> bytes:
-    return HEADER + f"time {timestamp}\n".encode() + checkpoint_text.encode()
+def _checkpoint_head(text: str) -> tuple[bytes, int, bytes]:
+    """Origin, size and root of a checkpoint's text (its first three lines)."""
+    lines = text.split("\n")
+    if len(lines) < 3 or not lines[1].isdigit():
+        raise NoteError("not a checkpoint: origin, size and root lines expected")
+    root = base64.b64decode(lines[2], validate=True)
+    if len(root) != 32:
+        raise NoteError("the checkpoint's root hash is not 32 bytes")
+    return lines[0].encode(), int(lines[1]), root
+
+
+def _short(value: bytes, what: str) -> bytes:
+    if not 0 < len(value) < 256:
+        raise NoteError(f"the {what} must be 1 to 255 bytes")
+    return bytes([len(value)]) + value
+
+
+def signed_message(kind: bytes, name: str, checkpoint_text: str, timestamp: int) -> bytes:
+    """What a cosignature of type ``kind`` by ``name`` signs."""
+    if kind == ED25519:
+        return HEADER + f"time {timestamp}\n".encode() + checkpoint_text.encode()
+    origin, size, root = _checkpoint_head(checkpoint_text)
+    return (
+        SUBTREE_LABEL
+        + _short(name.encode(), "witness name")
+        + timestamp.to_bytes(8, "big")
+        + _short(origin, "log origin")
+        + (0).to_bytes(8, "big")
+        + size.to_bytes(8, "big")
+        + root
+    )
 
 
 def split_note(note: str) -> tuple[str, list[str]]:
@@ -61,16 +104,25 @@ def parse_vkey(vkey: str) -> tuple[str, bytes, bytes]:
     return parts[0], raw[:1], raw[1:]
 
 
+def _raw_public(key: PublicKey) -> bytes:
+    if isinstance(key, MLDSA44PublicKey):
+        return key.public_bytes_raw()
+    return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+
+
 @dataclass(frozen=True)
 class Cosigner:
     """A witness's signing key."""
 
     name: str
-    key: Ed25519PrivateKey
+    kind: bytes
+    key: PrivateKey
 
     @classmethod
-    def generate(cls, name: str) -> Cosigner:
-        return cls(name, Ed25519PrivateKey.generate())
+    def generate(cls, name: str, algorithm: str = "ml-dsa-44") -> Cosigner:
+        kind = ALGORITHMS[algorithm]
+        key = MLDSA44PrivateKey.generate() if kind == ML_DSA_44 else Ed25519PrivateKey.generate()
+        return cls(name, kind, key)
 
     @classmethod
     def from_skey(cls, skey: str) -> Cosigner:
@@ -78,36 +130,42 @@ class Cosigner:
         if len(parts) != 5 or parts[:2] != ["PRIVATE", "KEY"]:
             raise NoteError("malformed witness private key")
         raw = base64.b64decode(parts[4])
-        if raw[:1] != ALG_COSIGNATURE_V1 or len(raw) != 33:
-            raise NoteError("not an Ed25519 cosignature/v1 private key")
-        cosigner = cls(parts[2], Ed25519PrivateKey.from_private_bytes(raw[1:]))
+        kind, seed = raw[:1], raw[1:]
+        if kind == ML_DSA_44 and len(seed) == 32:
+            key: PrivateKey = MLDSA44PrivateKey.from_seed_bytes(seed)
+        elif kind == ED25519 and len(seed) == 32:
+            key = Ed25519PrivateKey.from_private_bytes(seed)
+        else:
+            raise NoteError("not an ML-DSA-44 or Ed25519 cosignature key")
+        cosigner = cls(parts[2], kind, key)
         if cosigner.key_id.hex() != parts[3]:
             raise NoteError("the private key's id does not match the key")
         return cosigner
 
     @property
     def public(self) -> bytes:
-        return self.key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
+        return _raw_public(self.key.public_key())
 
     @property
     def key_id(self) -> bytes:
-        return cosignature_key_id(self.name, self.public)
+        return cosignature_key_id(self.name, self.kind, self.public)
 
     @property
     def vkey(self) -> str:
-        encoded = base64.b64encode(ALG_COSIGNATURE_V1 + self.public).decode()
+        encoded = base64.b64encode(self.kind + self.public).decode()
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     @property
     def skey(self) -> str:
-        seed = self.key.private_bytes(
-            serialization.Encoding.Raw,
-            serialization.PrivateFormat.Raw,
-            serialization.NoEncryption(),
-        )
-        encoded = base64.b64encode(ALG_COSIGNATURE_V1 + seed).decode()
+        if isinstance(self.key, MLDSA44PrivateKey):
+            seed = self.key.private_bytes_raw()
+        else:
+            seed = self.key.private_bytes(
+                serialization.Encoding.Raw,
+                serialization.PrivateFormat.Raw,
+                serialization.NoEncryption(),
+            )
+        encoded = base64.b64encode(self.kind + seed).decode()
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{encoded}"
 
     def cosign(self, checkpoint_text: str, timestamp: int | None = None) -> str:
@@ -115,7 +173,7 @@ class Cosigner:
         stamp = int(time.time()) if timestamp is None else timestamp
         if not 0 < stamp < 2**63:
             raise ValueError("a cosignature's timestamp is 1..2**63-1")
-        signature = self.key.sign(signed_message(checkpoint_text, stamp))
+        signature = self.key.sign(signed_message(self.kind, self.name, checkpoint_text, stamp))
         blob = self.key_id + stamp.to_bytes(8, "big") + signature
         return f"{DASH} {self.name} {base64.b64encode(blob).decode()}\n"
 
@@ -125,21 +183,26 @@ class CosignatureVerifier:
     """A witness's public key: finds and checks its cosignature on a checkpoint."""
 
     name: str
-    key: Ed25519PublicKey
+    kind: bytes
+    key: PublicKey
 
     @classmethod
     def from_vkey(cls, vkey: str) -> CosignatureVerifier:
         name, kind, public = parse_vkey(vkey)
-        if kind != ALG_COSIGNATURE_V1 or len(public) != 32:
-            raise NoteError(f"'{name}' is not an Ed25519 cosignature/v1 key (type 0x04)")
-        if cosignature_key_id(name, public).hex() != vkey.strip().split("+", 2)[1]:
+        if kind not in PUBLIC_BYTES or len(public) != PUBLIC_BYTES[kind]:
+            raise NoteError(f"'{name}' is not an ML-DSA-44 (0x06) or Ed25519 (0x04) cosigner key")
+        if cosignature_key_id(name, kind, public).hex() != vkey.strip().split("+", 2)[1]:
             raise NoteError(f"the key id of '{name}' does not match its key")
-        return cls(name, Ed25519PublicKey.from_public_bytes(public))
+        key: PublicKey = (
+            MLDSA44PublicKey.from_public_bytes(public)
+            if kind == ML_DSA_44
+            else Ed25519PublicKey.from_public_bytes(public)
+        )
+        return cls(name, kind, key)
 
     @property
     def key_id(self) -> bytes:
-        raw = self.key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-        return cosignature_key_id(self.name, raw)
+        return cosignature_key_id(self.name, self.kind, _raw_public(self.key))
 
     def timestamp(self, checkpoint_text: str, lines: list[str]) -> int | None:
         """The timestamp of this witness's valid cosignature among ``lines``; None if there is
@@ -156,11 +219,12 @@ class CosignatureVerifier:
                 continue
             if blob[:4] != wanted:
                 continue
-            if len(blob) != 4 + 8 + 64:
+            if len(blob) != 4 + 8 + SIGNATURE_BYTES[self.kind]:
                 raise NoteError(f"the cosignature by '{self.name}' has the wrong length")
             stamp = int.from_bytes(blob[4:12], "big")
+            message = signed_message(self.kind, self.name, checkpoint_text, stamp)
             try:
-                self.key.verify(blob[12:], signed_message(checkpoint_text, stamp))
+                self.key.verify(blob[12:], message)
             except InvalidSignature:
                 raise NoteError(f"the cosignature by '{self.name}' does not verify") from None
             return stamp

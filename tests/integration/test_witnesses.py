@@ -41,8 +41,10 @@ class WitnessProcess:
     process: subprocess.Popen[bytes]
 
 
-def start_witness(folder: Path, name: str, log_vkeys: list[str]) -> WitnessProcess:
-    witness = Witness.init(folder, name)
+def start_witness(
+    folder: Path, name: str, log_vkeys: list[str], algorithm: str = "ml-dsa-44"
+) -> WitnessProcess:
+    witness = Witness.init(folder, name, algorithm)
     for vkey in log_vkeys:
         witness.add_log(vkey)
     return serve_witness(folder, name, witness.cosigner.vkey)
@@ -62,8 +64,9 @@ def two_witnesses(tmp_path: Path) -> Iterator[tuple[str, list[WitnessProcess]]]:
     settings = Settings(data_dir=data)
     master = master_key_source(settings.resolved_keys_dir, None).load()
     vkey = audit_checkpointer(settings, KeyRing(master)).signer.vkey
-    witnesses = [
-        start_witness(tmp_path / f"w{n}", f"witness{n}.example.dk/w", [vkey]) for n in (1, 2)
+    witnesses = [  # one of each cosignature type
+        start_witness(tmp_path / f"w{n}", f"witness{n}.example.dk/w", [vkey], algorithm)
+        for n, algorithm in ((1, "ml-dsa-44"), (2, "ed25519"))
     ]
     try:
         yield vkey, witnesses
@@ -110,6 +113,14 @@ def test_receipts_carry_bundles_cosigned_by_both_witnesses(
         with pytest.raises(IntegrityError):
             verify_bundle(bundle, policy, forged)
 
+        # And with nothing but the specifications: audit/README.md's own worked verification.
+        proof_file = tmp_path / "receipt.tlog-proof"
+        proof_file.write_text(bundle.text())
+        spec_only(proof_file, vkey, [w.vkey for w in witnesses])
+        proof_file.write_text(bundle.text().replace("index ", "index 1", 1))
+        with pytest.raises((AssertionError, ValueError)):
+            spec_only(proof_file, vkey, [w.vkey for w in witnesses])
+
         # A policy asking for a third witness is not met by these cosignatures.
         stricter = policy_text(vkey, witnesses).replace("quorum both", "quorum w3")
         stricter = stricter.replace("group both", "witness w3 " + _other_vkey() + "\ngroup both")
@@ -138,6 +149,17 @@ def test_receipts_carry_bundles_cosigned_by_both_witnesses(
             first = monitor(client, policy, state)
             gw.push("sundhedsdatastyrelsen", "ssr", synthetic.bytes("ssr"))
             assert monitor(client, policy, state).new_size > first.new_size
+
+
+def spec_only(proof: Path, log_vkey: str, witness_vkeys: list[str]) -> None:
+    """Run the verification that audit/README.md gives with only hashlib and cryptography."""
+    readme = (Path(__file__).resolve().parents[2] / "audit" / "README.md").read_text()
+    code = readme.split("With nothing but the specifications")[1].split("```python\n")[1]
+    code = code.split("```")[0].replace('Path("receipt.tlog-proof")', f"Path({str(proof)!r})")
+    exec(
+        compile(code, "audit/README.md", "exec"),
+        {"LOG_VKEY": log_vkey, "WITNESS_VKEYS": witness_vkeys},
+    )
 
 
 def check_public_tiles(anonymous: httpx.Client, gw: Gateway) -> None:

@@ -117,8 +117,10 @@ def signed(tree: MemoryTree, size: int) -> str:
     return LOG.sign(Checkpoint(LOG.name, size, tree.root(size)).text())
 
 
-def test_a_cosignature_verifies_with_its_key_only() -> None:
-    witness, other = Cosigner.generate("w1.example"), Cosigner.generate("w1.example")
+@pytest.mark.parametrize("algorithm", ["ml-dsa-44", "ed25519"])
+def test_a_cosignature_verifies_with_its_key_only(algorithm: str) -> None:
+    witness = Cosigner.generate("w1.example", algorithm)
+    other = Cosigner.generate("w1.example", algorithm)
     note = signed(tree_of([b"a", b"b"]), 2)
     text, _ = split_note(note)
     line = witness.cosign(text, 1_700_000_000)

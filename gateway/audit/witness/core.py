@@ -3,7 +3,7 @@
 An outside organisation (a ministry, a data owner, the DPO's office) runs it with its own key
 (``gateway witness init`` / ``serve``). Its folder holds:
 
-* ``witness.key``: the private key (mode 0600), a C2SP cosignature/v1 key;
+* ``witness.key``: the private key (mode 0600), ML-DSA-44 or Ed25519 (C2SP tlog-cosignature);
 * ``logs.policy``: the logs it witnesses, one ``log <vkey> [<url>]`` line each;
 * ``state.json``: per log origin, the latest checkpoint it cosigned (size, root, the note
   with its cosignature), replaced atomically (write, fsync, rename, fsync the folder) under
@@ -71,13 +71,15 @@ class Witness:
         return self._logs
 
     @classmethod
-    def init(cls, folder: Path, name: str) -> Witness:
-        """A new witness folder with a fresh key; refuses to overwrite an existing key."""
+    def init(cls, folder: Path, name: str, algorithm: str = "ml-dsa-44") -> Witness:
+        """A new witness folder with a fresh key (ML-DSA-44 by default, as C2SP recommends;
+        or Ed25519); refuses to overwrite an existing key."""
         folder.mkdir(parents=True, exist_ok=True)
         key = folder / "witness.key"
         if key.exists():
             raise FileExistsError(f"{key} exists: a witness keeps its key")
-        write_atomic(key, (Cosigner.generate(name).skey + "\n").encode(), mode=0o600)
+        cosigner = Cosigner.generate(name, algorithm)
+        write_atomic(key, (cosigner.skey + "\n").encode(), mode=0o600)
         logs = folder / "logs.policy"
         if not logs.exists():
             write_atomic(logs, b"# one line per log this witness cosigns: log <vkey> [<url>]\n")
