@@ -47,6 +47,15 @@ class Receipt(Answer):
     audit_index: int
     duplicate: bool = Field(description="The same content for the same month was sent before.")
     audit: ProofMaterial
+    version: int | None = Field(None, description="Which version of its month this delivery is.")
+    current: bool = Field(True, description="Whether new releases read this delivery.")
+
+
+class MonthVersion(Answer):
+    version: int
+    delivery_id: str | None = Field(description="None: the month's delivery was withdrawn.")
+    action: str = Field(description="delivered, reinstated or withdrawn")
+    recorded_at: str
 
 
 class Delivery(Answer):
@@ -61,6 +70,19 @@ class Delivery(Answer):
     pushed_by: str
     audit_index: int
     status: str
+    version: int | None
+    current: bool
+    current_version: int | None
+    versions: list[MonthVersion]
+
+
+class Withdrawal(Answer):
+    delivery_id: str
+    dataset: str
+    period: str
+    withdrawn: bool
+    current_version: int
+    audit_index: int
 
 
 class Extract(Answer):

@@ -15,6 +15,8 @@ class EventType(StrEnum):
     DELIVERY_ACCEPTED = "delivery.accepted"
     DELIVERY_REJECTED = "delivery.rejected"
     DELIVERY_REFUSED = "delivery.refused"  # not allowed to push (wrong source, no basis)
+    DELIVERY_REINSTATED = "delivery.reinstated"  # an earlier content sent again: current again
+    DELIVERY_WITHDRAWN = "delivery.withdrawn"  # the source withdrew its month's current delivery
     EXTRACT_REQUESTED = "extract.requested"
     EXTRACT_REFUSED = "extract.refused"  # the policy said no at request time
     EXTRACT_APPROVED = "extract.approved"

@@ -39,6 +39,29 @@ def push(**params: Any) -> int:
 
 
 @click.group(context_settings=CONTEXT)
+def delivery() -> None:
+    """A delivery: which version of its month it is, and withdrawing it (its source)."""
+
+
+@delivery.command("show")
+@click.argument("delivery_id")
+@http_options
+def delivery_show(delivery_id: str, **params: Any) -> int:
+    """A delivery's counts, its version, whether it is current, and its month's versions."""
+    return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}")
+
+
+@delivery.command("withdraw")
+@click.argument("delivery_id")
+@NOTE
+@http_options
+def delivery_withdraw(delivery_id: str, note: str | None, **params: Any) -> int:
+    """Withdraw your month's current delivery: new releases no longer read it (audited)."""
+    path = f"/v1/deliveries/{delivery_id}/withdraw"
+    return client.call(Namespace(**params), "POST", path, json_body={"note": note})
+
+
+@click.group(context_settings=CONTEXT)
 def extract() -> None:
     """Extract specifications: request, decide, release, pull."""
 
@@ -185,6 +208,7 @@ def report(**params: Any) -> int:
 
 COMMANDS: dict[str, click.Command] = {
     "push": push,
+    "delivery": delivery,
     "extract": extract,
     "catalogue": catalogue,
     "report": report,

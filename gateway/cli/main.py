@@ -38,6 +38,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "audit": ("local_commands", "the audit trail"),
     "db": ("local_commands", "database schema"),
     "push": ("client_commands", "push a delivery file (CSV or Parquet)"),
+    "delivery": ("client_commands", "a delivery's version, and withdrawing it"),
     "extract": ("client_commands", "extract specifications"),
     "catalogue": ("client_commands", "the datasets and legal bases in force"),
     "report": (

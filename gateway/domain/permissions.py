@@ -47,6 +47,7 @@ class UseCase:
 _CASES = (
     UseCase("delivery.push", {S: OWN}, "push a delivery of one's own dataset"),
     UseCase("delivery.read", {S: OWN, A: ANY, D: ANY}, "a delivery's status and counts"),
+    UseCase("delivery.withdraw", {S: OWN}, "withdraw one's own month's current delivery"),
     UseCase("catalogue.read", EVERYONE, "the datasets and the legal bases in force"),
     UseCase("extract.request", {R: OWN}, "request a specification for oneself"),
     UseCase("extract.list", {R: OWN, A: ANY, D: ANY}, "list specifications"),

@@ -23,6 +23,27 @@ class DeliveryRecord:
     vault_blob_key: str
 
 
+class VersionAction:
+    DELIVERED = "delivered"  # a new content for the month
+    REINSTATED = "reinstated"  # an earlier content sent again: current once more
+    WITHDRAWN = "withdrawn"  # the source withdrew the month's current delivery
+
+
+@dataclass(frozen=True)
+class DeliveryVersion:
+    """One version of a dataset's month; the newest is what releases read (none if it is a
+    withdrawal)."""
+
+    dataset: str
+    period: str
+    version: int
+    delivery_id: str | None
+    action: str
+    recorded_at: str
+    recorded_by: str
+    audit_index: int
+
+
 @dataclass(frozen=True)
 class ExtractRecord:
     id: str

@@ -10,7 +10,13 @@ import re
 from gateway.errors import InvalidRequest
 
 CATEGORIES: dict[str, tuple[str, ...]] = {
-    "deliveries": ("delivery.accepted", "delivery.rejected", "delivery.refused"),
+    "deliveries": (
+        "delivery.accepted",
+        "delivery.rejected",
+        "delivery.refused",
+        "delivery.reinstated",
+        "delivery.withdrawn",
+    ),
     "refusals": (
         "delivery.rejected",
         "delivery.refused",

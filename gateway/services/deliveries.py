@@ -15,7 +15,7 @@ from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
 from gateway.domain import identifiers
 from gateway.domain.permissions import permits
-from gateway.domain.records import DeliveryRecord
+from gateway.domain.records import DeliveryRecord, VersionAction
 from gateway.domain.subjects import SubjectKeys
 from gateway.errors import (
     Conflict,
@@ -26,6 +26,7 @@ from gateway.errors import (
 )
 from gateway.identity.principal import Principal
 from gateway.services import audit as audit_service
+from gateway.services import delivery_versions
 from gateway.services.context import Context
 
 
@@ -44,6 +45,8 @@ class Receipt:
     audit_index: int
     duplicate: bool
     audit: dict[str, Any]  # entry bytes, inclusion proof, signed checkpoint
+    version: int | None = None  # which version of the month this delivery is (newest)
+    current: bool = True
 
     @classmethod
     def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool, by: Principal) -> Receipt:
@@ -59,10 +62,16 @@ class Receipt:
             record.audit_index,
             duplicate,
             audit_service.proof_material(ctx, record.audit_index, by=by),
+            *_version(ctx, record),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def _version(ctx: Context, record: DeliveryRecord) -> tuple[int | None, bool]:
+    described = delivery_versions.describe(ctx, record)
+    return described["version"], described["current"]
 
 
 class Upload(Protocol):
@@ -167,11 +176,15 @@ def _ingest_and_record(
     sha256, size = upload.sha256(), upload.size
     with ctx.store.unit_of_work() as uow:
         earlier = uow.find_delivery(dataset, period, sha256)
-    if earlier is not None:  # a retry of a delivery already accepted: its first receipt
+        newest = delivery_versions.current(uow.versions_of(dataset, period))
+    if earlier is not None:
         if report.ok:  # this request's own copies, never committed
             ctx.blobs.delete(blob_key)
             ctx.blobs.delete(vault_key)
-        return Receipt.of(ctx, earlier, duplicate=True, by=by)
+        if newest is None or newest.delivery_id != earlier.id:  # an earlier version, again
+            delivery_versions.reinstate(ctx, earlier, by=by)
+            return Receipt.of(ctx, earlier, duplicate=False, by=by)
+        return Receipt.of(ctx, earlier, duplicate=True, by=by)  # a retry: its first receipt
     if not report.ok:
         problems = [p.as_dict() for p in report.problems]
         ctx.refuse(
@@ -222,6 +235,15 @@ def _ingest_and_record(
                 vault_key,
             )
             uow.add_delivery(record)
+            uow.add_version(
+                dataset,
+                period,
+                delivery_id,
+                VersionAction.DELIVERED,
+                entry.recorded_at,
+                by.label,
+                entry.index,
+            )
     except Conflict:
         # A concurrent push of the same content won the race; this transaction rolled back,
         # so these copies were never committed. Return the winner's receipt.

@@ -16,7 +16,13 @@ from gateway.audit.merkle import Subtree
 from gateway.audit.tiles import Tile
 from gateway.domain.extracts import ExtractStatus
 from gateway.domain.ledger import LedgerCells
-from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord, Vote
+from gateway.domain.records import (
+    DeliveryRecord,
+    DeliveryVersion,
+    ExtractRecord,
+    ReleaseRecord,
+    Vote,
+)
 
 T = TypeVar("T")
 
@@ -49,7 +55,23 @@ class UnitOfWork(Protocol):
         """Raises :class:`gateway.errors.Conflict` if the same content for the period exists."""
 
     def latest_deliveries(self, dataset: str, periods: list[str]) -> list[DeliveryRecord]:
-        """The newest accepted delivery of ``dataset`` for each of ``periods`` that has one."""
+        """The current version's delivery of ``dataset`` for each of ``periods`` that has one
+        (a withdrawn month has none)."""
+
+    def versions_of(self, dataset: str, period: str) -> list[DeliveryVersion]:
+        """Every version of the month, oldest first."""
+
+    def add_version(
+        self,
+        dataset: str,
+        period: str,
+        delivery_id: str | None,
+        action: str,
+        at: str,
+        by: str,
+        audit_index: int,
+    ) -> int:
+        """Record the month's next version (its number); in the audited transaction."""
 
     def add_extract(self, record: ExtractRecord) -> None: ...
 

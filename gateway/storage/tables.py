@@ -43,6 +43,22 @@ deliveries = Table(
     Index("ix_deliveries_dataset_period", "dataset", "period"),
 )
 
+# The versions of a dataset's month, newest last: an accepted delivery, an earlier delivery
+# sent again (reinstated), or a withdrawal (no delivery_id). Releases read the newest version.
+delivery_versions = Table(
+    "delivery_versions",
+    metadata,
+    Column("dataset", String(100), primary_key=True),
+    Column("period", String(7), primary_key=True),
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("delivery_id", String(40)),
+    Column("action", String(20), nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("recorded_by", String(200), nullable=False),
+    Column("audit_index", BigInteger, nullable=False),
+    Index("ix_delivery_versions_delivery", "delivery_id"),
+)
+
 extracts = Table(
     "extracts",
     metadata,

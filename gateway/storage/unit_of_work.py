@@ -22,7 +22,13 @@ from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, split_point
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
 from gateway.domain.ledger import SLOTS, LedgerCells
-from gateway.domain.records import DeliveryRecord, ExtractRecord, ReleaseRecord, Vote
+from gateway.domain.records import (
+    DeliveryRecord,
+    DeliveryVersion,
+    ExtractRecord,
+    ReleaseRecord,
+    Vote,
+)
 from gateway.errors import Conflict, IntegrityError
 from gateway.storage import subject_index
 from gateway.storage import tables as t
@@ -203,15 +209,62 @@ class SqlUnitOfWork:
             raise Conflict("the same content was already delivered for this period") from None
 
     def latest_deliveries(self, dataset: str, periods: list[str]) -> list[DeliveryRecord]:
+        """The current version's delivery of each month (none for a withdrawn month)."""
+        v, d = t.delivery_versions.c, t.deliveries.c
+        newest = (
+            select(v.period, func.max(v.version).label("version"))
+            .where(v.dataset == dataset, v.period.in_(periods))
+            .group_by(v.period)
+            .subquery()
+        )
         rows = self.conn.execute(
             select(t.deliveries)
-            .where(t.deliveries.c.dataset == dataset, t.deliveries.c.period.in_(periods))
-            .order_by(t.deliveries.c.period, t.deliveries.c.audit_index.desc())
+            .join(t.delivery_versions, v.delivery_id == d.id)
+            .join(newest, (newest.c.period == v.period) & (newest.c.version == v.version))
+            .where(v.dataset == dataset)
+            .order_by(d.period)
         ).all()
-        latest: dict[str, DeliveryRecord] = {}
-        for row in rows:
-            latest.setdefault(row.period, DeliveryRecord(**row._asdict()))
-        return list(latest.values())
+        return [DeliveryRecord(**row._asdict()) for row in rows]
+
+    def versions_of(self, dataset: str, period: str) -> list[DeliveryVersion]:
+        v = t.delivery_versions.c
+        rows = self.conn.execute(
+            select(t.delivery_versions)
+            .where(v.dataset == dataset, v.period == period)
+            .order_by(v.version)
+        ).all()
+        return [DeliveryVersion(**row._asdict()) for row in rows]
+
+    def add_version(
+        self,
+        dataset: str,
+        period: str,
+        delivery_id: str | None,
+        action: str,
+        at: str,
+        by: str,
+        audit_index: int,
+    ) -> int:
+        """The month's next version (call in the transaction that appended its audit entry,
+        which serialises writers)."""
+        v = t.delivery_versions.c
+        newest = self.conn.execute(
+            select(func.max(v.version)).where(v.dataset == dataset, v.period == period)
+        ).scalar()
+        version = 1 if newest is None else int(newest) + 1
+        self.conn.execute(
+            t.delivery_versions.insert().values(
+                dataset=dataset,
+                period=period,
+                version=version,
+                delivery_id=delivery_id,
+                action=action,
+                recorded_at=at,
+                recorded_by=by,
+                audit_index=audit_index,
+            )
+        )
+        return version
 
     # extracts ------------------------------------------------------------------
     def add_extract(self, record: ExtractRecord) -> None:

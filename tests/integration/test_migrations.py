@@ -19,7 +19,7 @@ SIGNER = NoteSigner.from_seed("test.example/audit", b"\x03" * 32)
 
 def test_an_empty_database_is_upgraded_to_head(database_url: str, tmp_path: Path) -> None:
     store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
-    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0008"
+    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0009"
     with store.unit_of_work() as uow:
         uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
@@ -46,7 +46,7 @@ def test_a_database_at_the_previous_revision_is_upgraded_with_its_data(
     with pytest.raises(ConfigurationError, match="gateway db upgrade"):
         SqlStore.open(database_url, migrate_schema=False)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0008"
+    assert migrate.current_revision(engine) == "0009"
     assert "ix_deliveries_source" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
     with store.unit_of_work() as uow:
         assert uow.get_meta("policy-hash") == "abc"
@@ -78,4 +78,39 @@ def test_releases_from_before_aggregates_keep_working(database_url: str, tmp_pat
         assert release is not None
         assert (release.kind, release.status, release.sdc_status) == ("microdata", "released", None)
         assert uow.releases_by_status("released") == [release]
+    engine.dispose()
+
+
+def test_deliveries_from_before_versions_become_versions_in_arrival_order(
+    database_url: str, tmp_path: Path
+) -> None:
+    """0009 numbers the deliveries already stored as the versions of their month, oldest
+    first; the newest stays what releases read, as it was."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0008")
+    with engine.begin() as conn:
+        for delivery, period, index in (
+            ("d-2", "2016-11", 9),
+            ("d-1", "2016-11", 4),
+            ("d-3", "2016-12", 6),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO deliveries (id, source, dataset, period, sha256, rows, "
+                    "size_bytes, blob_key, received_at, pushed_by, audit_index, vault_blob_key) "
+                    "VALUES (:id, 'sundhedsdatastyrelsen', 'lpr', :period, :sha, 1, 1, 'b', "
+                    "'2026-11-23T00:00:00Z', 'sds[source]', :index, 'v')"
+                ),
+                {"id": delivery, "period": period, "sha": delivery * 16, "index": index},
+            )
+    migrate.upgrade(engine)
+    store = SqlStore(engine, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
+    with store.unit_of_work() as uow:
+        november = uow.versions_of("lpr", "2016-11")
+        assert [(v.version, v.delivery_id, v.action) for v in november] == [
+            (1, "d-1", "delivered"),
+            (2, "d-2", "delivered"),
+        ]
+        current = uow.latest_deliveries("lpr", ["2016-11", "2016-12"])
+        assert [d.id for d in current] == ["d-2", "d-3"]
     engine.dispose()

@@ -46,6 +46,8 @@ class World:
     release: str  # star-analyse's released microdata
     aggregate: str  # star-statistik's released aggregate
     held: str  # star-statistik's aggregate held for review
+    lpr: bytes = b""
+    months: int = 0
 
     def request(self, recipient: str, spec: dict[str, Any]) -> str:
         r = self.gw.client.post(
@@ -71,6 +73,15 @@ class World:
     def fresh_held(self) -> str:
         return self.run(STATISTIK, self.approve(self.request(STATISTIK, SERVICES_SUM)))
 
+    def fresh_delivery(self) -> str:
+        """The current delivery of a month of its own (a withdrawal takes nothing the other
+        calls need)."""
+        self.months += 1
+        period = f"2015-{self.months:02d}"
+        r = self.gw.push(LPR_SOURCE, "lpr", self.lpr, period=period)
+        assert r.status_code == 201, r.text  # type: ignore[attr-defined]
+        return str(r.json()["delivery_id"])  # type: ignore[attr-defined]
+
 
 def _world(gw: Gateway, synthetic: Synthetic) -> World:
     for dataset, f in synthetic.files.items():
@@ -81,7 +92,7 @@ def _world(gw: Gateway, synthetic: Synthetic) -> World:
         )
         assert gw.push(f.source, dataset, body).status_code == 201
     delivery = gw.push(LPR_SOURCE, "lpr", synthetic.bytes("lpr")).json()["delivery_id"]
-    w = World(gw, delivery, "", "", "", "")
+    w = World(gw, delivery, "", "", "", "", synthetic.bytes("lpr"))
     w.extract = w.approve(w.request(ANALYSE, LINKED))
     w.release = w.run(ANALYSE, w.extract)
     w.aggregate = w.run(STATISTIK, w.approve(w.request(STATISTIK, BY_KOMMUNE)))
@@ -114,6 +125,14 @@ CALLS: dict[tuple[str, str], Call] = {
     ),
     ("GET", "/v1/deliveries/{delivery_id}"): Call(
         LPR_SOURCE, OTHER_SOURCE, lambda w, _: (f"/v1/deliveries/{w.delivery}", {})
+    ),
+    ("POST", "/v1/deliveries/{delivery_id}/withdraw"): Call(
+        LPR_SOURCE,
+        OTHER_SOURCE,
+        lambda w, fresh: (
+            f"/v1/deliveries/{w.fresh_delivery() if fresh else w.delivery}/withdraw",
+            {"json": {"note": "withdrawn by the permission walk"}},
+        ),
     ),
     ("GET", "/v1/catalogue/datasets"): Call(
         None, None, lambda w, _: ("/v1/catalogue/datasets", {})

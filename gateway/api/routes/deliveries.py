@@ -9,14 +9,16 @@ from typing import Any
 
 import anyio
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from gateway.api import metrics, schemas
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.crypto.spool import SealedSpool
+from gateway.domain.records import DeliveryRecord
 from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
-from gateway.services import deliveries
+from gateway.services import deliveries, delivery_versions
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 # The body is streamed, not parsed by FastAPI, so the OpenAPI document is told its forms here.
@@ -145,11 +147,35 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
 
 @router.get(
     "/deliveries/{delivery_id}",
-    summary="A delivery's status",
+    summary="A delivery's status and counts, its version, and its month's versions",
     openapi_extra=use_case("delivery.read"),
     response_model=None,
-    responses=answer(schemas.Delivery, "The delivery's status and counts"),
+    responses=answer(schemas.Delivery, "The delivery, its version and the month's history"),
 )
 def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)
-    return {**record.__dict__, "status": "accepted"}
+    return {**_public(record), "status": "accepted", **delivery_versions.describe(ctx, record)}
+
+
+class WithdrawalNote(BaseModel):
+    note: str | None = Field(None, max_length=2000, description="Why (no CPR); audited")
+
+
+@router.post(
+    "/deliveries/{delivery_id}/withdraw",
+    summary="Withdraw the month's current delivery (its source): new releases no longer read it",
+    openapi_extra=use_case("delivery.withdraw"),
+    response_model=None,
+    responses=answer(schemas.Withdrawal, "Withdrawn; the month has no current delivery"),
+)
+def withdraw(
+    delivery_id: str, ctx: Ctx, by: CurrentPrincipal, body: WithdrawalNote | None = None
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return delivery_versions.withdraw(ctx, by=by, delivery_id=delivery_id, note=note)
+
+
+def _public(record: DeliveryRecord) -> dict[str, Any]:
+    """The record without its storage keys (where blobs live is the hub's business)."""
+    hidden = {"blob_key", "vault_blob_key"}
+    return {k: v for k, v in record.__dict__.items() if k not in hidden}

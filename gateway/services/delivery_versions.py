@@ -1,0 +1,119 @@
+"""Versions of a dataset's month: corrected deliveries, earlier ones sent again, withdrawals.
+
+Each accepted delivery of new content for a month is its next version, and the newest
+version is what new releases read; the earlier versions stay stored and readable, and a
+release names the versions it read. Sending an earlier version's content again makes it
+current once more (a new version, ``delivery.reinstated``), while sending the current
+content again is a retry and gets its receipt. A source withdraws its month's current
+delivery explicitly (``delivery.withdrawn``): until it delivers again, the month has no
+current delivery, and releases that need it are refused as missing inputs (409).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gateway.audit.events import AuditEvent, EventType
+from gateway.domain import identifiers
+from gateway.domain.permissions import authorize
+from gateway.domain.records import DeliveryRecord, DeliveryVersion, VersionAction
+from gateway.errors import Conflict
+from gateway.identity.principal import Principal
+from gateway.services.context import Context
+
+
+def current(versions: list[DeliveryVersion]) -> DeliveryVersion | None:
+    return versions[-1] if versions else None
+
+
+def version_of(record: DeliveryRecord, versions: list[DeliveryVersion]) -> int | None:
+    """The newest version that is this delivery."""
+    mine = [v.version for v in versions if v.delivery_id == record.id]
+    return mine[-1] if mine else None
+
+
+def describe(ctx: Context, record: DeliveryRecord) -> dict[str, Any]:
+    """Which version this delivery is, whether it is current, and the month's history."""
+    with ctx.store.unit_of_work() as uow:
+        versions = uow.versions_of(record.dataset, record.period)
+    newest = current(versions)
+    return {
+        "version": version_of(record, versions),
+        "current": newest is not None and newest.delivery_id == record.id,
+        "current_version": newest.version if newest else None,
+        "versions": [
+            {
+                "version": v.version,
+                "delivery_id": v.delivery_id,
+                "action": v.action,
+                "recorded_at": v.recorded_at,
+            }
+            for v in versions
+        ],
+    }
+
+
+def reinstate(ctx: Context, record: DeliveryRecord, *, by: Principal) -> int:
+    """Make an earlier delivery of the month current again, as its next version (audited)."""
+    refs = {
+        "source": record.source,
+        "dataset": record.dataset,
+        "period": record.period,
+        "delivery": record.id,
+    }
+    with ctx.store.unit_of_work() as uow:
+        entry = uow.append_audit(
+            AuditEvent(EventType.DELIVERY_REINSTATED, by.label, refs, {"sha256": record.sha256})
+        )
+        return uow.add_version(
+            record.dataset,
+            record.period,
+            record.id,
+            VersionAction.REINSTATED,
+            entry.recorded_at,
+            by.label,
+            entry.index,
+        )
+
+
+def withdraw(ctx: Context, *, by: Principal, delivery_id: str, note: str | None) -> dict[str, Any]:
+    """Withdraw the month's current delivery (its source only). Releases made from it keep
+    it; new releases of the month are refused until the source delivers again."""
+    from gateway.services.deliveries import get_delivery  # the read rules, one place
+
+    note = identifiers.free_text("note", note)
+    record = get_delivery(ctx, by=by, delivery_id=delivery_id)
+    authorize(by, "delivery.withdraw", owner=record.source)
+    refs = {
+        "source": record.source,
+        "dataset": record.dataset,
+        "period": record.period,
+        "delivery": record.id,
+    }
+    with ctx.store.unit_of_work() as uow:
+        newest = current(uow.versions_of(record.dataset, record.period))
+        if newest is None or newest.delivery_id != record.id:
+            raise Conflict(
+                f"delivery '{delivery_id}' is not the current version of {record.dataset} "
+                f"{record.period}; only the current one can be withdrawn"
+            )
+        entry = uow.append_audit(
+            AuditEvent(EventType.DELIVERY_WITHDRAWN, by.label, refs, {"note": note})
+        )
+        version = uow.add_version(
+            record.dataset,
+            record.period,
+            None,
+            VersionAction.WITHDRAWN,
+            entry.recorded_at,
+            by.label,
+            entry.index,
+        )
+    return {
+        "delivery_id": record.id,
+        "dataset": record.dataset,
+        "period": record.period,
+        "withdrawn": True,
+        "current_version": version,
+        "audit_index": entry.index,
+    }
