@@ -102,6 +102,13 @@ class Extracts(Answer):
     extracts: list[Extract]
 
 
+class ReleaseInput(Answer):
+    dataset: str
+    period: str
+    delivery: str
+    version: int | None
+
+
 class Release(Answer):
     id: str
     extract_id: str
@@ -121,6 +128,9 @@ class Release(Answer):
     reviewed_by: str | None = None
     reviewed_at: str | None = None
     review_note: str | None = None
+    inputs: list[ReleaseInput] | None = Field(
+        None, description="The deliveries it read, and which version of each month."
+    )
 
 
 class ReleaseWithProof(Release):

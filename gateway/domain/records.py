@@ -96,6 +96,7 @@ class ReleaseRecord:
     reviewed_by: str | None = None
     reviewed_at: str | None = None
     review_note: str | None = None
+    inputs: str | None = None  # JSON: the deliveries (and versions of their months) it read
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from gateway.audit.events import AuditEvent, EventType
@@ -56,6 +56,7 @@ class CheckedRelease:
     decision: Decision
     command: str
     ledger: list[tuple[str, LedgerCells]]  # per checked table: its ledger source and cells
+    inputs: list[dict[str, Any]] = field(default_factory=list)  # deliveries and versions read
 
 
 def checked_against_history(
@@ -120,6 +121,7 @@ def release_aggregate(
             decision,
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
             [ledger],
+            read.inputs,
         ),
     )
 
@@ -177,6 +179,7 @@ def _release_checked(
                         "files": sorted(release.files),
                         "disclosure": disclosure,
                         "decision": release.decision.as_dict(),
+                        "inputs": release.inputs,
                     },
                 )
             )
@@ -198,6 +201,7 @@ def _release_checked(
                 sdc_status=status.value,
                 report_blob_key=report_key,
                 report_sha256=report_sha,
+                inputs=json.dumps(release.inputs),
             )
             uow.add_release(stored)
     return stored
@@ -268,6 +272,7 @@ def _refuse(
                     "kind": release.kind,
                     "disclosure": disclosure,
                     "decision": release.decision.as_dict(),
+                    "inputs": release.inputs,
                 },
             )
         )
@@ -290,6 +295,7 @@ def _refuse(
                 sdc_status=Status.FAIL.value,
                 report_blob_key=report_key,
                 report_sha256=report_sha,
+                inputs=json.dumps(release.inputs),
             )
         )
     error.extra["audit_index"] = entry.index

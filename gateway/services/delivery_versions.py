@@ -53,14 +53,18 @@ def describe(ctx: Context, record: DeliveryRecord) -> dict[str, Any]:
     }
 
 
-def reinstate(ctx: Context, record: DeliveryRecord, *, by: Principal) -> int:
-    """Make an earlier delivery of the month current again, as its next version (audited)."""
-    refs = {
+def _refs(record: DeliveryRecord) -> dict[str, str]:
+    return {
         "source": record.source,
         "dataset": record.dataset,
         "period": record.period,
         "delivery": record.id,
     }
+
+
+def reinstate(ctx: Context, record: DeliveryRecord, *, by: Principal) -> int:
+    """Make an earlier delivery of the month current again, as its next version (audited)."""
+    refs = _refs(record)
     with ctx.store.unit_of_work() as uow:
         entry = uow.append_audit(
             AuditEvent(EventType.DELIVERY_REINSTATED, by.label, refs, {"sha256": record.sha256})
@@ -84,12 +88,7 @@ def withdraw(ctx: Context, *, by: Principal, delivery_id: str, note: str | None)
     note = identifiers.free_text("note", note)
     record = get_delivery(ctx, by=by, delivery_id=delivery_id)
     authorize(by, "delivery.withdraw", owner=record.source)
-    refs = {
-        "source": record.source,
-        "dataset": record.dataset,
-        "period": record.period,
-        "delivery": record.id,
-    }
+    refs = _refs(record)
     with ctx.store.unit_of_work() as uow:
         newest = current(uow.versions_of(record.dataset, record.period))
         if newest is None or newest.delivery_id != record.id:

@@ -6,6 +6,7 @@ a grant that expired or was revoked in between blocks the release of an approved
 
 from __future__ import annotations
 
+import json
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -246,6 +247,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                         if record.spec.identifier is IdentifierForm.CPR
                         else [],
                         "decision": decision.as_dict(),
+                        "inputs": read.inputs,
                     },
                 ),
                 subjects=subject_keys(linked.internal_persons, ctx.keys.subject_index_key()),
@@ -263,6 +265,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                 entry.recorded_at,
                 by.label,
                 entry.index,
+                inputs=json.dumps(read.inputs),
             )
             uow.add_release(release)
     return release

@@ -94,7 +94,8 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
     required = REQUIRED[report_id]
     if not any(s.dataset == required and s.delivery for s in sources):
         raise Conflict(f"no delivery of '{required}' for {period}: the report has no base")
-    data = BUILT_IN[report_id].compute(ctx.catalogue, stored_reader(ctx, [period]), period)
+    reader = stored_reader(ctx, [period])
+    data = BUILT_IN[report_id].compute(ctx.catalogue, reader, period)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
     if report.disclosure is not None:
         rules = rules.strictest(report.disclosure)
@@ -132,5 +133,6 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
             decision,
             f"gateway report {report_id} --period {period}",
             [ledger for _, ledger in results],
+            reader.inputs,
         ),
     )

@@ -16,17 +16,33 @@ import pyarrow.parquet as pq
 
 from gateway.crypto.envelope import OpeningReader, SealingWriter
 from gateway.dataplane.ingest import stored_schema
-from gateway.dataplane.link import StoredReader
 from gateway.services.context import Context
 
 
-def stored_reader(ctx: Context, months: list[str]) -> StoredReader:
-    """Read a dataset's stored rows (internal pseudonyms) from the newest delivery of each of
-    ``months``; an empty table of the stored schema when there is none."""
+class MonthReader:
+    """A dataset's stored rows (internal pseudonyms) from the current version of each of
+    ``months`` (an empty table of the stored schema when there is none), remembering which
+    deliveries, and which versions of their months, it read: a release names them."""
 
-    def read(dataset: str, columns: Sequence[str]) -> pa.Table:
+    def __init__(self, ctx: Context, months: list[str]) -> None:
+        self.ctx = ctx
+        self.months = months
+        self._read: dict[tuple[str, str], tuple[str, int | None]] = {}
+
+    @property
+    def inputs(self) -> list[dict[str, Any]]:
+        return [
+            {"dataset": dataset, "period": period, "delivery": delivery, "version": version}
+            for (dataset, period), (delivery, version) in sorted(self._read.items())
+        ]
+
+    def __call__(self, dataset: str, columns: Sequence[str]) -> pa.Table:
+        ctx = self.ctx
         with ctx.store.unit_of_work() as uow:
-            deliveries = uow.latest_deliveries(dataset, months)
+            deliveries = uow.latest_deliveries(dataset, self.months)
+            for d in deliveries:
+                versions = uow.versions_of(dataset, d.period)
+                self._read[(dataset, d.period)] = (d.id, versions[-1].version if versions else None)
         schema = stored_schema(ctx.catalogue.datasets[dataset])
         tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
         for delivery in deliveries:
@@ -42,7 +58,9 @@ def stored_reader(ctx: Context, months: list[str]) -> StoredReader:
             tables.append(table.select(list(columns)).cast(tables[0].schema))
         return pa.concat_tables(tables)
 
-    return read
+
+def stored_reader(ctx: Context, months: list[str]) -> MonthReader:
+    return MonthReader(ctx, months)
 
 
 def open_sealed(ctx: Context, blob_key: str) -> OpeningReader:

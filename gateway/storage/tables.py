@@ -97,6 +97,7 @@ releases = Table(
     Column("reviewed_by", String(200)),
     Column("reviewed_at", String(40)),
     Column("review_note", Text),
+    Column("inputs", Text),
 )
 
 release_ledger = Table(

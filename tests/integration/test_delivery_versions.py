@@ -7,6 +7,7 @@ import json
 
 from gateway.identity.principal import Role
 from tests.conftest import Gateway, Synthetic
+from tests.integration.test_extracts_api import LINKED, push_all, release_for
 
 SOURCE = "sundhedsdatastyrelsen"
 
@@ -70,3 +71,31 @@ def test_a_corrected_delivery_is_a_new_version_and_withdrawal_is_explicit(
         json={"note": "see 0101801234"},
     )
     assert cpr_note.status_code == 422  # free text is screened for CPR before anything else
+
+
+def test_a_release_names_the_versions_it_read_and_keeps_them(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push_all(gateway, synthetic)
+    first, _ = release_for(gateway, "star-analyse", LINKED)
+    read = {(i["dataset"], i["period"]): i for i in first["inputs"]}
+    assert set(read) == {("dfdg-indsats", "2016-11"), ("lpr", "2016-11")}
+    assert read[("lpr", "2016-11")]["version"] == 1
+
+    original = synthetic.bytes("lpr")
+    corrected = original[: original.rstrip(b"\n").rfind(b"\n") + 1]
+    fixed = gateway.push(SOURCE, "lpr", corrected).json()
+    second, _ = release_for(gateway, "star-analyse", LINKED)
+    now = {(i["dataset"], i["period"]): i for i in second["inputs"]}
+    assert now[("lpr", "2016-11")] == {
+        "dataset": "lpr",
+        "period": "2016-11",
+        "delivery": fixed["delivery_id"],
+        "version": 2,
+    }
+    # The first release still says what it read, and its audit entry committed to it.
+    owner = gateway.auth("star-analyse", Role.RECIPIENT)
+    again = gateway.client.get(f"/v1/releases/{first['id']}", headers=owner).json()
+    assert again["inputs"] == first["inputs"]
+    entry = json.loads(first["audit"]["entry"])
+    assert entry["details"]["inputs"] == first["inputs"]

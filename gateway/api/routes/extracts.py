@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -34,7 +35,9 @@ def _extract(record: ExtractRecord) -> dict[str, Any]:
 
 def _release(record: ReleaseRecord) -> dict[str, Any]:
     hidden = {"blob_key", "report_blob_key"}
-    return {k: v for k, v in record.__dict__.items() if k not in hidden}
+    out = {k: v for k, v in record.__dict__.items() if k not in hidden}
+    out["inputs"] = json.loads(record.inputs) if record.inputs else None  # made before: none
+    return out
 
 
 def released(ctx: Ctx, record: ReleaseRecord, by: Principal) -> dict[str, Any]:
