@@ -19,6 +19,7 @@ from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.catalogue import OutputForm, Purpose
+from gateway.domain.catalogue_doc import catalogue_markdown
 from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
@@ -166,6 +167,11 @@ def policy_explain(args: argparse.Namespace) -> int:
                 lines.append(f"          citation: {r.citation}")
     _emit(args, decision.as_dict(), "\n".join(lines))
     return 0 if decision.allowed else 1
+
+
+def policy_doc(_args: argparse.Namespace) -> int:
+    print(catalogue_markdown(load_catalogue(Settings().policies_dir)), end="")
+    return 0
 
 
 def policy_table(args: argparse.Namespace) -> int:

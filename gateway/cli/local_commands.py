@@ -139,6 +139,12 @@ def policy_table(**params: Any) -> int:
     return local.policy_table(Namespace(**params))
 
 
+@policy.command("doc")
+def policy_doc() -> int:
+    """Print docs/catalogue.md as the policies say it today (one line per dataset)."""
+    return local.policy_doc(Namespace())
+
+
 @click.group(context_settings=CONTEXT)
 def audit() -> None:
     """The audit trail: verify, search, look up, export, prove."""
