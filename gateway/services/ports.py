@@ -176,8 +176,6 @@ class Store(Protocol):
     def checkpoint_at(self, size: int) -> str | None:
         """The signed checkpoint of a tree of ``size`` (every audited transaction signs one)."""
 
-    def checkpoint_sizes(self, after: int = -1, limit: int = 100) -> list[int]: ...
-
     def cosignatures(self, size: int) -> list[tuple[str, str]]:
         """(witness name, cosignature line) recorded for the checkpoint of ``size``."""
 

@@ -229,10 +229,6 @@ class SqlStore:
         with self.engine.connect() as conn:
             return tlog.checkpoint_at(conn, size)
 
-    def checkpoint_sizes(self, after: int = -1, limit: int = 100) -> list[int]:
-        with self.engine.connect() as conn:
-            return tlog.checkpoint_sizes(conn, after, limit)
-
     def cosignatures(self, size: int) -> list[tuple[str, str]]:
         with self.engine.connect() as conn:
             return tlog.cosignatures(conn, size)

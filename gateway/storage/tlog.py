@@ -42,12 +42,6 @@ def checkpoint_at(conn: Connection, size: int) -> str | None:
     return conn.execute(select(c.note).where(c.size == size)).scalar()
 
 
-def checkpoint_sizes(conn: Connection, after: int = -1, limit: int = 100) -> list[int]:
-    c = t.audit_checkpoints.c
-    query = select(c.size).where(c.size > after).order_by(c.size).limit(limit)
-    return [int(s) for s in conn.execute(query).scalars()]
-
-
 def cosignatures(conn: Connection, size: int) -> list[tuple[str, str]]:
     """(witness, signature line) recorded for the checkpoint of ``size``."""
     c = t.audit_cosignatures.c
