@@ -28,3 +28,27 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     os.chmod(temp, mode)
     os.replace(temp, path)
     fsync_dir(path.parent)
+
+
+def append_line(path: Path, line: bytes) -> int:
+    """Append ``line`` (a complete line, newline included) to ``path`` and sync it; a last
+    line without its newline (a write cut short by a crash or a full disk) is cut first, so
+    the file only ever holds whole lines. Returns how many torn bytes were cut."""
+    new = not path.exists()
+    with open(path, "ab") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        cut = 0
+        if size:
+            with open(path, "rb") as reader:
+                reader.seek(max(0, size - 65536))
+                tail = reader.read()
+            if not tail.endswith(b"\n"):
+                keep = size - len(tail) + tail.rfind(b"\n") + 1
+                fh.truncate(keep)
+                cut = size - keep
+        fh.write(line)
+        fh.flush()
+        os.fsync(fh.fileno())
+    if new:
+        fsync_dir(path.parent)
+    return cut

@@ -23,7 +23,6 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import structlog
 
@@ -31,7 +30,7 @@ from gateway.audit.checkpoints import Checkpoint
 from gateway.audit.merkle import Subtree, consistency_proof, verify_consistency
 from gateway.crypto.notes import NoteSigner
 from gateway.errors import IntegrityError
-from gateway.files import fsync_dir
+from gateway.files import append_line
 
 log = structlog.get_logger("gateway.audit")
 
@@ -105,14 +104,11 @@ class Checkpointer:
         the database, and the next recording catches the file up. True if recorded."""
         try:
             self.file.parent.mkdir(parents=True, exist_ok=True)
-            new = not self.file.exists()
-            with open(self.file, "ab") as fh:
-                self._cut_torn_line(fh)
-                fh.write(json.dumps({"note": note}, ensure_ascii=False).encode() + b"\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            if new:
-                fsync_dir(self.file.parent)
+            line = json.dumps({"note": note}, ensure_ascii=False).encode() + b"\n"
+            if cut := append_line(self.file, line):
+                log.warning(
+                    "checkpoint file: torn last line removed", file=str(self.file), bytes=cut
+                )
         except OSError as exc:
             log.error(
                 "checkpoint file not written",
@@ -122,23 +118,6 @@ class Checkpointer:
             )
             return False
         return True
-
-    def _cut_torn_line(self, fh: Any) -> None:
-        """Remove a last line without its newline (a write cut short by a full disk or a
-        crash) before appending after it."""
-        size = fh.seek(0, os.SEEK_END)
-        if size == 0:
-            return
-        with open(self.file, "rb") as reader:
-            reader.seek(max(0, size - 65536))
-            tail = reader.read()
-        if tail.endswith(b"\n"):
-            return
-        keep = size - len(tail) + tail.rfind(b"\n") + 1
-        fh.truncate(keep)
-        log.warning(
-            "checkpoint file: torn last line removed", file=str(self.file), bytes=size - keep
-        )
 
     def notes(self) -> list[str]:
         """Every note in the file, in file order. A torn last line is skipped (and logged);

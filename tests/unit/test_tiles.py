@@ -199,3 +199,16 @@ def test_the_gateway_refuses_a_witness_policy_for_another_log(tmp_path: Path) ->
         load_policy(path, LOG.vkey)
     path.write_text(f"log {LOG.vkey}\nquorum none\n")
     assert load_policy(path, LOG.vkey) is not None
+
+
+def test_appended_lines_never_follow_a_torn_one(tmp_path: Path) -> None:
+    """A crash mid-append (the witness's evidence, the checkpoint file) leaves a last line
+    without its newline; the next append cuts it first, so the file holds whole lines only."""
+    from gateway.files import append_line
+
+    path = tmp_path / "evidence.jsonl"
+    assert append_line(path, b'{"a":1}\n') == 0
+    with open(path, "ab") as fh:
+        fh.write(b'{"b":')  # the torn write
+    assert append_line(path, b'{"c":3}\n') == len(b'{"b":')
+    assert path.read_bytes() == b'{"a":1}\n{"c":3}\n'

@@ -26,7 +26,6 @@ import contextlib
 import fcntl
 import hashlib
 import json
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from gateway.audit.merkle import EMPTY_ROOT, verify_consistency
 from gateway.crypto.cosignature import Cosigner, split_note
 from gateway.crypto.notes import NoteError, NoteVerifier
 from gateway.errors import IntegrityError
-from gateway.files import fsync_dir, write_atomic
+from gateway.files import append_line, write_atomic
 
 MAX_PROOF_LINES = 63
 SIZE_TYPE = "text/x.tlog.size"
@@ -155,15 +154,9 @@ class Witness:
 
     def _evidence(self, note: str, old: int, problem: str) -> None:
         """A validly signed but inconsistent checkpoint is kept: the log signed two histories."""
-        path = self.folder / "evidence.jsonl"
-        new = not path.exists()
         record = {"at": int(time.time()), "old": old, "problem": problem, "note": note}
-        with open(path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        if new:
-            fsync_dir(self.folder)
+        line = json.dumps(record, ensure_ascii=False).encode() + b"\n"
+        append_line(self.folder / "evidence.jsonl", line)  # a torn last line is cut first
 
 
 def _inconsistency(
