@@ -1,4 +1,4 @@
-"""``python -m bench [all|ingest|linking|small-pushes|audit|disclosure|tokens] [--rows N]
+"""``python -m bench [all|ingest|quality|linking|small-pushes|audit|disclosure|tokens] [--rows N]
 [--big-rows N] [--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, disclosure, ingest, linking, small_pushes, tokens
+from bench import audit, disclosure, ingest, linking, quality, small_pushes, tokens
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -20,7 +20,16 @@ def main() -> int:
         "suite",
         nargs="?",
         default="all",
-        choices=["all", "audit", "disclosure", "ingest", "linking", "small-pushes", "tokens"],
+        choices=[
+            "all",
+            "audit",
+            "disclosure",
+            "ingest",
+            "quality",
+            "linking",
+            "small-pushes",
+            "tokens",
+        ],
     )
     parser.add_argument("--entries", type=int, default=1_000_000, help="audit log size")
     parser.add_argument("--rows", type=int, default=1_000_000, help="ingest delivery rows")
@@ -43,6 +52,10 @@ def main() -> int:
             rows += ingest.run(
                 rows=args.big_rows, persons=max(1, args.big_rows // 4), memory_only=True
             )
+    if args.suite in ("all", "quality"):
+        print("-- quality report")
+        rows += quality.cost(rows=args.rows)
+        rows += quality.findings()
     if args.suite in ("all", "linking"):
         print("-- linking")
         rows += linking.run(rows=args.rows, persons=max(1, args.rows // 4))

@@ -35,6 +35,46 @@ class ProofMaterial(Answer):
     tlog_proof: str = Field(description="The same proof as one C2SP tlog-proof.")
 
 
+class QualityFlag(Answer):
+    code: str = Field(description="e.g. rows-changed, partial-coverage, events-outside-period")
+    detail: str
+
+
+class Quality(Answer):
+    """A delivery's quality report (``docs/quality.md`` describes every member)."""
+
+    status: str = Field(description="ok, or flagged when a threshold of the dataset is passed")
+    flags: list[QualityFlag]
+    period: str
+    rows: int
+    persons: int
+    columns: dict[str, dict[str, Any]] = Field(
+        description="Per column: missing and invalid values, completeness."
+    )
+    events: dict[str, Any] = Field(description="Rows dated before or after the month.")
+    duplicates: dict[str, Any] = Field(description="Rows that repeat an earlier row.")
+    municipalities: dict[str, Any] | None = Field(None, description="Rows per municipality.")
+    coverage: dict[str, Any] | None = Field(None, description="Municipalities delivered of 98.")
+    date_precision: dict[str, Any] | None = None
+    previous: dict[str, Any] | None = Field(
+        None, description="Change against the previous month's current delivery."
+    )
+    thresholds: dict[str, Any]
+
+
+class QualitySummary(Answer):
+    status: str
+    flags: list[str]
+
+
+class DeliveryQuality(Answer):
+    delivery_id: str
+    source: str
+    dataset: str
+    period: str
+    quality: Quality | None = Field(description="None for deliveries accepted before reports.")
+
+
 class Receipt(Answer):
     delivery_id: str
     source: str
@@ -49,6 +89,7 @@ class Receipt(Answer):
     audit: ProofMaterial
     version: int | None = Field(None, description="Which version of its month this delivery is.")
     current: bool = Field(True, description="Whether new releases read this delivery.")
+    quality: Quality | None = Field(None, description="The delivery's quality report.")
 
 
 class MonthVersion(Answer):
@@ -74,6 +115,7 @@ class Delivery(Answer):
     current: bool
     current_version: int | None
     versions: list[MonthVersion]
+    quality: QualitySummary | None = None
 
 
 class Withdrawal(Answer):
@@ -107,6 +149,9 @@ class ReleaseInput(Answer):
     period: str
     delivery: str
     version: int | None
+    quality: dict[str, Any] | None = Field(
+        None, description="The delivery's quality summary: flags, coverage, completeness."
+    )
 
 
 class Release(Answer):

@@ -67,7 +67,9 @@ def readable(body: Any, indent: str = "") -> str:
         return f"{indent}{body}"
     lines = []
     for key, value in body.items():
-        if isinstance(value, dict):
+        if key == "quality" and isinstance(value, dict) and "status" in value:
+            lines += _quality_lines(value, indent)
+        elif isinstance(value, dict):
             lines.append(f"{indent}{key}: ({len(value)} fields; --json shows them)")
         elif isinstance(value, list) and all(not isinstance(v, dict | list) for v in value):
             lines.append(f"{indent}{key}: {', '.join(str(v) for v in value) or '(none)'}")
@@ -77,6 +79,26 @@ def readable(body: Any, indent: str = "") -> str:
         else:
             lines.append(f"{indent}{key}: {value}")
     return "\n".join(lines)
+
+
+def _quality_lines(report: dict[str, Any], indent: str) -> list[str]:
+    """A quality report (or its summary): its status, then each flag on its own line."""
+    lines = [f"{indent}quality: {report['status']}"]
+    for flag in report.get("flags", []):
+        if isinstance(flag, dict):
+            lines.append(f"{indent}  {flag.get('code')}: {flag.get('detail')}")
+        else:
+            lines.append(f"{indent}  {flag}")
+    if "rows" in report and "persons" in report:
+        lines.append(
+            f"{indent}  {report['rows']} rows, {report['persons']} persons"
+            + (
+                f", {report['coverage']['delivered']} of {report['coverage']['of']} municipalities"
+                if report.get("coverage")
+                else ""
+            )
+        )
+    return lines
 
 
 def _one_line(record: Any) -> str:

@@ -40,7 +40,7 @@ def push(**params: Any) -> int:
 
 @click.group(context_settings=CONTEXT)
 def delivery() -> None:
-    """A delivery: which version of its month it is, and withdrawing it (its source)."""
+    """A delivery: which version of its month it is, its quality report, and withdrawing it."""
 
 
 @delivery.command("show")
@@ -49,6 +49,15 @@ def delivery() -> None:
 def delivery_show(delivery_id: str, **params: Any) -> int:
     """A delivery's counts, its version, whether it is current, and its month's versions."""
     return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}")
+
+
+@delivery.command("quality")
+@click.argument("delivery_id")
+@http_options
+def delivery_quality(delivery_id: str, **params: Any) -> int:
+    """A delivery's quality report: completeness, coverage by municipality, events outside the
+    month, repeated rows, date precision, change against the previous month, and its flags."""
+    return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}/quality")
 
 
 @delivery.command("withdraw")

@@ -205,7 +205,7 @@ def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
 def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]:
     summary: list[str] = []
     demo.say(f"== Pushing {len(files)} synthetic deliveries for {PERIOD} over HTTP")
-    accepted = rows = 0
+    accepted = rows = flagged = 0
     for f in files:
         with demo.machine(f.source) as c:
             r = c.post(
@@ -228,15 +228,20 @@ def _flow(demo: _Demo, files: list[synth.SynthFile], sources: Path) -> list[str]
                 summary.append(witnessed_receipt(demo.folder, body))
             accepted += 1
             rows += body["rows"]
+            report = body.get("quality") or {}
+            findings = ", ".join(flag["code"] for flag in report.get("flags", []))
             demo.say(
                 f"  accepted {f.dataset:22} {body['rows']:>7} rows  receipt "
-                f"{body['delivery_id']} audit #{body['audit_index']}"
+                f"{body['delivery_id']} audit #{body['audit_index']}  quality: "
+                f"{report.get('status', '-')}" + (f" ({findings})" if findings else "")
             )
+            flagged += report.get("status") == "flagged"
         else:
             demo.say(f"  REFUSED  {f.dataset:22} HTTP {r.status_code}: {r.json()['detail']}")
     summary.append(
         f"deliveries: {accepted} of {len(files)} accepted, {rows:,} rows ingested "
-        "(prescription data refused: no legal basis)"
+        "(prescription data refused: no legal basis); "
+        f"{flagged} flagged by their quality report (`gateway delivery quality ID`)"
     )
 
     with demo.machine(files[1].source) as c:  # again, same content: same receipt

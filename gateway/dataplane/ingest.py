@@ -34,6 +34,7 @@ from gateway.dataplane.problems import (
     header_problems,
     raise_if_system_error,
 )
+from gateway.dataplane.quality import QualityCounter
 from gateway.domain import cpr
 from gateway.domain.catalogue import Column, ColumnType, Dataset
 
@@ -379,13 +380,14 @@ def _mask_problems(
     code: str,
     candidates: list[Problem],
     counts: dict[str, int],
-) -> None:
-    n = mask.true_count
+) -> int:
+    n: int = mask.true_count
     if not n:
-        return
+        return 0
     counts[code] = counts.get(code, 0) + n
     for i in pc.indices_nonzero(mask)[:MAX_REPORTED].to_pylist():
         candidates.append(Problem(offset + i + 1, column, code))
+    return n
 
 
 def ingest(
@@ -396,10 +398,12 @@ def ingest(
     pseudonym_key: bytes,
     sink: BinaryIO | io.RawIOBase,
     vault: BinaryIO | io.RawIOBase | None = None,
+    quality: QualityCounter | None = None,
 ) -> IngestReport:
     """Validate the file ``opener`` opens against ``ds``; while clean, write the stored form.
 
     Returns the report; if ``report.ok`` is false, whatever reached ``sink`` must be discarded.
+    ``quality``, if given, counts the delivery's quality figures on the checking thread.
     """
     report = IngestReport()
     try:
@@ -447,7 +451,7 @@ def ingest(
     # Two stages on two threads: reading and checking a batch (Arrow kernels, which release
     # the GIL) runs ahead while the previous batch is pseudonymised and written (native HMAC,
     # Parquet, encryption). At most two batches are in memory.
-    checker = _Checker(reader.batches(expected), ds, known)
+    checker = _Checker(reader.batches(expected), ds, known, quality)
     try:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-check") as pool:
             ahead = pool.submit(checker.next)
@@ -494,10 +498,17 @@ class _CheckedBatch:
 class _Checker:
     """Reads batches and checks them column by column (the first stage; one thread)."""
 
-    def __init__(self, batches: Iterator[pa.RecordBatch], ds: Dataset, known: pa.Array) -> None:
+    def __init__(
+        self,
+        batches: Iterator[pa.RecordBatch],
+        ds: Dataset,
+        known: pa.Array,
+        quality: QualityCounter | None = None,
+    ) -> None:
         self.batches = batches
         self.ds = ds
         self.known = known
+        self.quality = quality
         self.offset = 0
 
     def next(self) -> _CheckedBatch | None:
@@ -519,6 +530,8 @@ class _Checker:
             typed.update(result.derived or {})
             if result.numbers is not None:
                 numbers = result.numbers
+        if self.quality is not None:
+            self.quality.add(typed, PERSON, numbers)
         return _CheckedBatch(batch.num_rows, typed, candidates, counts, numbers)
 
     def _check_in_full(
@@ -539,9 +552,11 @@ class _Checker:
             (result.extra_invalid, result.extra_code),
         ):
             if invalid is not None and code:
-                _mask_problems(
+                n = _mask_problems(
                     pc.fill_null(invalid, False), offset, col.name, code, candidates, counts
                 )
+                if n and self.quality is not None:
+                    self.quality.note_invalid(col.name, n)
         return result
 
 

@@ -56,6 +56,12 @@ class NumberSet:
         self._size += added
         return positions[:added]
 
+    def reserve(self, members: int) -> None:
+        """Size the table for ``members`` now, so that growing to them costs no rehashing
+        (a table of zeros is cheap until it is written: the pages come as they are touched)."""
+        if _native is not None:
+            self._reserve(min(members, self._max))
+
     def _forget(self) -> None:
         self._size = 0
         self._table = np.zeros(_MIN_SLOTS, dtype=np.uint64)

@@ -16,6 +16,10 @@ One seed gives the same files byte for byte. Shapes (period 2016-11 by default):
   benefit status 13 weeks after the end as in the audit office's follow-up: 2.7 % ordinary
   job, 11.7 % flexjob, 43.3 % disability pension, the rest other benefits. Persons in a
   course have the resource-course benefit as their status in the period's first week.
+* GP and specialist services (SSR) carry settlement dates: 15 % fall one or two months before
+  the month delivered, as dates known only to within 1-2 months do.
+* the other registers (psychiatry, treatment, social, education) come from
+  :mod:`gateway.dataplane.synth_registers`.
 * CPRs are synthetic: valid dates of birth, random serials, written with and without the dash.
 
 Everything is generated with numpy arrays; no Python loop per row.
@@ -30,10 +34,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from gateway.dataplane import synth_registers
+from gateway.dataplane.synth_shared import People, date_array, dates, pick, repeat
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.extracts import month_end, month_start
 
@@ -54,6 +59,26 @@ OFFER_TYPES = {
     "loentilskud": 0.05,
 }
 VALID_SOCIAL_MUNICIPALITIES = 55
+
+
+def valid_social_municipalities(period: str) -> int:
+    """How many municipalities deliver valid adult disability data in ``period``: 13 until
+    February 2016, then 32 (the ministry's analysis in spring 2016), then 55 (seed 000,
+    "Socialområdet: Datadeling"; seed 002, point 37). The month 55 begins is this generator's
+    choice (the seeds say "currently"): July 2016."""
+    if period < "2016-02":
+        return 13
+    if period < "2016-07":
+        return 32
+    return VALID_SOCIAL_MUNICIPALITIES
+
+
+def social_order(codes: np.ndarray) -> np.ndarray:
+    """The municipalities in the order they came to deliver valid social data: the same for
+    every period and seed, so the 13 are among the 32 and the 32 among the 55."""
+    return np.random.default_rng(98).permutation(codes)
+
+
 FINISHED_COURSES = 3_526
 STATUS_AFTER_13_WEEKS = {
     "ordinaer_beskaeftigelse": 0.027,
@@ -79,54 +104,6 @@ class SynthFile:
     rows: int
 
 
-class _People:
-    """Persons as parallel numpy arrays: CPR strings (with/without dash) and municipality."""
-
-    def __init__(self, rng: np.random.Generator, n: int, municipalities: np.ndarray) -> None:
-        first, last = dt.date(1952, 1, 1).toordinal(), dt.date(1996, 12, 31).toordinal()
-        keys: np.ndarray = np.empty(0, dtype=np.int64)
-        while keys.size < n:  # draw (birthday, serial) pairs until n distinct ones exist
-            day = rng.integers(first, last + 1, n - keys.size + 64)
-            serial = rng.integers(0, 4000, day.size)  # first digit 0-3: born 1900-1999
-            keys = np.unique(np.concatenate([keys, day * 10_000 + serial]))
-        keys = rng.permutation(keys)[:n]
-        epoch = dt.date(1970, 1, 1).toordinal()
-        births = pa.array((keys // 10_000 - epoch).astype(np.int32), pa.date32())
-        serials = pc.utf8_lpad(pa.array(keys % 10_000).cast(pa.string()), 4, "0")
-        ddmmyy = pc.strftime(pc.cast(births, pa.timestamp("s")), format="%d%m%y")
-        self.plain = pc.binary_join_element_wise(ddmmyy, serials, "")
-        self.dashed = pc.binary_join_element_wise(ddmmyy, serials, "-")
-        weights = np.ones(municipalities.size)
-        weights[municipalities == "101"] = 8.0  # København is large
-        self.kommune = rng.choice(municipalities, n, p=weights / weights.sum())
-        self.n = n
-
-    def take(self, idx: np.ndarray, dashed: bool) -> tuple[pa.Array, pa.Array]:
-        cprs = (self.dashed if dashed else self.plain).take(pa.array(idx))
-        return cprs, pa.array(self.kommune[idx])
-
-
-def _dates(rng: np.random.Generator, lo: dt.date, hi: dt.date, n: int) -> np.ndarray:
-    return rng.integers(lo.toordinal(), hi.toordinal() + 1, n)
-
-
-def _date_array(ordinals: np.ndarray, valid: np.ndarray | None = None) -> pa.Array:
-    days = (ordinals - dt.date(1970, 1, 1).toordinal()).astype(np.int32)
-    mask = None if valid is None else ~valid
-    return pa.array(days, pa.date32(), mask=mask)
-
-
-def _repeat(rng: np.random.Generator, idx: np.ndarray, lo: int, hi: int) -> np.ndarray:
-    """Each index repeated a random number of times in [lo, hi]: one row per event."""
-    return np.repeat(idx, rng.integers(lo, hi + 1, idx.size))
-
-
-def _pick(rng: np.random.Generator, options: dict[str, float], n: int) -> pa.Array:
-    names = list(options)
-    probs = np.array([options[k] for k in names])
-    return pa.array(np.array(names)[rng.choice(len(names), n, p=probs / probs.sum())])
-
-
 def generate(
     catalogue: Catalogue,
     out: Path,
@@ -142,7 +119,7 @@ def generate(
     n_course = max(20, round(COURSE_PERSONS * scale))
     n_ended = max(5, round(n_course * 0.04))
     n_background = max(20, round(n_course * 0.7))
-    people = _People(rng, n_course + n_ended + n_background, codes)
+    people = People(rng, n_course + n_ended + n_background, codes)
     course = np.arange(n_course)
     ended = np.arange(n_course, n_course + n_ended)
     background = np.arange(n_course + n_ended, people.n)
@@ -151,7 +128,7 @@ def generate(
     shares = np.array(list(AREA_COMBOS.values()))
     combo = combos[rng.choice(len(combos), n_course, p=shares / shares.sum())]
     employment, social, health = (course[combo[:, i] == 1] for i in range(3))
-    valid_social = rng.permutation(codes)[:VALID_SOCIAL_MUNICIPALITIES]
+    valid_social = social_order(codes)[: valid_social_municipalities(period)]
 
     tables: dict[str, pa.Table] = {
         "dfdg-indsats": _dfdg(rng, people, course, ended, employment, start, end),
@@ -169,6 +146,19 @@ def generate(
     )
     tables["dfdg-indsats"] = pa.concat_tables([tables["dfdg-indsats"], finished])
     tables["dfdg-ydelse"] = status
+    # The other registers draw from a third generator, for the same reason.
+    groups = synth_registers.Groups(
+        np.random.default_rng(seed + 17),
+        people,
+        course,
+        health,
+        social,
+        background,
+        codes,
+        start,
+        end,
+    )
+    tables.update(synth_registers.tables(groups, n_children=max(10, round(n_course * 0.3))))
     out.mkdir(parents=True, exist_ok=True)
     files = []
     for dataset, table in tables.items():
@@ -193,7 +183,7 @@ def generate(
 
 def _dfdg(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     course: np.ndarray,
     ended: np.ndarray,
     employment: np.ndarray,
@@ -201,22 +191,22 @@ def _dfdg(
     end: dt.date,
 ) -> pa.Table:
     # Resource-course periods: started 2013..period, mostly ongoing, some ending in the period.
-    c_start = _dates(rng, dt.date(2013, 1, 1), end - dt.timedelta(days=1), course.size)
-    c_end = _dates(rng, start, end, course.size)
+    c_start = dates(rng, dt.date(2013, 1, 1), end - dt.timedelta(days=1), course.size)
+    c_end = dates(rng, start, end, course.size)
     ongoing = rng.random(course.size) < 0.93
     # Courses that ended one to sixty days before the period: just outside the population.
-    e_end = _dates(rng, start - dt.timedelta(days=60), start - dt.timedelta(days=1), ended.size)
+    e_end = dates(rng, start - dt.timedelta(days=60), start - dt.timedelta(days=1), ended.size)
     e_start = e_end - rng.integers(200, 1200, ended.size)
     # Employment offers in the period for persons whose course includes employment.
-    offers = _repeat(rng, employment, 1, 2)
-    o_start = _dates(rng, start - dt.timedelta(days=45), end, offers.size)
+    offers = repeat(rng, employment, 1, 2)
+    o_start = dates(rng, start - dt.timedelta(days=45), end, offers.size)
     o_end = np.maximum(o_start + rng.integers(14, 120, offers.size), start.toordinal())
     idx = np.concatenate([course, ended, offers])
     cprs, kommune = people.take(idx, dashed=True)
     n_courses = course.size + ended.size
     record = np.where(np.arange(idx.size) < n_courses, "ressourceforloeb", "tilbud")
     offer_type = pa.concat_arrays(
-        [pa.nulls(n_courses, pa.string()), _pick(rng, OFFER_TYPES, offers.size)]
+        [pa.nulls(n_courses, pa.string()), pick(rng, OFFER_TYPES, offers.size)]
     )
     starts = np.concatenate([c_start, e_start, o_start])
     ends = np.concatenate([c_end, e_end, o_end])
@@ -227,8 +217,8 @@ def _dfdg(
             "kommune": kommune,
             "record_type": pa.array(record),
             "offer_type": offer_type,
-            "start_date": _date_array(starts),
-            "end_date": _date_array(ends, end_valid),
+            "start_date": date_array(starts),
+            "end_date": date_array(ends, end_valid),
         }
     )
 
@@ -237,7 +227,7 @@ def _finished_courses(
     rng: np.random.Generator,
     codes: np.ndarray,
     scale: float,
-    people: _People,
+    people: People,
     course: np.ndarray,
     start: dt.date,
     end: dt.date,
@@ -245,9 +235,9 @@ def _finished_courses(
     """Courses that ended 13 to 65 weeks before ``end`` (so the status 13 weeks on is known by
     then), their status 13 weeks after, and the current course persons' benefit status."""
     n = max(10, round(FINISHED_COURSES * scale))
-    done = _People(rng, n, codes)
+    done = People(rng, n, codes)
     last = end - dt.timedelta(days=WEEKS_13)
-    f_end = _dates(rng, last - dt.timedelta(days=364), last, n)
+    f_end = dates(rng, last - dt.timedelta(days=364), last, n)
     f_start = np.maximum(f_end - rng.integers(300, 1500, n), dt.date(2013, 1, 1).toordinal())
     everyone = np.arange(n)
     cprs, kommune = done.take(everyone, dashed=True)
@@ -257,8 +247,8 @@ def _finished_courses(
             "kommune": kommune,
             "record_type": pa.array(["ressourceforloeb"] * n),
             "offer_type": pa.nulls(n, pa.string()),
-            "start_date": _date_array(f_start),
-            "end_date": _date_array(f_end),
+            "start_date": date_array(f_start),
+            "end_date": date_array(f_end),
         }
     )
     c_cprs, c_kommune = people.take(course, dashed=False)
@@ -267,12 +257,12 @@ def _finished_courses(
         {
             "cpr": pa.concat_arrays([done.take(everyone, dashed=False)[0], c_cprs]),
             "kommune": pa.concat_arrays([kommune, c_kommune]),
-            "status_date": _date_array(
+            "status_date": date_array(
                 np.concatenate([f_end + WEEKS_13, np.full(course.size, monday.toordinal())])
             ),
             "status": pa.concat_arrays(
                 [
-                    _pick(rng, STATUS_AFTER_13_WEEKS, n),
+                    pick(rng, STATUS_AFTER_13_WEEKS, n),
                     pa.array(["ressourceforloebsydelse"] * course.size),
                 ]
             ),
@@ -283,7 +273,7 @@ def _finished_courses(
 
 def _lpr(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     health: np.ndarray,
     ended: np.ndarray,
     background: np.ndarray,
@@ -297,9 +287,9 @@ def _lpr(
             background[rng.random(background.size) < 0.3],
         ]
     )
-    idx = _repeat(rng, who, 1, 3)
+    idx = repeat(rng, who, 1, 3)
     cprs, kommune = people.take(idx, dashed=False)
-    c_start = _dates(rng, start, end, idx.size)
+    c_start = dates(rng, start, end, idx.size)
     length = rng.integers(0, 5, idx.size)
     psych = rng.random(idx.size) < 0.22
     chapters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
@@ -308,8 +298,8 @@ def _lpr(
         {
             "cpr": cprs,
             "kommune": kommune,
-            "contact_start": _date_array(c_start),
-            "contact_end": _date_array(c_start + length, rng.random(idx.size) < 0.9),
+            "contact_start": date_array(c_start),
+            "contact_end": date_array(c_start + length, rng.random(idx.size) < 0.9),
             "contact_type": pa.array(np.where(psych, "psykiatrisk", "somatisk")),
             "diagnosis_chapter": pa.array(diag),
         }
@@ -318,20 +308,23 @@ def _lpr(
 
 def _ssr(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     health: np.ndarray,
     background: np.ndarray,
     start: dt.date,
     end: dt.date,
 ) -> pa.Table:
     who = np.concatenate([health, background[rng.random(background.size) < 0.6]])
-    idx = _repeat(rng, who, 1, 4)
+    idx = repeat(rng, who, 1, 4)
     cprs, _ = people.take(idx, dashed=False)
+    # Settlement dates: a month's delivery dates 10 % of services a month early and 5 % two
+    # months early (known only to within 1-2 months, seed 000).
+    lag = rng.choice(3, idx.size, p=[0.85, 0.10, 0.05]) * 30
     return pa.table(
         {
             "cpr": cprs,
-            "service_date": _date_array(_dates(rng, start, end, idx.size)),
-            "provider_type": _pick(
+            "service_date": date_array(dates(rng, start, end, idx.size) - lag),
+            "provider_type": pick(
                 rng,
                 {"almen_laege": 0.6, "speciallaege": 0.2, "fysioterapeut": 0.12, "psykolog": 0.08},
                 idx.size,
@@ -343,7 +336,7 @@ def _ssr(
 
 def _flis(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     social: np.ndarray,
     background: np.ndarray,
     valid: np.ndarray,
@@ -352,14 +345,14 @@ def _flis(
 ) -> pa.Table:
     who = np.concatenate([social, background[rng.random(background.size) < 0.05]])
     who = who[np.isin(people.kommune[who], valid)]  # invalid municipalities deliver nothing usable
-    idx = _repeat(rng, who, 1, 2)
+    idx = repeat(rng, who, 1, 2)
     cprs, kommune = people.take(idx, dashed=True)
-    s = _dates(rng, dt.date(2014, 1, 1), end, idx.size)
+    s = dates(rng, dt.date(2014, 1, 1), end, idx.size)
     return pa.table(
         {
             "cpr": cprs,
             "kommune": kommune,
-            "paragraph": _pick(
+            "paragraph": pick(
                 rng,
                 {
                     "SEL85": 0.45,
@@ -374,7 +367,7 @@ def _flis(
                 },
                 idx.size,
             ),
-            "target_group": _pick(
+            "target_group": pick(
                 rng,
                 {
                     "sindslidelse": 0.35,
@@ -387,8 +380,8 @@ def _flis(
                 },
                 idx.size,
             ),
-            "start_date": _date_array(s),
-            "end_date": _date_array(
+            "start_date": date_array(s),
+            "end_date": date_array(
                 np.maximum(s + rng.integers(30, 900, idx.size), start.toordinal()),
                 rng.random(idx.size) < 0.3,
             ),
@@ -398,7 +391,7 @@ def _flis(
 
 def _hjemloese(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     course: np.ndarray,
     background: np.ndarray,
     start: dt.date,
@@ -412,8 +405,8 @@ def _hjemloese(
         {
             "cpr": cprs,
             "kommune": kommune,
-            "count_date": _date_array(_dates(rng, start, end, idx.size)),
-            "situation": _pick(
+            "count_date": date_array(dates(rng, start, end, idx.size)),
+            "situation": pick(
                 rng,
                 {
                     "gadesovende": 0.1,
@@ -431,7 +424,7 @@ def _hjemloese(
 
 def _uip(
     rng: np.random.Generator,
-    people: _People,
+    people: People,
     course: np.ndarray,
     background: np.ndarray,
     start: dt.date,
@@ -445,13 +438,13 @@ def _uip(
         {
             "cpr": cprs,
             "kommune": kommune,
-            "metode": _pick(rng, {"FIT": 0.4, "CTI": 0.3, "IPS": 0.3}, idx.size),
+            "metode": pick(rng, {"FIT": 0.4, "CTI": 0.3, "IPS": 0.3}, idx.size),
             "start_month": pa.array(months[rng.integers(0, months.size, idx.size)]),
-            "status": _pick(rng, {"i_gang": 0.6, "afbrudt": 0.15, "gennemfoert": 0.25}, idx.size),
-            "maalgruppe": _pick(rng, {"udsatte_voksne": 0.6, "handicap": 0.4}, idx.size),
+            "status": pick(rng, {"i_gang": 0.6, "afbrudt": 0.15, "gennemfoert": 0.25}, idx.size),
+            "maalgruppe": pick(rng, {"udsatte_voksne": 0.6, "handicap": 0.4}, idx.size),
             "undertema": pa.array(["misbrug"] * idx.size, mask=rng.random(idx.size) >= 0.7),
             "funktionsvurdering": pa.array(rng.integers(0, 5, idx.size).astype(str)),
-            "henvisningsgrundlag": _pick(
+            "henvisningsgrundlag": pick(
                 rng, {"SEL": 0.7, "LAB": 0.2, "SUL": 0.05, "andet": 0.05}, idx.size
             ),
         }
@@ -459,15 +452,15 @@ def _uip(
 
 
 def _prescriptions(
-    rng: np.random.Generator, people: _People, course: np.ndarray, start: dt.date, end: dt.date
+    rng: np.random.Generator, people: People, course: np.ndarray, start: dt.date, end: dt.date
 ) -> pa.Table:
-    idx = _repeat(rng, course[rng.random(course.size) < 0.1], 1, 2)
+    idx = repeat(rng, course[rng.random(course.size) < 0.1], 1, 2)
     cprs, _ = people.take(idx, dashed=False)
     return pa.table(
         {
             "cpr": cprs,
-            "dispensing_date": _date_array(_dates(rng, start, end, idx.size)),
-            "atc_code": _pick(rng, {"N06AB04": 0.4, "N02BE01": 0.4, "A10BA02": 0.2}, idx.size),
+            "dispensing_date": date_array(dates(rng, start, end, idx.size)),
+            "atc_code": pick(rng, {"N06AB04": 0.4, "N02BE01": 0.4, "A10BA02": 0.2}, idx.size),
             "packages": pa.array(rng.integers(1, 3, idx.size)),
         }
     )
@@ -480,18 +473,18 @@ def lpr_like(
     (for benchmarks: a month of national hospital contacts is about a million rows)."""
     rng = np.random.default_rng(seed)
     codes = np.array(sorted(catalogue.municipalities))
-    people = _People(rng, persons, codes)
+    people = People(rng, persons, codes)
     idx = rng.integers(0, persons, rows)
     cprs, kommune = people.take(idx, dashed=False)
-    start = _dates(rng, dt.date(2016, 11, 1), dt.date(2016, 11, 30), rows)
+    start = dates(rng, dt.date(2016, 11, 1), dt.date(2016, 11, 30), rows)
     chapters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
     table = pa.table(
         {
             "cpr": cprs,
             "kommune": kommune,
-            "contact_start": _date_array(start),
-            "contact_end": _date_array(start + rng.integers(0, 5, rows), rng.random(rows) < 0.9),
-            "contact_type": _pick(rng, {"somatisk": 0.8, "psykiatrisk": 0.2}, rows),
+            "contact_start": date_array(start),
+            "contact_end": date_array(start + rng.integers(0, 5, rows), rng.random(rows) < 0.9),
+            "contact_type": pick(rng, {"somatisk": 0.8, "psykiatrisk": 0.2}, rows),
             "diagnosis_chapter": pa.array(chapters[rng.integers(0, chapters.size, rows)]),
         }
     )
@@ -505,7 +498,7 @@ def rows_like(
     """``rows`` schema-valid rows of any dataset over ``persons`` synthetic CPRs (the same
     persons for the same ``persons`` count, whatever the dataset), events in ``period``."""
     ds = catalogue.datasets[dataset]
-    people = _People(
+    people = People(
         np.random.default_rng(persons), persons, np.array(sorted(catalogue.municipalities))
     )
     rng = np.random.default_rng(seed)
@@ -521,7 +514,7 @@ def rows_like(
             columns[col.name] = kommune
         elif kind == "date":
             valid = None if col.required else rng.random(rows) < 0.8
-            columns[col.name] = _date_array(_dates(rng, first, last, rows), valid)
+            columns[col.name] = date_array(dates(rng, first, last, rows), valid)
         elif kind == "month":
             columns[col.name] = pa.repeat(pa.scalar(period), rows)
         elif kind == "integer":

@@ -15,6 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from gateway.domain.disclosure import DisclosureRules
 from gateway.domain.identifiers import screened
+from gateway.domain.quality import QualityRules
 
 # Identifiers and column names reach audit entries and logs: strict, bounded, never CPR-shaped.
 Identifier = Annotated[
@@ -95,6 +96,10 @@ class Dataset(_Frozen):
     event_start: ColumnName = Field(description="Date or month column that places a row in time.")
     event_end: ColumnName | None = Field(None, description="End of the row's period, if any.")
     quality_notes: tuple[str, ...] = ()
+    quality: QualityRules = Field(
+        default_factory=QualityRules,
+        description="What the quality report of each delivery checks and when it flags one.",
+    )
     disclosure: DisclosureRules | None = Field(
         None, description="Stricter disclosure rules for aggregates that use this dataset."
     )

@@ -48,6 +48,7 @@ _CASES = (
     UseCase("delivery.push", {S: OWN}, "push a delivery of one's own dataset"),
     UseCase("delivery.read", {S: OWN, A: ANY, D: ANY}, "a delivery's status and counts"),
     UseCase("delivery.withdraw", {S: OWN}, "withdraw one's own month's current delivery"),
+    UseCase("delivery.quality", {S: OWN, A: ANY}, "a delivery's quality report"),
     UseCase("catalogue.read", EVERYONE, "the datasets and the legal bases in force"),
     UseCase("extract.request", {R: OWN}, "request a specification for oneself"),
     UseCase("extract.list", {R: OWN, A: ANY, D: ANY}, "list specifications"),

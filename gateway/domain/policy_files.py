@@ -299,6 +299,16 @@ def _check_dataset(ld: _Loader, ds: Dataset, path: Path, sources: dict[str, Sour
             ld.problems.append(f"{where}: {role} '{name}' is not a column")
         elif ds.column(name).type not in (ColumnType.DATE, ColumnType.MONTH):
             ld.problems.append(f"{where}: {role} '{name}' must be a date or month column")
+    for imprecise in ds.quality.imprecise_dates:
+        if imprecise.column not in names:
+            ld.problems.append(f"{where}: quality: '{imprecise.column}' is not a column")
+        elif ds.column(imprecise.column).type not in (ColumnType.DATE, ColumnType.MONTH):
+            ld.problems.append(f"{where}: quality: '{imprecise.column}' is not a date column")
+    for name in ds.quality.thresholds.completeness:
+        if name not in names or ds.column(name).required:
+            ld.problems.append(
+                f"{where}: quality: completeness of '{name}': not an optional column"
+            )
     if ds.restricted and not ds.restriction_citation:
         ld.problems.append(f"{where}: a restricted dataset needs a restriction_citation")
     if not ds.purposes:

@@ -21,6 +21,7 @@ class DeliveryRecord:
     pushed_by: str
     audit_index: int
     vault_blob_key: str
+    quality: str | None = None  # the quality report, JSON
 
 
 class VersionAction:

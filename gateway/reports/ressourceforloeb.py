@@ -24,6 +24,7 @@ from gateway.dataplane.ressourceforloeb import (
     ReportData,
 )
 from gateway.domain.disclosure import CheckedTable
+from gateway.domain.quality import NO_FINDINGS
 from gateway.domain.sdc_report import published_table
 from gateway.reports import labels
 from gateway.reports.bundle import csv_bytes, json_bytes, table_files
@@ -36,6 +37,7 @@ class Source:
     title: str
     delivery: str | None  # None: no delivery for the period (a gap the page states)
     rows: int
+    quality: str = ""  # the delivery's quality findings, one sentence (quality.note)
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,13 @@ def _caption(ctx: ReportContext, data: ReportData, checked: CheckedTable, uses: 
         if "flis-voksenhandicap" in uses
         else "all municipalities"
     )
+    findings = " ".join(  # the sources table lists the deliveries without findings too
+        f"{s.quality}."
+        for s in ctx.sources
+        if s.dataset in uses and s.delivery and s.quality and not s.quality.endswith(NO_FINDINGS)
+    )
+    if findings:
+        coverage = f"{coverage}. Quality: {findings.rstrip('.')}"
     hidden = int(checked.suppressed.sum())
     notes = " ".join(
         n if n.rstrip().endswith(".") else f"{n.rstrip()}." for n in checked.tabulation.notes

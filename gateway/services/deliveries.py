@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -13,8 +14,9 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import SealingWriter
 from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
-from gateway.domain import identifiers
-from gateway.domain.permissions import permits
+from gateway.dataplane.quality import QualityCounter
+from gateway.domain import identifiers, quality
+from gateway.domain.permissions import authorize, permits
 from gateway.domain.records import DeliveryRecord, VersionAction
 from gateway.domain.subjects import SubjectKeys
 from gateway.errors import (
@@ -47,6 +49,7 @@ class Receipt:
     audit: dict[str, Any]  # entry bytes, inclusion proof, signed checkpoint
     version: int | None = None  # which version of the month this delivery is (newest)
     current: bool = True
+    quality: dict[str, Any] | None = None  # the quality report (none before migration 0011)
 
     @classmethod
     def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool, by: Principal) -> Receipt:
@@ -63,10 +66,16 @@ class Receipt:
             duplicate,
             audit_service.proof_material(ctx, record.audit_index, by=by),
             *_version(ctx, record),
+            quality_of(record),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def quality_of(record: DeliveryRecord) -> dict[str, Any] | None:
+    report: dict[str, Any] | None = json.loads(record.quality) if record.quality else None
+    return report
 
 
 def _version(ctx: Context, record: DeliveryRecord) -> tuple[int | None, bool]:
@@ -172,11 +181,17 @@ def _ingest_and_record(
     vault_key: str,
 ) -> Receipt:
     source, dataset, period = refs["source"], refs["dataset"], refs["period"]
-    report, kek_version, subjects = _store_sealed(ctx, upload.open, dataset, blob_key, vault_key)
+    counter = QualityCounter(
+        ctx.catalogue.datasets[dataset], period, list(ctx.catalogue.municipalities)
+    )
+    report, kek_version, subjects = _store_sealed(
+        ctx, upload.open, dataset, blob_key, vault_key, counter
+    )
     sha256, size = upload.sha256(), upload.size
     with ctx.store.unit_of_work() as uow:
         earlier = uow.find_delivery(dataset, period, sha256)
         newest = delivery_versions.current(uow.versions_of(dataset, period))
+        previous = uow.previous_delivery(dataset, period)
     if earlier is not None:
         if report.ok:  # this request's own copies, never committed
             ctx.blobs.delete(blob_key)
@@ -204,6 +219,7 @@ def _ingest_and_record(
                 "problem_codes": report.codes,
             },
         )
+    assessed = _assess(ctx, dataset, counter, report, previous)
     try:
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
@@ -216,6 +232,10 @@ def _ingest_and_record(
                         "rows": report.rows,
                         "size_bytes": size,
                         "kek_version": kek_version,
+                        "quality": {
+                            "status": assessed["status"],
+                            "flags": [f["code"] for f in assessed["flags"]],
+                        },
                     },
                 ),
                 subjects=subjects,
@@ -233,6 +253,7 @@ def _ingest_and_record(
                 by.label,
                 entry.index,
                 vault_key,
+                json.dumps(assessed, sort_keys=True),
             )
             uow.add_delivery(record)
             uow.add_version(
@@ -257,8 +278,34 @@ def _ingest_and_record(
     return Receipt.of(ctx, record, duplicate=False, by=by)
 
 
+def _assess(
+    ctx: Context,
+    dataset: str,
+    counter: QualityCounter,
+    report: IngestReport,
+    previous: DeliveryRecord | None,
+) -> dict[str, Any]:
+    """The delivery's quality report, against the previous month's delivery if it has one."""
+    before = quality_of(previous) if previous is not None else None
+    return quality.assess(
+        counter.figures(len(report.distinct_persons())),
+        ctx.catalogue.datasets[dataset].quality,
+        municipalities=list(ctx.catalogue.municipalities),
+        previous=(
+            {"delivery": previous.id, "period": previous.period, "quality": before}
+            if previous is not None and before is not None
+            else None
+        ),
+    )
+
+
 def _store_sealed(
-    ctx: Context, upload: Opener, dataset: str, blob_key: str, vault_key: str
+    ctx: Context,
+    upload: Opener,
+    dataset: str,
+    blob_key: str,
+    vault_key: str,
+    counter: QualityCounter | None = None,
 ) -> tuple[IngestReport, int, SubjectKeys]:
     """Write the stored form and the identity vault, both sealed; keep neither if it fails.
 
@@ -282,6 +329,7 @@ def _store_sealed(
                 pseudonym_key=ctx.keys.internal_pseudonym_key(),
                 sink=sealed,
                 vault=vault,
+                quality=counter,
             )
             if not report.ok:
                 sealed.abort()
@@ -315,3 +363,17 @@ def get_delivery(ctx: Context, *, by: Principal, delivery_id: str) -> DeliveryRe
             details={"attempt": "read another source's delivery"},
         )
     return record
+
+
+def get_quality(ctx: Context, *, by: Principal, delivery_id: str) -> dict[str, Any]:
+    """A delivery's quality report: for its source and for approvers, who decide what is
+    released from it."""
+    record = get_delivery(ctx, by=by, delivery_id=delivery_id)
+    authorize(by, "delivery.quality", owner=record.source)
+    return {
+        "delivery_id": record.id,
+        "source": record.source,
+        "dataset": record.dataset,
+        "period": record.period,
+        "quality": quality_of(record),
+    }

@@ -61,6 +61,9 @@ class UnitOfWork(Protocol):
     def versions_of(self, dataset: str, period: str) -> list[DeliveryVersion]:
         """Every version of the month, oldest first."""
 
+    def previous_delivery(self, dataset: str, period: str) -> DeliveryRecord | None:
+        """The current delivery of the latest month before ``period`` that has one."""
+
     def add_version(
         self,
         dataset: str,

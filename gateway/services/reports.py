@@ -9,9 +9,11 @@ passes leaves; ``review`` goes to the approvers' queue and ``fail`` is refused.
 
 from __future__ import annotations
 
+import json
+
 from gateway.audit.events import EventType
 from gateway.dataplane import ressourceforloeb
-from gateway.domain import identifiers
+from gateway.domain import identifiers, quality
 from gateway.domain.catalogue import OutputForm, ReportDefinition
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision, evaluate
@@ -86,9 +88,14 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
         with ctx.store.unit_of_work() as uow:
             found = uow.latest_deliveries(item.dataset, [period])
         ds = ctx.catalogue.datasets[item.dataset]
+        report_of = json.loads(found[0].quality) if found and found[0].quality else None
         sources.append(
             page.Source(
-                ds.id, ds.title, found[0].id if found else None, found[0].rows if found else 0
+                ds.id,
+                ds.title,
+                found[0].id if found else None,
+                found[0].rows if found else 0,
+                quality.note(ds.id, period, quality.for_release(report_of)) if report_of else "",
             )
         )
     required = REQUIRED[report_id]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -16,6 +17,7 @@ import pyarrow.parquet as pq
 
 from gateway.crypto.envelope import OpeningReader, SealingWriter
 from gateway.dataplane.ingest import stored_schema
+from gateway.domain.quality import for_release
 from gateway.services.context import Context
 
 
@@ -28,11 +30,20 @@ class MonthReader:
         self.ctx = ctx
         self.months = months
         self._read: dict[tuple[str, str], tuple[str, int | None]] = {}
+        self._quality: dict[tuple[str, str], dict[str, Any] | None] = {}
 
     @property
     def inputs(self) -> list[dict[str, Any]]:
+        """What was read, with each delivery's quality summary: what a recipient must know to
+        read the figures (:func:`gateway.domain.quality.for_release`)."""
         return [
-            {"dataset": dataset, "period": period, "delivery": delivery, "version": version}
+            {
+                "dataset": dataset,
+                "period": period,
+                "delivery": delivery,
+                "version": version,
+                "quality": self._quality.get((dataset, period)),
+            }
             for (dataset, period), (delivery, version) in sorted(self._read.items())
         ]
 
@@ -43,6 +54,8 @@ class MonthReader:
             for d in deliveries:
                 versions = uow.versions_of(dataset, d.period)
                 self._read[(dataset, d.period)] = (d.id, versions[-1].version if versions else None)
+                report = json.loads(d.quality) if d.quality else None
+                self._quality[(dataset, d.period)] = for_release(report) if report else None
         schema = stored_schema(ctx.catalogue.datasets[dataset])
         tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
         for delivery in deliveries:

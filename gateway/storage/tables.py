@@ -39,6 +39,7 @@ deliveries = Table(
     Column("pushed_by", String(200), nullable=False),
     Column("audit_index", BigInteger, nullable=False),
     Column("vault_blob_key", String(300), nullable=False),
+    Column("quality", Text),  # the quality report, JSON (none for deliveries before 0011)
     UniqueConstraint("dataset", "period", "sha256", name="uq_delivery_content"),
     Index("ix_deliveries_dataset_period", "dataset", "period"),
 )

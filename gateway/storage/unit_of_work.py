@@ -226,6 +226,18 @@ class SqlUnitOfWork:
         ).all()
         return [DeliveryRecord(**row._asdict()) for row in rows]
 
+    def previous_delivery(self, dataset: str, period: str) -> DeliveryRecord | None:
+        v = t.delivery_versions.c
+        months = self.conn.execute(
+            select(v.period)
+            .where(v.dataset == dataset, v.period < period)
+            .group_by(v.period)
+            .order_by(v.period.desc())
+            .limit(24)
+        ).scalars()
+        current = self.latest_deliveries(dataset, list(months))
+        return current[-1] if current else None
+
     def versions_of(self, dataset: str, period: str) -> list[DeliveryVersion]:
         v = t.delivery_versions.c
         rows = self.conn.execute(

@@ -133,7 +133,7 @@ def test_no_legal_basis_no_delivery(gateway: Gateway, synthetic: Synthetic) -> N
 
 
 def test_unknown_dataset_and_bad_period(gateway: Gateway, synthetic: Synthetic) -> None:
-    assert gateway.push("sundhedsdatastyrelsen", "lpr-psyk", b"x").status_code == 404
+    assert gateway.push("sundhedsdatastyrelsen", "lpr-tandlaege", b"x").status_code == 404
     r = gateway.push("sundhedsdatastyrelsen", "lpr", synthetic.bytes("lpr"), period="2016-13")
     assert r.status_code == 422
 

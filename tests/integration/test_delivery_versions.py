@@ -87,7 +87,10 @@ def test_a_release_names_the_versions_it_read_and_keeps_them(
     fixed = gateway.push(SOURCE, "lpr", corrected).json()
     second, _ = release_for(gateway, "star-analyse", LINKED)
     now = {(i["dataset"], i["period"]): i for i in second["inputs"]}
-    assert now[("lpr", "2016-11")] == {
+    lpr_read = dict(now[("lpr", "2016-11")])
+    # Each input carries its delivery's quality summary: what a recipient must know.
+    assert lpr_read.pop("quality")["status"] == fixed["quality"]["status"]
+    assert lpr_read == {
         "dataset": "lpr",
         "period": "2016-11",
         "delivery": fixed["delivery_id"],

@@ -126,6 +126,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/deliveries/{delivery_id}"): Call(
         LPR_SOURCE, OTHER_SOURCE, lambda w, _: (f"/v1/deliveries/{w.delivery}", {})
     ),
+    ("GET", "/v1/deliveries/{delivery_id}/quality"): Call(
+        LPR_SOURCE, OTHER_SOURCE, lambda w, _: (f"/v1/deliveries/{w.delivery}/quality", {})
+    ),
     ("POST", "/v1/deliveries/{delivery_id}/withdraw"): Call(
         LPR_SOURCE,
         OTHER_SOURCE,

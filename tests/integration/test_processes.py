@@ -49,7 +49,7 @@ def test_demo_runs_against_a_real_server_and_leaves_no_cpr(tmp_path: Path) -> No
     out = done.stdout
     for expected in (
         "== Summary",
-        "7 of 8 accepted",
+        "19 of 20 accepted",
         "report: ",
         "audit log: verified",
         "restricted-dataset",

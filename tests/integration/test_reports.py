@@ -204,3 +204,7 @@ def test_the_page_speaks_danish_with_english_beside_and_no_raw_codes(
     assert "vejledning_opkvalificering" not in page and "loentilskud" not in page
     assert "vejledning og opkvalificering" in page and "guidance and upskilling" in page
     assert "\u00a0%" in page  # 55,6 %: Danish decimals, the sign kept with its number
+    # Each source's quality findings: in the sources table and in the captions that use it.
+    assert "Kvalitet" in page
+    assert re.search(r"flis-voksenhandicap 2016-11: rows from \d+ of 98 municipalities", page)
+    assert re.search(r"Quality: [^<]*flis-voksenhandicap 2016-11: rows from \d+ of 98", page)

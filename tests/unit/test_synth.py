@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from gateway.dataplane import synth
 from gateway.domain import cpr
@@ -64,3 +65,35 @@ def test_every_cpr_is_valid_and_both_spellings_occur(catalogue: Catalogue, tmp_p
         seen_dash |= bool(pc.any(pc.match_substring(table["cpr"], "-")).as_py())
         seen_plain |= not bool(pc.all(pc.match_substring(table["cpr"], "-")).as_py())
     assert seen_dash and seen_plain
+
+
+def test_valid_social_data_come_from_13_then_32_then_55_municipalities(
+    catalogue: Catalogue, tmp_path: Path
+) -> None:
+    """Seed 000: 13 municipalities until February 2016, then 32, now 55 of 98; each set
+    inside the next, whatever the seed."""
+    seen: list[set[str]] = []
+    for period, count in (("2016-01", 13), ("2016-03", 32), ("2016-11", 55)):
+        assert synth.valid_social_municipalities(period) == count
+        files = {f.dataset: f for f in synth.generate(catalogue, tmp_path / period, period=period)}
+        flis = pacsv.read_csv(
+            tmp_path / period / files["flis-voksenhandicap"].path,
+            convert_options=pacsv.ConvertOptions(column_types={"kommune": "string"}),
+        )
+        codes = set(flis["kommune"].to_pylist())
+        assert len(codes) == count
+        seen.append(codes)
+    assert seen[0] <= seen[1] <= seen[2]
+
+
+def test_every_dataset_is_generated_with_its_schema(catalogue: Catalogue, tmp_path: Path) -> None:
+    files = {f.dataset: f for f in synth.generate(catalogue, tmp_path, scale=0.05)}
+    assert set(files) == set(catalogue.datasets)
+    for dataset, f in files.items():
+        assert f.rows > 0, dataset
+        names = (
+            pacsv.read_csv(tmp_path / f.path).column_names
+            if f.format == "csv"
+            else pq.read_schema(tmp_path / f.path).names
+        )
+        assert list(names) == list(catalogue.datasets[dataset].column_names), dataset

@@ -157,6 +157,17 @@ def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return {**_public(record), "status": "accepted", **delivery_versions.describe(ctx, record)}
 
 
+@router.get(
+    "/deliveries/{delivery_id}/quality",
+    summary="A delivery's quality report (its source and approvers)",
+    openapi_extra=use_case("delivery.quality"),
+    response_model=None,
+    responses=answer(schemas.DeliveryQuality, "The quality report"),
+)
+def quality(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    return deliveries.get_quality(ctx, by=by, delivery_id=delivery_id)
+
+
 class WithdrawalNote(BaseModel):
     note: str | None = Field(None, max_length=2000, description="Why (no CPR); audited")
 
@@ -177,5 +188,12 @@ def withdraw(
 
 def _public(record: DeliveryRecord) -> dict[str, Any]:
     """The record without its storage keys (where blobs live is the hub's business)."""
-    hidden = {"blob_key", "vault_blob_key"}
-    return {k: v for k, v in record.__dict__.items() if k not in hidden}
+    hidden = {"blob_key", "vault_blob_key", "quality"}
+    public = {k: v for k, v in record.__dict__.items() if k not in hidden}
+    report = deliveries.quality_of(record)
+    public["quality"] = (
+        {"status": report["status"], "flags": [f["code"] for f in report["flags"]]}
+        if report
+        else None
+    )
+    return public
