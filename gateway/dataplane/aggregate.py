@@ -12,7 +12,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from gateway.dataplane.ingest import BIRTH_YEAR, PERSON, SEX
+from gateway.dataplane.column_checks import BIRTH_YEAR, SEX
+from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import output_column
 from gateway.dataplane.tabulate import Dimension, count_persons, sum_per_person
 from gateway.domain.catalogue import Catalogue, ColumnType

@@ -9,24 +9,33 @@ on so the report counts every problem; the caller discards the partial blob.
 
 Problems name the data row (1 = first row after the header), the column and a code. They never
 quote the value: a bad CPR must not travel into a response, a log or the audit trail.
+
+Reading is in :mod:`gateway.dataplane.reading`, the column checks in
+:mod:`gateway.dataplane.column_checks`, the quality figures in :mod:`gateway.dataplane.quality`;
+this module runs them as a two-stage pipeline and writes the stored form.
 """
 
 from __future__ import annotations
 
-import csv
-import dataclasses
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from gateway.dataplane.column_checks import (
+    BIRTH_YEAR,
+    SEX,
+    ColumnResult,
+    check_as_delivered,
+    check_column,
+    clean,
+)
 from gateway.dataplane.persons import InternalPseudonymiser
 from gateway.dataplane.problems import (
     UNREADABLE,
@@ -35,21 +44,17 @@ from gateway.dataplane.problems import (
     raise_if_system_error,
 )
 from gateway.dataplane.quality import QualityCounter
-from gateway.domain import cpr
+from gateway.dataplane.reading import Opener, Reader, with_line
 from gateway.domain.catalogue import Column, ColumnType, Dataset
 
 MAX_REPORTED = 100
 PERSON = "person"
 CPR = "cpr"
-# Derived from the CPR at ingestion, kept only inside the hub, used only as aggregate dimensions.
-BIRTH_YEAR = "person_birth_year"
-SEX = "person_sex"
+# BIRTH_YEAR and SEX (column_checks): derived from the CPR at ingestion, kept only inside the
+# hub, used only as aggregate dimensions.
 VAULT_SCHEMA = pa.schema(
     [pa.field(PERSON, pa.binary(32), nullable=False), pa.field(CPR, pa.string(), nullable=False)]
 )
-CSV_BLOCK = 8 << 20
-PARQUET_BATCH = 256_000
-_NULL_STR = pa.scalar(None, pa.string())
 
 
 @dataclass
@@ -125,254 +130,6 @@ def _arrow_type(kind: ColumnType) -> pa.DataType:
     return pa.string()
 
 
-# A file is read more than once (sniff, header, batches): callers pass a way to open it.
-Readable = BinaryIO | io.RawIOBase
-Opener = Callable[[], Readable]
-
-
-def _first_line(opener: Opener) -> bytes:
-    with opener() as fh:
-        return fh.readline(64 * 1024)
-
-
-class _Reader:
-    """Batches of string columns from a CSV or Parquet file, plus malformed-line counts.
-
-    ``opener`` returns a fresh seekable binary reader each call (the file is read more than once).
-    """
-
-    def __init__(self, opener: Opener) -> None:
-        self.opener = opener
-        self.malformed = 0
-        first = _first_line(opener)
-        self.parquet = first[:4] == b"PAR1"
-        self.delimiter = ";" if first.count(b";") > first.count(b",") else ","
-        self.header = first
-        self.types: dict[str, pa.DataType] = {}  # Parquet's column types (CSV: all text)
-
-    def _on_invalid_row(self, _row: Any) -> str:
-        self.malformed += 1
-        return "skip"
-
-    def malformed_lines(self) -> list[int]:
-        """The file lines whose field count differs from the header's. Arrow's streaming
-        reader does not say where a malformed line was, so a rejected delivery is read once
-        more, record by record (only on this error path); a record's line is where it starts."""
-        with self.opener() as fh:
-            text = (
-                line.decode("utf-8", errors="replace").lstrip("\ufeff")
-                for line in iter(fh.readline, b"")
-            )
-            rows = csv.reader(text, delimiter=self.delimiter)
-            expected, lines, start = None, [], 1
-            for record in rows:
-                if expected is None:
-                    expected = len(record)
-                elif record and len(record) != expected:
-                    lines.append(start)
-                start = rows.line_num + 1
-            return lines
-
-    def columns(self) -> list[str]:
-        if self.parquet:
-            with self.opener() as fh:
-                schema = pq.ParquetFile(fh).schema_arrow
-            self.types = {field.name: field.type for field in schema}
-            return list(schema.names)
-        row = next(csv.reader([self.header.decode("utf-8-sig")], delimiter=self.delimiter), [])
-        return [name.strip() for name in row]
-
-    def batches(self, names: list[str]) -> Iterator[pa.RecordBatch]:
-        with self.opener() as fh:
-            if self.parquet:
-                yield from pq.ParquetFile(fh).iter_batches(batch_size=PARQUET_BATCH)
-                return
-            reader = pacsv.open_csv(
-                fh,
-                read_options=pacsv.ReadOptions(block_size=CSV_BLOCK),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=self.delimiter, invalid_row_handler=self._on_invalid_row
-                ),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=dict.fromkeys(names, pa.string()),
-                    strings_can_be_null=False,
-                ),
-            )
-            yield from reader
-
-
-def _clean(values: pa.Array) -> pa.Array:
-    """Strings, trimmed, with empty strings as nulls."""
-    text = values.cast(pa.string())
-    if isinstance(text, pa.ChunkedArray):
-        text = text.combine_chunks()
-    untrimmed = _empty_as_null(text)
-    if untrimmed is not None:
-        return untrimmed
-    text = pc.utf8_trim_whitespace(text)
-    return pc.if_else(pc.equal(text, ""), _NULL_STR, text)
-
-
-def _empty_as_null(text: pa.Array) -> pa.Array | None:
-    """``text`` with empty values as nulls, if no value starts or ends with a byte that could
-    be whitespace (ASCII space or control, or any non-ASCII byte), so that trimming would
-    change nothing; else None. Looks at two bytes a value and marks the empty ones null in a
-    new validity bitmap over the same strings: no pass that copies them."""
-    if text.null_count:
-        return None
-    if not len(text):
-        return text
-    offsets = _offsets(text)
-    empty = offsets[1:] == offsets[:-1]
-    data_buffer = text.buffers()[2]
-    if data_buffer is None:  # every value is empty
-        return pa.nulls(len(text), pa.string())
-    data = np.frombuffer(data_buffer, dtype=np.uint8)
-    present = ~empty
-    edges = np.concatenate([data[offsets[:-1][present]], data[offsets[1:][present] - 1]])
-    if bool(((edges <= 32) | (edges >= 127)).any()):
-        return None
-    if not empty.any():
-        return text
-    validity = pa.py_buffer(np.packbits(present, bitorder="little").tobytes())
-    return pa.Array.from_buffers(
-        pa.string(), len(text), [validity, pa.py_buffer(offsets.tobytes()), data_buffer]
-    )
-
-
-def _offsets(text: pa.Array) -> np.ndarray:
-    """The n + 1 offsets of a string array's values into its data buffer."""
-    return np.frombuffer(text.buffers()[1], dtype=np.int32)[
-        text.offset : text.offset + len(text) + 1
-    ]
-
-
-def _all_date_shaped(text: pa.Array) -> bool:
-    """Every present value is ten bytes long, as an ISO date is. Arrow's date cast is cheap
-    when it succeeds and dear when it fails (tenths of a second per million values), so it is
-    tried only on columns that pass this look at the offsets."""
-    lengths = np.diff(_offsets(text))
-    if text.null_count:
-        lengths = lengths[pc.is_valid(text).to_numpy(zero_copy_only=False)]
-    return bool((lengths == 10).all())
-
-
-def _parse_dates(text: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """strptime rolls 30 February over to 1 March, so a date is valid only if it has the ISO
-    shape and its parsed day of month is the day that was written."""
-    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
-    shaped = pc.match_substring_regex(text, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
-    written_day = pc.cast(
-        pc.utf8_slice_codeunits(pc.if_else(shaped, text, "0000-00-00"), 8, 10), pa.int64()
-    )
-    ok = pc.fill_null(pc.and_(shaped, pc.equal(pc.day(parsed), written_day)), False)
-    return pc.cast(parsed, pa.date32()), ok
-
-
-@dataclass
-class _ColumnResult:
-    typed: pa.Array
-    invalid: pa.Array | None  # bool mask over present values, or None
-    code: str | None = None
-    extra_invalid: pa.Array | None = None  # a second check with its own code (CPR date)
-    derived: dict[str, pa.Array] | None = None  # the CPR column only: birth year and sex
-    extra_code: str | None = None
-    numbers: np.ndarray | None = None  # the CPR column only: the integers its digits spell
-
-
-def _check_column(col: Column, text: pa.Array, municipalities: pa.Array) -> _ColumnResult:
-    present = pc.is_valid(text)
-    kind = col.type
-    if kind is ColumnType.CPR:
-        checked = cpr.check(pc.fill_null(text, ""))
-        malformed = pc.and_(present, checked.malformed)
-        bad = pc.and_(present, checked.bad_date)
-        usable = pc.fill_null(pc.and_(present, pc.invert(pc.or_(malformed, bad))), False)
-        # The 10-digit CPR, pseudonymised later (by the caller): only rows that will be kept
-        # matter; others get a placeholder that is never stored (the delivery is refused).
-        normalised = pc.if_else(usable, checked.normalised, pa.scalar("0000000000"))
-        derived = {BIRTH_YEAR: checked.birth_year, SEX: checked.sex}
-        return _ColumnResult(
-            normalised,
-            malformed,
-            "invalid-cpr-format",
-            extra_invalid=bad,
-            extra_code="invalid-cpr-date",
-            derived=derived,
-            numbers=checked.number,
-        )
-    if kind is ColumnType.DATE:
-        try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
-            if _all_date_shaped(text):
-                return _ColumnResult(pc.cast(text, pa.date32()), None)
-        except pa.ArrowInvalid:
-            pass  # some value is not a date: find which, row by row, below
-        typed, ok = _parse_dates(pc.fill_null(text, "0000-00-00"))
-        return _ColumnResult(
-            pc.if_else(present, typed, pa.scalar(None, pa.date32())),
-            pc.and_(present, pc.invert(ok)),
-            "invalid-date",
-        )
-    if kind is ColumnType.MONTH:
-        ok = pc.fill_null(pc.match_substring_regex(text, r"^[0-9]{4}-(0[1-9]|1[0-2])$"), True)
-        return _ColumnResult(text, pc.invert(ok), "invalid-month")
-    if kind is ColumnType.INTEGER:
-        ok = pc.fill_null(pc.match_substring_regex(text, r"^-?[0-9]{1,18}$"), True)
-        typed = pc.cast(pc.if_else(ok, text, _NULL_STR), pa.int64())
-        return _ColumnResult(typed, pc.invert(ok), "invalid-integer")
-    if kind is ColumnType.CATEGORY:
-        return _coded_values(text, present, pa.array(list(col.values or ()), pa.string()), kind)
-    if kind is ColumnType.MUNICIPALITY:
-        return _coded_values(text, present, municipalities, kind)
-    return _ColumnResult(text, None)
-
-
-def _coded_values(
-    text: pa.Array, present: pa.Array, allowed: pa.Array, kind: ColumnType
-) -> _ColumnResult:
-    """A value from a fixed set: valid if found; stored as its position in the set."""
-    positions = pc.index_in(text, value_set=allowed)
-    invalid = pc.and_(present, pc.is_null(positions))
-    code = "invalid-municipality" if kind is ColumnType.MUNICIPALITY else "value-not-allowed"
-    return _ColumnResult(pa.DictionaryArray.from_arrays(positions, allowed), invalid, code)
-
-
-_AS_DELIVERED = (
-    ColumnType.CPR,
-    ColumnType.DATE,
-    ColumnType.CATEGORY,
-    ColumnType.MUNICIPALITY,
-)
-
-
-def _check_as_delivered(
-    col: Column, raw: pa.Array, municipalities: pa.Array
-) -> _ColumnResult | None:
-    """The column's result if every value, exactly as delivered, is present and valid; else
-    None (then the caller trims and checks in full, row by row).
-
-    The normal delivery is clean, and for these types a clean column is proved by the check
-    itself: a value with a space around it, or an empty one, is not ten digits, not an ISO
-    date and not one of a fixed set of values. So the trimming pass, the missing-value pass and
-    the problem counting are skipped for it (about a third of the checking time)."""
-    if col.type not in _AS_DELIVERED or not pa.types.is_string(raw.type):
-        return None
-    if raw.null_count or not len(raw):
-        return None
-    if col.type is ColumnType.DATE:
-        if not _all_date_shaped(raw):
-            return None
-        try:  # Arrow's cast accepts exactly the valid ISO dates; it fails on any other value
-            return _ColumnResult(pc.cast(raw, pa.date32()), None)
-        except pa.ArrowInvalid:
-            return None
-    result = _check_column(col, raw, municipalities)
-    for invalid in (result.invalid, result.extra_invalid):
-        if invalid is not None and invalid.true_count:
-            return None
-    return result
-
-
 def _mask_problems(
     mask: pa.Array,
     offset: int,
@@ -407,7 +164,7 @@ def ingest(
     """
     report = IngestReport()
     try:
-        reader = _Reader(opener)
+        reader = Reader(opener)
         names = reader.columns()
     except UNREADABLE as exc:
         raise_if_system_error(exc)
@@ -463,7 +220,7 @@ def ingest(
         report.add([Problem(None, None, "unreadable-file")], {"unreadable-file": 1})
     if not reader.parquet:
         bad = reader.malformed_lines() if reader.malformed else []
-        report.problems = [_with_line(p, bad) for p in report.problems]
+        report.problems = [with_line(p, bad) for p in report.problems]
         if reader.malformed:
             report.add(
                 [Problem(None, None, "wrong-field-count", line=n) for n in bad[:MAX_REPORTED]],
@@ -473,17 +230,6 @@ def ingest(
     if vault_writer is not None:
         vault_writer.close()
     return report
-
-
-def _with_line(problem: Problem, malformed: list[int]) -> Problem:
-    """The file line of a problem's data row: the header, the row, and every malformed line
-    (skipped by the parser, so not counted in rows) that comes before it."""
-    if problem.row is None:
-        return problem
-    skipped = 0
-    while skipped < len(malformed) and malformed[skipped] <= 1 + problem.row + skipped:
-        skipped += 1
-    return dataclasses.replace(problem, line=1 + problem.row + skipped)
 
 
 @dataclass
@@ -523,7 +269,7 @@ class _Checker:
         numbers = None
         for col in self.ds.columns:
             raw = batch.column(col.name)
-            result = _check_as_delivered(col, raw, self.known)
+            result = check_as_delivered(col, raw, self.known)
             if result is None:  # something to trim, a missing value or a problem: in full
                 result = self._check_in_full(col, raw, offset, candidates, counts)
             typed[PERSON if col.type is ColumnType.CPR else col.name] = result.typed
@@ -541,12 +287,12 @@ class _Checker:
         offset: int,
         candidates: list[Problem],
         counts: dict[str, int],
-    ) -> _ColumnResult:
+    ) -> ColumnResult:
         """Trim, then check every value, collecting each problem with its row."""
-        text = _clean(raw)
+        text = clean(raw)
         if col.required:
             _mask_problems(pc.is_null(text), offset, col.name, "missing-value", candidates, counts)
-        result = _check_column(col, text, self.known)
+        result = check_column(col, text, self.known)
         for invalid, code in (
             (result.invalid, result.code),
             (result.extra_invalid, result.extra_code),

@@ -13,8 +13,9 @@ from typing import Any, Protocol
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import SealingWriter
 from gateway.crypto.pseudonyms import subject_keys
-from gateway.dataplane.ingest import IngestReport, Opener, Readable, ingest
+from gateway.dataplane.ingest import IngestReport, ingest
 from gateway.dataplane.quality import QualityCounter
+from gateway.dataplane.reading import Opener, Readable
 from gateway.domain import identifiers, quality
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.records import DeliveryRecord, VersionAction

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from gateway.audit.encoding import subjects_digest
 from gateway.crypto import pseudonyms as ps
-from gateway.dataplane import ingest
+from gateway.dataplane import column_checks
 from gateway.dataplane.link import _release_order, members
 from gateway.dataplane.persons import InternalPseudonymiser
 from gateway.domain.catalogue import Column, ColumnType
@@ -132,7 +132,7 @@ def test_cleaning_skips_only_what_trimming_would_not_change(values: list[str]) -
     array = pa.array(values, pa.string())
     trimmed = pc.utf8_trim_whitespace(array)
     expected = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
-    assert ingest._clean(array).equals(expected)
+    assert column_checks.clean(array).equals(expected)
 
 
 dates = st.one_of(
@@ -148,9 +148,9 @@ def test_date_cast_fast_path_accepts_exactly_what_the_row_check_accepts(
     values: list[str],
 ) -> None:
     array = pa.array(values, pa.string())
-    typed, ok = ingest._parse_dates(array)
+    typed, ok = column_checks.parse_dates(array)
     column = Column(name="d", type=ColumnType.DATE)
-    result = ingest._check_column(column, array, pa.array([], pa.string()))
+    result = column_checks.check_column(column, array, pa.array([], pa.string()))
     if result.invalid is None:  # the fast path: every value accepted by Arrow's cast
         assert pc.all(ok).as_py()
         assert result.typed.equals(typed)
@@ -184,8 +184,8 @@ def test_checking_as_delivered_agrees_with_the_full_check(kind: str, data: st.Da
     values = data.draw(st.lists(valid | spoilers | st.none(), min_size=1, max_size=30))
     raw = pa.array(values, pa.string())
     municipalities = pa.array(["101", "147", "751"], pa.string())
-    fast = ingest._check_as_delivered(column, raw, municipalities)
-    full = ingest._check_column(column, ingest._clean(raw), municipalities)
+    fast = column_checks.check_as_delivered(column, raw, municipalities)
+    full = column_checks.check_column(column, column_checks.clean(raw), municipalities)
     problems = [
         m for m in (full.invalid, full.extra_invalid) if m is not None and pc.any(m).as_py()
     ]
