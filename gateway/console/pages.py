@@ -30,7 +30,7 @@ from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError
 from gateway.identity.principal import Identity, Principal
 from gateway.reports.bundle import unzip
-from gateway.services import aggregates, extracts, reviews
+from gateway.services import aggregates, deliveries, extracts, reviews
 from gateway.services import audit as audit_service
 from gateway.services.audit_filters import CATEGORIES, RANGES, relative_range
 from gateway.services.ports import AuditQuery
@@ -45,10 +45,24 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
     authorize(by, "extract.list")
     pending = [e for e in extracts.list_extracts(ctx, by=by) if e.status == "pending-approval"]
     items = []
+    weighs_quality = permits(by.roles, "delivery.quality", owner=False)
     for record in pending:
         decision = extracts.decide(ctx, record.recipient, record.spec).as_dict()
         requester = Identity.parse(record.requested_by)
-        items.append({"record": record, "decision": decision, "requester": requester})
+        inputs = (
+            {
+                d.dataset: deliveries.month_quality(
+                    ctx, by=by, dataset=d.dataset, months=record.spec.months
+                )
+                for d in record.spec.datasets
+                if d.dataset in ctx.catalogue.datasets
+            }
+            if weighs_quality
+            else None
+        )
+        items.append(
+            {"record": record, "decision": decision, "requester": requester, "inputs": inputs}
+        )
     held = []
     reviewing = permits(by.roles, "release.list", owner=False)
     for release in reviews.releases_in(ctx, by=by) if reviewing else []:

@@ -366,6 +366,30 @@ def get_delivery(ctx: Context, *, by: Principal, delivery_id: str) -> DeliveryRe
     return record
 
 
+def month_quality(
+    ctx: Context, *, by: Principal, dataset: str, months: list[str]
+) -> list[dict[str, Any]]:
+    """The current delivery of each of ``months`` and its quality status and flags (none:
+    not delivered, or withdrawn): what an approver weighs before approving a specification
+    that reads them."""
+    authorize(by, "delivery.quality")
+    with ctx.store.unit_of_work() as uow:
+        current = {d.period: d for d in uow.latest_deliveries(dataset, months)}
+    out = []
+    for month in months:
+        record = current.get(month)
+        report = quality_of(record) if record is not None else None
+        out.append(
+            {
+                "period": month,
+                "delivery": record.id if record else None,
+                "status": report["status"] if report else ("unknown" if record else "missing"),
+                "flags": [f["detail"] for f in report["flags"]] if report else [],
+            }
+        )
+    return out
+
+
 def get_quality(ctx: Context, *, by: Principal, delivery_id: str) -> dict[str, Any]:
     """A delivery's quality report: for its source and for approvers, who decide what is
     released from it."""
