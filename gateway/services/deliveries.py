@@ -371,8 +371,11 @@ def month_quality(
 ) -> list[dict[str, Any]]:
     """The current delivery of each of ``months`` and its quality status and flags (none:
     not delivered, or withdrawn): what an approver weighs before approving a specification
-    that reads them."""
-    authorize(by, "delivery.quality")
+    that reads them. A source may ask about its own datasets only."""
+    ds = ctx.catalogue.datasets.get(dataset)
+    if ds is None:
+        raise NotFound(f"no dataset '{dataset}'")
+    authorize(by, "delivery.quality", owner=ds.owner)
     with ctx.store.unit_of_work() as uow:
         current = {d.period: d for d in uow.latest_deliveries(dataset, months)}
     out = []

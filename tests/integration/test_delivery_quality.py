@@ -9,10 +9,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
+import pytest
 
 from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
-from gateway.identity.principal import Role
+from gateway.errors import Forbidden
+from gateway.identity.principal import Principal, Role
+from gateway.services import deliveries
 from tests.conftest import Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 
@@ -75,3 +78,25 @@ def test_a_month_that_lost_a_municipality_is_flagged_and_the_flag_travels(
     assert read["delivery"] == receipt["delivery_id"]
     assert "municipalities-lost" in read["quality"]["flags"]
     assert "101" in read["quality"]["coverage"]["missing"]
+
+
+def test_the_months_quality_an_approver_weighs_is_a_sources_own_only(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    push_all(gateway, synthetic)
+    ctx = gateway.runtime.context
+    months = ["2016-10", "2016-11"]
+    approver = Principal("hub-legal", frozenset({Role.APPROVER}), "jurist")
+    rows = deliveries.month_quality(ctx, by=approver, dataset="lpr", months=months)
+    assert (rows[0]["period"], rows[0]["status"]) == ("2016-10", "missing")
+    assert rows[1]["delivery"] and rows[1]["status"] in ("ok", "flagged")
+    owner = Principal(SOURCE, frozenset({Role.SOURCE}))
+    assert deliveries.month_quality(ctx, by=owner, dataset="lpr", months=months) == rows
+    stranger = Principal("dfdg", frozenset({Role.SOURCE}))
+    with pytest.raises(Forbidden):
+        deliveries.month_quality(ctx, by=stranger, dataset="lpr", months=months)
+    for role in (Role.RECIPIENT, Role.AUDITOR, Role.OPERATOR):
+        with pytest.raises(Forbidden):
+            deliveries.month_quality(
+                ctx, by=Principal("star-analyse", frozenset({role})), dataset="lpr", months=months
+            )
