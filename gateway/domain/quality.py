@@ -181,6 +181,10 @@ def assess(
     return report
 
 
+def _municipalities(n: int) -> str:
+    return f"{n} municipality" if n == 1 else f"{n} municipalities"
+
+
 def _flag(code: str, detail: str) -> dict[str, str]:
     return {"code": code, "detail": detail}
 
@@ -246,7 +250,7 @@ def _against_previous(
         flags.append(
             _flag(
                 "municipalities-lost",
-                f"{len(shown)} municipalities delivered rows for {period} (more than chance "
+                f"{_municipalities(len(shown))} delivered rows for {period} (more than chance "
                 "would take away) and none now: "
                 + ", ".join(shown[:10])
                 + ("..." if len(shown) > 10 else ""),
@@ -256,7 +260,7 @@ def _against_previous(
         flags.append(
             _flag(
                 "municipality-changed",
-                f"rows of {len(changed)} municipalities changed by more than "
+                f"rows of {_municipalities(len(changed))} changed by more than "
                 f"{limits.municipality_change:.0%} against {period}: "
                 + ", ".join(str(c["kommune"]) for c in changed[:10])
                 + ("..." if len(changed) > 10 else ""),
