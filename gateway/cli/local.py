@@ -200,9 +200,11 @@ def policy_table(args: argparse.Namespace) -> int:
                         "grant": d.grant.id if d.grant else None,
                     }
                 )
-    lines = [f"{'recipient':15} {'dataset':21} {'purpose':15} decision  rule"]
+    wide = max(len(r["recipient"]) for r in rows)  # columns as wide as the longest id
+    ds_wide = max(len(r["dataset"]) for r in rows)
+    lines = [f"{'recipient':{wide}} {'dataset':{ds_wide}} {'purpose':15} decision  rule"]
     lines += [
-        f"{r['recipient']:15} {r['dataset']:21} {r['purpose']:15} "
+        f"{r['recipient']:{wide}} {r['dataset']:{ds_wide}} {r['purpose']:15} "
         f"{'ALLOW' if r['allowed'] else 'deny':9} {r['rule']}"
         for r in rows
     ]
