@@ -209,6 +209,7 @@ def _ingest_and_record(
                 problems=problems,
                 problem_count=report.problem_count,
                 rows=report.rows,
+                invalid_by_column=dict(sorted(counter.invalid.items())),
             ),
             event=EventType.DELIVERY_REJECTED,
             by=by,

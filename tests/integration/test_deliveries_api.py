@@ -82,6 +82,12 @@ def test_bad_delivery_is_refused_whole_and_nothing_is_stored(gateway: Gateway) -
     assert r.headers["content-type"].startswith("application/problem+json")
     problem = r.json()
     assert problem["problem_count"] == 123 and len(problem["problems"]) == 100
+    # Invalid values counted per column, all of them (the list stops at 100).
+    assert problem["invalid_by_column"] == {
+        "contact_start": 1,
+        "cpr": 121,
+        "diagnosis_chapter": 1,
+    }
     first = problem["problems"][:3]
     assert [(p["row"], p["column"], p["code"]) for p in first] == [
         (6, "cpr", "invalid-cpr-date"),
