@@ -83,6 +83,7 @@ class QualityCounter:
                 positions[positions >= 0], minlength=len(self.municipalities)
             )[: len(self.municipalities)]
         self._events(typed)
+        self._precision(typed)
         self._repeats(typed, person, numbers, n)
 
     def _months_of(self, values: pa.Array) -> np.ndarray:
@@ -140,6 +141,10 @@ class QualityCounter:
         self.before += int(np.count_nonzero(before))
         self.tolerated += int(np.count_nonzero(outside & tolerated))
         self.outside += int(np.count_nonzero(outside & ~tolerated))
+
+    def _precision(self, typed: dict[str, pa.Array]) -> None:
+        """For each column declared imprecise: rows by month offset from the delivered month,
+        and rows dated on the first of a month (a sign of dates known only to the month)."""
         for name, counts in self.offsets.items():
             months = self._months_of(typed[name])
             keep = months >= 0
