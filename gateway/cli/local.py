@@ -200,8 +200,8 @@ def policy_table(args: argparse.Namespace) -> int:
                         "grant": d.grant.id if d.grant else None,
                     }
                 )
-    wide = max(len(r["recipient"]) for r in rows)  # columns as wide as the longest id
-    ds_wide = max(len(r["dataset"]) for r in rows)
+    wide = max(len(str(r["recipient"])) for r in rows)  # columns as wide as the longest id
+    ds_wide = max(len(str(r["dataset"])) for r in rows)
     lines = [f"{'recipient':{wide}} {'dataset':{ds_wide}} {'purpose':15} decision  rule"]
     lines += [
         f"{r['recipient']:{wide}} {r['dataset']:{ds_wide}} {r['purpose']:15} "
