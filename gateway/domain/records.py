@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
 
@@ -22,6 +24,11 @@ class DeliveryRecord:
     audit_index: int
     vault_blob_key: str
     quality: str | None = None  # the quality report, JSON
+
+    def quality_report(self) -> dict[str, Any] | None:
+        """The stored quality report (none for deliveries accepted before migration 0011)."""
+        report: dict[str, Any] | None = json.loads(self.quality) if self.quality else None
+        return report
 
 
 class VersionAction:

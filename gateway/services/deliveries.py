@@ -67,16 +67,11 @@ class Receipt:
             duplicate,
             audit_service.proof_material(ctx, record.audit_index, by=by),
             *_version(ctx, record),
-            quality_of(record),
+            record.quality_report(),
         )
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
-
-
-def quality_of(record: DeliveryRecord) -> dict[str, Any] | None:
-    report: dict[str, Any] | None = json.loads(record.quality) if record.quality else None
-    return report
 
 
 def _version(ctx: Context, record: DeliveryRecord) -> tuple[int | None, bool]:
@@ -288,7 +283,7 @@ def _assess(
     previous: DeliveryRecord | None,
 ) -> dict[str, Any]:
     """The delivery's quality report, against the previous month's delivery if it has one."""
-    before = quality_of(previous) if previous is not None else None
+    before = previous.quality_report() if previous is not None else None
     return quality.assess(
         counter.figures(len(report.distinct_persons())),
         ctx.catalogue.datasets[dataset].quality,
@@ -382,7 +377,7 @@ def month_quality(
     out = []
     for month in months:
         record = current.get(month)
-        report = quality_of(record) if record is not None else None
+        report = record.quality_report() if record is not None else None
         out.append(
             {
                 "period": month,
@@ -404,5 +399,5 @@ def get_quality(ctx: Context, *, by: Principal, delivery_id: str) -> dict[str, A
         "source": record.source,
         "dataset": record.dataset,
         "period": record.period,
-        "quality": quality_of(record),
+        "quality": record.quality_report(),
     }

@@ -9,8 +9,6 @@ passes leaves; ``review`` goes to the approvers' queue and ``fail`` is refused.
 
 from __future__ import annotations
 
-import json
-
 from gateway.audit.events import EventType
 from gateway.dataplane import ressourceforloeb
 from gateway.domain import identifiers, quality
@@ -88,7 +86,7 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
         with ctx.store.unit_of_work() as uow:
             found = uow.latest_deliveries(item.dataset, [period])
         ds = ctx.catalogue.datasets[item.dataset]
-        report_of = json.loads(found[0].quality) if found and found[0].quality else None
+        report_of = found[0].quality_report() if found else None
         sources.append(
             page.Source(
                 ds.id,

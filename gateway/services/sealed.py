@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,7 +53,7 @@ class MonthReader:
             for d in deliveries:
                 versions = uow.versions_of(dataset, d.period)
                 self._read[(dataset, d.period)] = (d.id, versions[-1].version if versions else None)
-                report = json.loads(d.quality) if d.quality else None
+                report = d.quality_report()
                 self._quality[(dataset, d.period)] = for_release(report) if report else None
         schema = stored_schema(ctx.catalogue.datasets[dataset])
         tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]

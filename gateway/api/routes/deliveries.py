@@ -190,7 +190,7 @@ def _public(record: DeliveryRecord) -> dict[str, Any]:
     """The record without its storage keys (where blobs live is the hub's business)."""
     hidden = {"blob_key", "vault_blob_key", "quality"}
     public = {k: v for k, v in record.__dict__.items() if k not in hidden}
-    report = deliveries.quality_of(record)
+    report = record.quality_report()
     public["quality"] = (
         {"status": report["status"], "flags": [f["code"] for f in report["flags"]]}
         if report
