@@ -186,33 +186,51 @@ def serving_gateway(
         close_log_file()
 
 
-def edited_policies(folder: Path, edits: dict[str, tuple[str, str]]) -> Path:
-    """A copy of the shipped policies with ``{relative file: (old, new)}`` replacements."""
+def edited_policies(
+    folder: Path, edits: dict[str, tuple[str, str] | list[tuple[str, str]]]
+) -> Path:
+    """A copy of the shipped policies with ``{relative file: (old, new)}`` replacements (or a
+    list of such pairs for one file)."""
     shutil.copytree(POLICIES, folder)
-    for name, (old, new) in edits.items():
+    for name, change in edits.items():
         text = (folder / name).read_text()
-        assert old in text, (name, old)
-        (folder / name).write_text(text.replace(old, new, 1))
+        for old, new in change if isinstance(change, list) else [change]:
+            assert old in text, (name, old)
+            text = text.replace(old, new, 1)
+        (folder / name).write_text(text)
     return folder
+
+
+def _backend_url(request: pytest.FixtureRequest) -> str | None:
+    """A new PostgreSQL database for the ``postgresql`` parameter; None (SQLite) else."""
+    if request.param != "postgresql":
+        return None
+    server: pg.PgServer = request.getfixturevalue("postgres")
+    return server.url(server.new_database())
 
 
 @pytest.fixture(params=BACKENDS)
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]:
     """The whole gateway behind a real HTTP server, on SQLite and on PostgreSQL."""
-    url = None
-    if request.param == "postgresql":
-        server: pg.PgServer = request.getfixturevalue("postgres")
-        url = server.url(server.new_database())
-    with serving_gateway(tmp_path / "var", database_url=url) as gw:
+    with serving_gateway(tmp_path / "var", database_url=_backend_url(request)) as gw:
+        yield gw
+
+
+# The shipped policies with exact counts (the suppression method) instead of the cell-key
+# default: for tests of what suppression itself guarantees, cell by cell.
+EXACT_COUNTS = {"disclosure.yaml": ("method: cell-key", "method: suppression")}
+
+
+@pytest.fixture(params=BACKENDS)
+def exact_gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]:
+    """The whole gateway over HTTP with exact counts under suppression, on both backends."""
+    policies = edited_policies(tmp_path / "policies", EXACT_COUNTS)
+    with running_gateway(tmp_path / "var", policies, database_url=_backend_url(request)) as gw:
         yield gw
 
 
 @pytest.fixture(params=BACKENDS)
 def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]:
     """The whole gateway over HTTP (ASGI), on SQLite and on PostgreSQL."""
-    url = None
-    if request.param == "postgresql":
-        server: pg.PgServer = request.getfixturevalue("postgres")
-        url = server.url(server.new_database())
-    with running_gateway(tmp_path / "var", database_url=url) as gw:
+    with running_gateway(tmp_path / "var", database_url=_backend_url(request)) as gw:
         yield gw

@@ -23,6 +23,7 @@ from gateway.domain.catalogue_doc import catalogue_markdown
 from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
+from gateway.files import write_atomic
 from gateway.identity.principal import ActorKind, Principal, Role
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
@@ -171,6 +172,19 @@ def policy_explain(args: argparse.Namespace) -> int:
 
 def policy_doc(_args: argparse.Namespace) -> int:
     print(catalogue_markdown(load_catalogue(Settings().policies_dir)), end="")
+    return 0
+
+
+def policy_ptable(args: argparse.Namespace) -> int:
+    """The p-table the default rules name (an office's file, or the generated one)."""
+    cat = load_catalogue(Settings().policies_dir)
+    table = cat.ptable(cat.disclosure)
+    text = table.csv_text()
+    if args.out is None:
+        sys.stdout.write(text)
+        return 0
+    write_atomic(args.out, text.encode())
+    print(f"wrote the p-table ({table.name}) to {args.out}", file=sys.stderr)
     return 0
 
 

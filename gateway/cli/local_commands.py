@@ -145,6 +145,16 @@ def policy_doc() -> int:
     return local.policy_doc(Namespace())
 
 
+@policy.command("ptable")
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), default=None, help="a CSV file"
+)
+def policy_ptable(**params: Any) -> int:
+    """Write the cell-key method's p-table in use, in the layout statistics offices publish
+    (pcv, ckey, pvalue), to --out or standard output."""
+    return local.policy_ptable(Namespace(**params))
+
+
 @click.group(context_settings=CONTEXT)
 def audit() -> None:
     """The audit trail: verify, search, look up, export, prove."""

@@ -18,8 +18,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from gateway.dataplane.ingest import PERSON
-from gateway.domain.cell_key import cell_key_fraction, record_keys
 from gateway.domain.disclosure import SumStats, Tabulation
+from gateway.domain.disclosure.ptable import record_keys
 
 MAX_DIMENSIONS = 4
 
@@ -73,7 +73,7 @@ def _shape(dims: Sequence[Dimension]) -> tuple[int, ...]:
 
 
 def _record_keys(persons: pa.ChunkedArray | pa.Array) -> pa.Array:
-    """Each row's record key (uint64 holding a uint32) from its 32-byte internal pseudonym."""
+    """Each row's record key (uint64 holding 0..255) from its 32-byte internal pseudonym."""
     if isinstance(persons, pa.ChunkedArray):
         persons = persons.combine_chunks()
     raw = np.frombuffer(persons.buffers()[1], dtype=np.uint8)
@@ -81,9 +81,10 @@ def _record_keys(persons: pa.ChunkedArray | pa.Array) -> pa.Array:
     return pa.array(record_keys(rows).astype(np.uint64))
 
 
-def cell_keys(pairs: pa.Table, dims: Sequence[Dimension]) -> np.ndarray:
-    """Per cell and margin: the sum of its distinct persons' record keys, as a cell key in
-    [0, 1) (the cell-key method). ``pairs`` holds the person and the coded dimensions."""
+def key_sums(pairs: pa.Table, dims: Sequence[Dimension]) -> np.ndarray:
+    """Per cell and margin: the sum of its distinct persons' record keys (the cell-key
+    method reads its noise at this sum modulo the p-table's keys). ``pairs`` holds the person
+    and the coded dimensions."""
     keys = [f"c{i}" for i in range(len(dims))]
     table = pairs.select([PERSON, *keys]).append_column("rk", _record_keys(pairs[PERSON]))
     sums = np.zeros(_shape(dims), np.uint64)
@@ -95,7 +96,7 @@ def cell_keys(pairs: pa.Table, dims: Sequence[Dimension]) -> np.ndarray:
             sums[_cube_index(groups, kept, dims)] = groups["rk_min_sum"].to_numpy()
         else:
             sums[(-1,) * len(dims)] = pc.sum(distinct["rk_min"]).as_py() or 0
-    return cell_key_fraction(sums)
+    return sums
 
 
 def count_persons(
@@ -118,7 +119,7 @@ def count_persons(
         else:
             persons[(-1,) * len(dims)] = pc.count_distinct(pairs[PERSON]).as_py()
     return _tabulation(
-        name, title, dims, persons, _notes(notes, dropped), keys=cell_keys(pairs, dims)
+        name, title, dims, persons, _notes(notes, dropped), keys=key_sums(pairs, dims)
     )
 
 
@@ -196,7 +197,7 @@ def sum_per_person(
         _notes(notes, dropped),
         sums,
         label or f"sum_{value}",
-        keys=cell_keys(per_person, dims),
+        keys=key_sums(per_person, dims),
     )
 
 
@@ -220,7 +221,7 @@ def _tabulation(
         sums=sums,
         value_name=value_name,
         notes=notes,
-        cell_keys=keys,
+        key_sums=keys,
     )
 
 

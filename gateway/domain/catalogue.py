@@ -13,7 +13,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from gateway.domain.disclosure import DisclosureRules
+from gateway.domain.disclosure import DisclosureRules, Method, Scope
+from gateway.domain.disclosure.ptable import PTable, generated, load_cached
 from gateway.domain.identifiers import screened
 from gateway.domain.quality import QualityRules
 
@@ -79,6 +80,21 @@ class Column(_Frozen):
     description: str = ""
 
 
+class Implication(_Frozen):
+    """A category whose persons lie inside another column's category, in every row: a
+    psychiatric contact always has a chapter F diagnosis. The disclosure checker treats the
+    two as nested (the difference of their counts is a count of persons)."""
+
+    when: dict[ColumnName, str] = Field(min_length=1, max_length=1)
+    then: dict[ColumnName, str] = Field(min_length=1, max_length=1)
+    why: str = Field(min_length=3, description="Why the one implies the other.")
+
+    @property
+    def pair(self) -> tuple[tuple[str, str], tuple[str, str]]:
+        (a, x), (b, y) = next(iter(self.when.items())), next(iter(self.then.items()))
+        return (a, x), (b, y)
+
+
 class Dataset(_Frozen):
     id: Identifier
     title: str
@@ -102,6 +118,9 @@ class Dataset(_Frozen):
     )
     disclosure: DisclosureRules | None = Field(
         None, description="Stricter disclosure rules for aggregates that use this dataset."
+    )
+    implications: tuple[Implication, ...] = Field(
+        (), description="Categories nested across columns, for the disclosure checker."
     )
     changes: tuple[str, ...] = ()
 
@@ -160,6 +179,24 @@ class FourEyes(StrEnum):
     OTHER_UNIT = "other-unit"
 
 
+class AggregateTerms(_Frozen):
+    """How a grant's aggregates are protected and whom they are assumed to reach."""
+
+    method: Method | None = Field(
+        None,
+        description="cell-key (the default in disclosure.yaml), suppression where exact counts "
+        "are lawful and wanted, or rounding.",
+    )
+    scope: Scope = Field(
+        Scope.PUBLISHED,
+        description="published (the default: recipients publish and may pool their tables) "
+        "or confidential (the recipient alone; needs confidential_citation).",
+    )
+    confidential_citation: str | None = Field(
+        None, description="The legal text that keeps this grant's tables with the recipient."
+    )
+
+
 class Grant(_Frozen):
     id: Identifier
     recipient: Identifier
@@ -186,6 +223,9 @@ class Grant(_Frozen):
     )
     four_eyes: FourEyes = Field(
         FourEyes.PERSON, description="Who may approve a specification under this grant."
+    )
+    aggregates: AggregateTerms = Field(
+        default_factory=AggregateTerms, description="How this grant's aggregates are protected."
     )
     changes: tuple[str, ...] = ()
 
@@ -244,16 +284,32 @@ class Catalogue(_Frozen):
         default_factory=DisclosureRules, description="Default rules of the output checker."
     )
     reports: dict[str, ReportDefinition] = Field(default_factory=dict)
+    ptable_paths: dict[str, str] = Field(
+        default_factory=dict,
+        description="Every p-table file the rules name, by its name, as an absolute path.",
+    )
     policy_hash: str = Field(description="SHA-256 over the policy files, recorded in decisions.")
 
-    def disclosure_rules(self, datasets: list[str]) -> DisclosureRules:
-        """The defaults, tightened by every listed dataset's own rules."""
+    def disclosure_rules(
+        self, datasets: list[str], method: Method | None = None
+    ) -> DisclosureRules:
+        """The defaults, tightened by every listed dataset's own rules, under ``method``
+        (a grant's choice; None keeps the default)."""
         rules = self.disclosure
         for name in datasets:
             own = self.datasets[name].disclosure
             if own is not None:
                 rules = rules.strictest(own)
-        return rules
+        return rules.with_method(method)
+
+    def ptable(self, rules: DisclosureRules) -> PTable:
+        """The p-table the rules name, or the one generated from their noise and variance."""
+        if rules.ptable_file is not None:
+            return load_cached(self.ptable_paths[rules.ptable_file])
+        return generated(rules.cell_key_max_noise, rules.cell_key_variance)
+
+    def implications(self, dataset: str) -> tuple[tuple[tuple[str, str], tuple[str, str]], ...]:
+        return tuple(i.pair for i in self.datasets[dataset].implications)
 
     def grants_for(self, recipient: str, dataset: str) -> tuple[Grant, ...]:
         return tuple(g for g in self.grants if g.recipient == recipient and g.dataset == dataset)

@@ -38,6 +38,11 @@ from gateway.domain.catalogue import (
 )
 from gateway.domain.disclosure import DisclosureRules
 from gateway.domain.identifiers import has_cpr
+from gateway.domain.policy_disclosure import (
+    aggregate_terms_problems,
+    implication_problems,
+    ptable_paths,
+)
 from gateway.errors import PolicyFileError
 
 M = TypeVar("M", bound=BaseModel)
@@ -45,7 +50,7 @@ M = TypeVar("M", bound=BaseModel)
 
 def policy_files(root: Path) -> list[Path]:
     """Every file that makes up the policy set, in a stable order (for hashing)."""
-    return sorted(p for p in root.rglob("*.yaml") if p.is_file())
+    return sorted(p for p in (*root.rglob("*.yaml"), *root.rglob("*.csv")) if p.is_file())
 
 
 def hash_policy_files(root: Path) -> str:
@@ -198,6 +203,13 @@ def load_catalogue(root: Path) -> Catalogue:
             _check_report(ld, report, path, datasets, recipients, populations)
             reports[report.id] = report
 
+    ptables, problems = ptable_paths(
+        root,
+        [(ld.rel(root / "disclosure.yaml"), disclosure)]
+        + [(ld.rel(root / f"datasets/{d.id}.yaml"), d.disclosure) for d in datasets.values()]
+        + [(ld.rel(root / f"reports/{r.id}.yaml"), r.disclosure) for r in reports.values()],
+    )
+    ld.problems.extend(problems)
     if ld.problems:
         raise PolicyFileError(ld.problems)
     return Catalogue(
@@ -209,6 +221,7 @@ def load_catalogue(root: Path) -> Catalogue:
         municipalities=municipalities,
         disclosure=disclosure or DisclosureRules(),
         reports=reports,
+        ptable_paths=ptables,
         policy_hash=hash_policy_files(root),
     )
 
@@ -309,6 +322,7 @@ def _check_dataset(ld: _Loader, ds: Dataset, path: Path, sources: dict[str, Sour
             ld.problems.append(
                 f"{where}: quality: completeness of '{name}': not an optional column"
             )
+    ld.problems.extend(implication_problems(where, ds))
     if ds.restricted and not ds.restriction_citation:
         ld.problems.append(f"{where}: a restricted dataset needs a restriction_citation")
     if not ds.purposes:
@@ -324,6 +338,7 @@ def _check_grant(
     populations: dict[str, Population],
 ) -> None:
     where = f"{ld.rel(path)}: grant '{grant.id}'"
+    ld.problems.extend(aggregate_terms_problems(where, grant))
     if grant.recipient not in recipients:
         ld.problems.append(f"{where}: recipient '{grant.recipient}' is not a known recipient")
     if grant.population not in populations:

@@ -90,6 +90,7 @@ def output_entry(
             "title": tab.title,
             "dimensions": list(tab.dimensions),
             "rules": checked.rules.model_dump(mode="json"),
+            "audit": checked.audit.as_dict(),
             "notes": list(tab.notes),
         },
         "files": [{"name": filename, "sdc": {"summary": summary, "cells": cells}}],

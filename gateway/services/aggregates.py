@@ -26,8 +26,18 @@ from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.link import build_release
 from gateway.domain import identifiers
-from gateway.domain.disclosure import CheckedTable, DisclosureRules, Status, Tabulation, check
-from gateway.domain.ledger import LedgerCells, differencing, table_cells
+from gateway.domain.catalogue import AggregateTerms
+from gateway.domain.disclosure import (
+    CheckedTable,
+    DisclosureRules,
+    Method,
+    Placement,
+    Scope,
+    Status,
+    Tabulation,
+    check,
+    ledger,
+)
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
@@ -43,6 +53,16 @@ RESULTS = "results.json"
 
 
 @dataclass(frozen=True)
+class Ledgered:
+    """A checked table and its place in the disclosure ledger."""
+
+    checked: CheckedTable
+    placement: Placement
+    scope: str  # "published", or the recipient a confidential table stays with
+    linked: tuple[str, ...]  # the earlier tables of the same basis it was proved against
+
+
+@dataclass(frozen=True)
 class CheckedRelease:
     """Everything :func:`record_checked` needs to release (or refuse) a set of checked tables."""
 
@@ -50,30 +70,74 @@ class CheckedRelease:
     kind: str
     extract_id: str
     recipient: str
-    checked: list[CheckedTable]
+    tables: list[Ledgered]
     files: dict[str, bytes]  # the bundle's files (the checker's report is kept apart)
     refs: dict[str, str]
     decision: Decision
     command: str
-    ledger: list[tuple[str, LedgerCells]]  # per checked table: its ledger source and cells
     inputs: list[dict[str, Any]] = field(default_factory=list)  # deliveries and versions read
 
+    @property
+    def checked(self) -> list[CheckedTable]:
+        return [t.checked for t in self.tables]
 
-def checked_against_history(
+
+def basis_of(
+    source: str,
+    population: str,
+    months: tuple[str, str],
+    municipality: str | None,
+    inputs: list[dict[str, Any]],
+) -> str:
+    """What a table's counts are computed from: two tables with the same basis count the same
+    persons in cells of the same labels and months (the LP audit links them)."""
+    text = json.dumps(
+        {
+            "source": source,
+            "population": population,
+            "months": list(months),
+            "municipality": municipality,
+            "inputs": sorted(
+                (i["dataset"], i["period"], i["delivery"], i["version"]) for i in inputs
+            ),
+        },
+        sort_keys=True,
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def read_scopes(scope: str) -> list[str] | None:
+    """Which recorded tables a new table of ``scope`` is checked against: a published table
+    against everything (every holder of a confidential table also holds the published ones);
+    a confidential one against the published ones and its own recipient's."""
+    return None if scope == Scope.PUBLISHED.value else [Scope.PUBLISHED.value, scope]
+
+
+def checked_against_ledger(
     ctx: Context,
-    recipient: str,
     table: Tabulation,
     rules: DisclosureRules,
+    *,
     source: str,
+    basis: str,
     months: tuple[str, str],
-) -> tuple[CheckedTable, tuple[str, LedgerCells]]:
-    """Check ``table`` with every cell that a recipient's earlier releases would difference
-    hidden from the start (:mod:`gateway.domain.ledger`)."""
-    cells = table_cells(table, source, *months)
+    scope: str,
+) -> Ledgered:
+    """Check ``table`` against every table the hub has published that it could be combined
+    with (:mod:`gateway.domain.disclosure.ledger`)."""
+    scopes = read_scopes(scope)
     with ctx.store.unit_of_work() as uow:
-        before = uow.ledger_cells(recipient, source)
-    checked = check(table, rules, differencing(cells, before, rules.min_persons))
-    return checked, (source, cells)
+        earlier = uow.ledger_cells(source, scopes)
+        linked = uow.ledger_tables(source, basis, scopes)
+    placement = Placement(source, basis, months[0], months[1], earlier, tuple(linked))
+    checked = check(table, rules, placement, ptable=ctx.catalogue.ptable(rules))
+    names = tuple(f"{t.release_id}/{t.name}" for t in linked)
+    return Ledgered(checked, placement, scope, names)
+
+
+def _grant_terms(decision: Decision, dataset: str) -> AggregateTerms:
+    grant = next((d.grant for d in decision.datasets if d.dataset == dataset), None)
+    return grant.aggregates if grant is not None else AggregateTerms()
 
 
 def release_aggregate(
@@ -81,31 +145,44 @@ def release_aggregate(
 ) -> ReleaseRecord:
     """Run an approved aggregate specification through the checker."""
     spec = record.spec
+    assert spec.aggregate is not None
     read = stored_reader(ctx, spec.months)
+    municipality = ctx.catalogue.recipients[record.recipient].municipality
     linked = build_release(
         ctx.catalogue,
         spec,
         read,
         lambda internal: (PERSON, internal),
         person_columns=person_columns(spec),
-        municipality=ctx.catalogue.recipients[record.recipient].municipality,
+        municipality=municipality,
     )
     table = tabulate(ctx.catalogue, spec, linked.table)
-    rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets])
-    assert spec.aggregate is not None
-    checked, ledger = checked_against_history(
+    terms = _grant_terms(decision, spec.aggregate.dataset)
+    rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets], terms.method)
+    source = f"dataset:{spec.aggregate.dataset}"
+    counted = {spec.aggregate.dataset, ctx.catalogue.populations[spec.population].dataset}
+    months = (spec.period_from, spec.period_to)
+    ledgered = checked_against_ledger(
         ctx,
-        record.recipient,
         table,
         rules,
-        f"dataset:{spec.aggregate.dataset}",
-        (spec.period_from, spec.period_to),
+        source=source,
+        basis=basis_of(
+            source,
+            spec.population,
+            months,
+            municipality,
+            [i for i in read.inputs if i["dataset"] in counted],
+        ),
+        months=months,
+        scope=record.recipient if terms.scope is Scope.CONFIDENTIAL else Scope.PUBLISHED.value,
     )
     meta = {
         "period": f"{spec.period_from}/{spec.period_to}",
         "population": spec.population,
         "purpose": spec.purpose.value,
         "datasets": [d.dataset for d in spec.datasets],
+        "protection": protection_note(ledgered.checked),
     }
     return record_checked(
         ctx,
@@ -115,15 +192,26 @@ def release_aggregate(
             ReleaseKind.AGGREGATE,
             record.id,
             record.recipient,
-            [checked],
-            table_files(checked, meta),
+            [ledgered],
+            table_files(ledgered.checked, meta),
             refs,
             decision,
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
-            [ledger],
             read.inputs,
         ),
     )
+
+
+def protection_note(checked: CheckedTable) -> dict[str, Any]:
+    """What a reader of the table needs to know about its numbers (never a hidden value)."""
+    rules = checked.rules
+    note: dict[str, Any] = {"method": rules.method.value, "min_persons": rules.min_persons}
+    if rules.method is Method.CELL_KEY:
+        note["max_noise"] = rules.cell_key_max_noise
+        note["variance"] = rules.cell_key_variance
+    if rules.method is Method.ROUNDING:
+        note["rounding_base"] = rules.rounding_base
+    return note
 
 
 def new_release_id() -> str:
@@ -208,18 +296,49 @@ def _release_checked(
 
 
 def _record_in_ledger(uow: UnitOfWork, release: CheckedRelease) -> None:
-    """Record what this release publishes, inside the transaction that records the release
-    (appends to the audit log are serialised, so are these). Another release of the same
-    recipient that was recorded since this one was checked is looked at again first."""
-    for checked, (source, cells) in zip(release.checked, release.ledger, strict=True):
-        published = cells.take(~checked.suppressed.ravel())
-        now = uow.ledger_cells(release.recipient, source)
-        if differencing(published, now, checked.rules.min_persons).any():
+    """Record every cell of what this release publishes (hidden ones too, for the LP audit),
+    inside the transaction that records the release (appends to the audit log are
+    serialised, so are these). A table recorded since this one was checked that it could be
+    combined with sends it back to be checked again."""
+    for item in release.tables:
+        placement, checked = item.placement, item.checked
+        scopes = read_scopes(item.scope)
+        linked = uow.ledger_tables(placement.source, placement.basis, scopes)
+        if tuple(f"{t.release_id}/{t.name}" for t in linked) != item.linked:
             raise Conflict(
-                "another release for this recipient was recorded while this one was being "
+                "another table from the same data was released while this one was being "
                 "checked; run it again (it will be checked against both)"
             )
-        uow.add_ledger_cells(release.release_id, release.recipient, source, published)
+        cells = ledger.table_cells(
+            checked.tabulation, placement.source, placement.first_month, placement.last_month
+        ).published(checked.lower.ravel(), checked.upper.ravel())
+        now = uow.ledger_cells(placement.source, scopes)
+        if (
+            len(now) != len(placement.earlier)
+            and ledger.differencing(
+                cells.take(~checked.suppressed.ravel()),
+                now,
+                checked.rules.min_persons,
+                checked.rules.protection_interval,
+                ledger.implications(checked.tabulation),
+            ).any()
+        ):
+            raise Conflict(
+                "another release was recorded while this one was being checked; run it again "
+                "(it will be checked against both)"
+            )
+        uow.add_ledger_table(
+            release.recipient,
+            ledger.LedgerTable(
+                release.release_id,
+                checked.tabulation.name,
+                placement.source,
+                placement.basis,
+                item.scope,
+                checked.tabulation.persons.shape,
+                cells,
+            ),
+        )
 
 
 def published_total(checked: CheckedTable) -> int | None:

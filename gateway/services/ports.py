@@ -14,8 +14,8 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
 from gateway.audit.tiles import Tile
+from gateway.domain.disclosure.ledger import LedgerCells, LedgerTable
 from gateway.domain.extracts import ExtractStatus
-from gateway.domain.ledger import LedgerCells
 from gateway.domain.records import (
     DeliveryRecord,
     DeliveryVersion,
@@ -108,13 +108,18 @@ class UnitOfWork(Protocol):
         before every vote is in)."""
         ...
 
-    def add_ledger_cells(
-        self, release_id: str, recipient: str, source: str, cells: LedgerCells
-    ) -> None:
-        """Record the published cells of a release in the recipient's ledger."""
+    def add_ledger_table(self, recipient: str, table: LedgerTable) -> None:
+        """Record one released table (every cell, hidden ones too) in the disclosure ledger."""
 
-    def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
-        """Every recorded cell of ``recipient`` for ``source``."""
+    def ledger_cells(self, source: str, scopes: Sequence[str] | None) -> LedgerCells:
+        """Every recorded cell of ``source`` in ``scopes`` (None: all), for any recipient."""
+        ...
+
+    def ledger_tables(
+        self, source: str, basis: str, scopes: Sequence[str] | None
+    ) -> list[LedgerTable]:
+        """Every recorded table of ``source`` computed from the same data (``basis``)."""
+        ...
 
     def get_meta(self, key: str) -> str | None: ...
 

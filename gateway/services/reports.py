@@ -13,6 +13,7 @@ from gateway.audit.events import EventType
 from gateway.dataplane import ressourceforloeb
 from gateway.domain import identifiers, quality
 from gateway.domain.catalogue import OutputForm, ReportDefinition
+from gateway.domain.disclosure import Scope
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision, evaluate
 from gateway.domain.records import ReleaseKind, ReleaseRecord
@@ -21,7 +22,8 @@ from gateway.identity.principal import Principal
 from gateway.reports import ressourceforloeb as page
 from gateway.services.aggregates import (
     CheckedRelease,
-    checked_against_history,
+    basis_of,
+    checked_against_ledger,
     new_release_id,
     record_checked,
 )
@@ -104,13 +106,21 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in report.datasets])
     if report.disclosure is not None:
         rules = rules.strictest(report.disclosure)
-    results = [
-        checked_against_history(
-            ctx, recipient, table, rules, f"report:{report_id}:{table.name}", (period, period)
+    results = []
+    for table in data.tables:
+        source = f"report:{report_id}:{table.name}"
+        results.append(
+            checked_against_ledger(
+                ctx,
+                table,
+                rules,
+                source=source,
+                basis=basis_of(source, report.population, (period, period), None, reader.inputs),
+                months=(period, period),
+                scope=Scope.PUBLISHED.value,
+            )
         )
-        for table in data.tables
-    ]
-    checked = [c for c, _ in results]
+    checked = [r.checked for r in results]
     context = page.ReportContext(
         release_id=new_release_id(),
         title=report.title,
@@ -132,12 +142,11 @@ def run_report(ctx: Context, *, by: Principal, report_id: str, period: str) -> R
             ReleaseKind.REPORT,
             refs["extract"],
             recipient,
-            checked,
+            results,
             files,
             refs,
             decision,
             f"gateway report {report_id} --period {period}",
-            [ledger for _, ledger in results],
             reader.inputs,
         ),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
+    Float,
     Index,
     Integer,
     LargeBinary,
@@ -116,7 +117,26 @@ release_ledger = Table(
     Column("first_month", Integer, nullable=False),
     Column("last_month", Integer, nullable=False),
     Column("persons", BigInteger, nullable=False),
+    Column("table_name", String(100), nullable=False, server_default=""),
+    Column("basis", String(64), nullable=False, server_default=""),
+    Column("scope", String(100), nullable=False, server_default="published"),
+    Column("lower", Float),
+    Column("upper", Float),  # -1: no upper bound (a hidden cell); NULL: recorded before 0012
     Index("ix_release_ledger_lookup", "recipient", "source"),
+    Index("ix_release_ledger_source", "source", "basis"),
+)
+
+ledger_tables = Table(
+    "ledger_tables",
+    metadata,
+    Column("release_id", String(40), primary_key=True),
+    Column("table_name", String(100), primary_key=True),
+    Column("source", String(200), nullable=False),
+    Column("basis", String(64), nullable=False),
+    Column("scope", String(100), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("shape", String(100), nullable=False),
+    Index("ix_ledger_tables_basis", "source", "basis"),
 )
 
 release_votes = Table(

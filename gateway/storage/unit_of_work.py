@@ -7,7 +7,6 @@ import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import (
     Connection,
     bindparam,
@@ -20,8 +19,8 @@ from sqlalchemy import exc as sa_exc
 from gateway.audit.encoding import entry_body
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, split_point
+from gateway.domain.disclosure.ledger import LedgerCells, LedgerTable
 from gateway.domain.extracts import ExtractSpec, ExtractStatus
-from gateway.domain.ledger import SLOTS, LedgerCells
 from gateway.domain.records import (
     DeliveryRecord,
     DeliveryVersion,
@@ -30,26 +29,10 @@ from gateway.domain.records import (
     Vote,
 )
 from gateway.errors import Conflict, IntegrityError
-from gateway.storage import subject_index
+from gateway.storage import ledger_store, subject_index
 from gateway.storage import tables as t
 from gateway.storage.dialects import (
-    insert_many,
     lock_audit_head,
-)
-
-LEDGER_COLUMNS = (
-    "release_id",
-    "source",
-    "cell",
-    "recipient",
-    "key",
-    "label0",
-    "label1",
-    "label2",
-    "label3",
-    "first_month",
-    "last_month",
-    "persons",
 )
 
 
@@ -361,46 +344,17 @@ class SqlUnitOfWork:
         )
         return [Vote(r.voter, r.vote, r.note, r.recorded_at) for r in rows]
 
-    # release ledger ------------------------------------------------------------
-    def add_ledger_cells(
-        self, release_id: str, recipient: str, source: str, cells: LedgerCells
-    ) -> None:
-        if not len(cells):
-            return
-        rows = list(
-            zip(
-                [release_id] * len(cells),
-                [source] * len(cells),
-                range(len(cells)),
-                [recipient] * len(cells),
-                cells.keys.tolist(),
-                *(cells.labels[:, slot].tolist() for slot in range(SLOTS)),
-                cells.first.tolist(),
-                cells.last.tolist(),
-                cells.persons.tolist(),
-                strict=True,
-            )
-        )
-        insert_many(self.conn, "release_ledger", LEDGER_COLUMNS, rows)
+    # disclosure ledger ---------------------------------------------------------
+    def add_ledger_table(self, recipient: str, table: LedgerTable) -> None:
+        ledger_store.add_table(self.conn, recipient, table)
 
-    def ledger_cells(self, recipient: str, source: str) -> LedgerCells:
-        c = t.release_ledger.c
-        rows = self.conn.execute(
-            select(
-                c.key,
-                c.label0,
-                c.label1,
-                c.label2,
-                c.label3,
-                c.first_month,
-                c.last_month,
-                c.persons,
-            ).where(c.recipient == recipient, c.source == source)
-        ).all()
-        if not rows:
-            return LedgerCells.empty()
-        data = np.array(rows, np.int64)
-        return LedgerCells(data[:, 0], data[:, 1:5], data[:, 5], data[:, 6], data[:, 7])
+    def ledger_cells(self, source: str, scopes: Sequence[str] | None) -> LedgerCells:
+        return ledger_store.cells(self.conn, source, scopes)
+
+    def ledger_tables(
+        self, source: str, basis: str, scopes: Sequence[str] | None
+    ) -> list[LedgerTable]:
+        return ledger_store.tables(self.conn, source, basis, scopes)
 
     # meta ----------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

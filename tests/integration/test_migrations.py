@@ -19,7 +19,7 @@ SIGNER = NoteSigner.from_seed("test.example/audit", b"\x03" * 32)
 
 def test_an_empty_database_is_upgraded_to_head(database_url: str, tmp_path: Path) -> None:
     store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
-    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0011"
+    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0012"
     with store.unit_of_work() as uow:
         uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
@@ -46,7 +46,7 @@ def test_a_database_at_the_previous_revision_is_upgraded_with_its_data(
     with pytest.raises(ConfigurationError, match="gateway db upgrade"):
         SqlStore.open(database_url, migrate_schema=False)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0011"
+    assert migrate.current_revision(engine) == "0012"
     assert "ix_deliveries_source" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
     with store.unit_of_work() as uow:
         assert uow.get_meta("policy-hash") == "abc"
@@ -113,4 +113,31 @@ def test_deliveries_from_before_versions_become_versions_in_arrival_order(
         ]
         current = uow.latest_deliveries("lpr", ["2016-11", "2016-12"])
         assert [d.id for d in current] == ["d-2", "d-3"]
+    engine.dispose()
+
+
+def test_ledger_cells_from_before_0012_read_back_as_published_exact(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Cells recorded before the disclosure ledger kept bounds were published as exact
+    counts: after the upgrade they read back with lower = upper = persons, in the published
+    scope, for every recipient's later tables."""
+    engine = make_engine(database_url)
+    migrate.upgrade(engine, "0011")
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO release_ledger (release_id, source, cell, recipient, key, label0, "
+                "label1, label2, label3, first_month, last_month, persons) VALUES "
+                "('rel-1', 'dataset:lpr', 0, 'star-statistik', 7, 3, 4, 0, 0, 24202, 24202, 12)"
+            )
+        )
+    migrate.upgrade(engine)
+    store = SqlStore(engine, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
+    with store.unit_of_work() as uow:
+        cells = uow.ledger_cells("dataset:lpr", None)
+        assert cells.persons.tolist() == [12]
+        assert cells.lower.tolist() == [12.0] and cells.upper.tolist() == [12.0]
+        assert len(uow.ledger_cells("dataset:lpr", ["published"])) == 1
+        assert uow.ledger_tables("dataset:lpr", "", None) == []
     engine.dispose()

@@ -97,7 +97,10 @@ def test_the_report_over_http(gateway: Gateway, synthetic: Synthetic) -> None:
     # At 5 % scale a valid municipality may have no case at all: it shows as a gap too.
     assert sum("missing or invalid" in line for line in coverage) >= 98 - 55
     shares = figures(files)
-    assert shares["persons in a resource course"]["persons"] == round(synth.COURSE_PERSONS * 0.05)
+    # The cell-key method (the default): the published count is the true one within the
+    # p-table's largest noise.
+    in_course = shares["persons in a resource course"]["persons"]
+    assert abs(in_course - round(synth.COURSE_PERSONS * 0.05)) <= 2
     entry = gateway.runtime.store.search_audit(AuditQuery(event_type="release.created"))[-1]
     details = json.loads(entry.body)["details"]
     assert details["kind"] == "report" and details["disclosure"]["status"] == "pass"
@@ -177,7 +180,7 @@ def test_full_scale_synthetic_data_reproduce_the_audit_report_shapes(
         files = unpack(gw, r.json()["id"])
     shares = figures(files)
     assert files["coverage.csv"].decode().count("missing or invalid") == 98 - 55
-    assert shares["persons in a resource course"]["persons"] == 18_462
+    assert abs(shares["persons in a resource course"]["persons"] - 18_462) <= 2  # cell-key noise
     for figure, target in (
         ("in at least one employment offer", 56.1),
         ("offers from more than one area", 61.0),

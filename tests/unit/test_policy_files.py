@@ -204,6 +204,42 @@ CASES = {
         ),
         "report 'ressourceforloeb': unknown recipient 'dst'",
     ),
+    "confidential aggregates without their legal text": (
+        lambda r: _replace(
+            r / "grants/star-statistik.yaml",
+            "    outputs: [microdata, aggregate]\n    valid_from: 2013",
+            "    outputs: [microdata, aggregate]\n    aggregates: {scope: confidential}\n"
+            "    valid_from: 2013",
+        ),
+        "grant 'star-statistik-dfdg-indsats': aggregates: a confidential scope needs "
+        "confidential_citation",
+    ),
+    "a method for a grant without aggregates": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "    valid_from:",
+            "    aggregates: {method: suppression}\n    valid_from:",
+        ),
+        "grant 'kommune-101-dfdg-indsats': aggregates: terms for a grant that allows no aggregates",
+    ),
+    "an implication on an unknown value": (
+        lambda r: _replace(
+            r / "datasets/lpr.yaml", "then: {diagnosis_chapter: F}", "then: {diagnosis_chapter: FF}"
+        ),
+        "datasets/lpr.yaml: dataset 'lpr': implications: 'FF' is not a value of "
+        "'diagnosis_chapter'",
+    ),
+    "a p-table that is not one": (
+        lambda r: (
+            (r / "broken.csv").write_text('"pcv","ckey","pvalue"\n1,0,0\n'),
+            _replace(r / "disclosure.yaml", "ptable_file: null", "ptable_file: broken.csv"),
+        ),
+        "policies/disclosure.yaml: ptable_file: broken.csv: pcv must run from 1 to 750",
+    ),
+    "rounding without a base": (
+        lambda r: _replace(r / "disclosure.yaml", "method: cell-key", "method: rounding"),
+        "disclosure.yaml: document: (entry): Value error, method 'rounding' needs a rounding_base",
+    ),
     "report without sanction": (
         lambda r: _replace(r / "reports/ressourceforloeb.yaml", "sanction:", "sanctioned:"),
         "reports/ressourceforloeb.yaml: entry 'ressourceforloeb': sanction: Field required",
