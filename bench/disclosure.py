@@ -37,12 +37,12 @@ def _suppressed(checked: list[CheckedTable]) -> str:
     return f"{hidden:,} of {cells:,} cells not shown ({100 * hidden / cells:.1f} %)"
 
 
-def _report() -> list[dict[str, Any]]:
+def _report(scale: float) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-sdc-") as tmp:
         folder = Path(tmp)
         runtime = open_runtime(Settings(data_dir=folder / "var", policies_dir=ROOT / "policies"))
         ctx = runtime.context
-        files = synth.generate(ctx.catalogue, folder / "src", period="2016-11", scale=1.0)
+        files = synth.generate(ctx.catalogue, folder / "src", period="2016-11", scale=scale)
         for f in files:
             ds = ctx.catalogue.datasets[f.dataset]
             if ds.collection_basis is None:
@@ -69,8 +69,8 @@ def _report() -> list[dict[str, Any]]:
             rows.append(
                 {
                     "figure": f"checker with LP audit ({method.value}): resource-course report, "
-                    f"{len(checked)} tables, full-scale synthetic data; {solves:,} linear "
-                    f"programs; {_suppressed(checked)} (target: under 10 s)",
+                    f"{len(checked)} tables, synthetic data at scale {scale:g}; {solves:,} "
+                    f"linear programs; {_suppressed(checked)} (target: under 10 s)",
                     "value": round(elapsed, 2),
                     "unit": "s",
                     "baseline": round(computed, 2),
@@ -211,7 +211,9 @@ def _big() -> list[dict[str, Any]]:
 
 
 def run() -> list[dict[str, Any]]:
-    rows = _report()
+    # Full scale, as the ministry runs it; and a twentieth of it, where municipalities are
+    # small and the audit has many small counts to prove.
+    rows = _report(1.0) + _report(0.05)
     for row in rows:
         print(f"  {row['figure']}: {row['value']} s", flush=True)
     rows += _big()

@@ -104,13 +104,14 @@ def _interval(table: Shown, ptable: PTable | None) -> tuple[np.ndarray, np.ndarr
                 # Not shown: the p-table pushed it under k, or the checker hid it.
                 continue
             p = int(value)
+            if p < k:  # shown under the threshold: an empty cell, shown as it is
+                continue
             possible = [
                 v
                 for v in range(max(0, p - d), p + d + 1)
                 if v > 0 and (ptable.pvalue[ptable.pcv(np.array([v]))[0]] == p - v).any()
             ]
             lo[i], hi[i] = min(possible), max(possible)
-        del k
     return lo, hi
 
 

@@ -12,8 +12,9 @@ from:
   base), every total recomputed from the published inner cells, so a total carries nothing of
   hidden cells and tells nothing beyond them;
 * ``cell-key``: the p-table's noise at each cell's key; a noisy count below the threshold is
-  not shown (zeros included, as statistics offices publish them); a reader who knows the
-  p-table learns the range of counts that could give each published value.
+  not shown; an empty cell is shown as 0 unless zeros are disclosive (then hidden, as
+  statistics offices publish them); a reader who knows the p-table learns the range of counts
+  that could give each published value.
 """
 
 from __future__ import annotations
@@ -88,11 +89,16 @@ def publish(
     if key_sums is None or ptable is None:
         raise ValueError("the cell-key method needs the cells' keys and a p-table")
     noisy = ptable.perturb(persons, key_sums, rules.min_persons)
+    # An empty cell has no persons and so no key: it stays 0 and is shown as 0 unless the
+    # rules make zeros disclosive (then the checker has hidden it already).
+    zero = persons == 0
+    if not rules.zeros_disclosive:
+        noisy = np.where(zero, 0.0, noisy)
     below = np.isnan(noisy) & ~hidden
     values = np.where(hidden, np.nan, noisy)
-    low, high = ptable.bounds(noisy, rules.min_persons)
-    lower = np.where(hidden & ~below, 0.0, low)
-    upper = np.where(hidden & ~below, np.inf, high)
+    low, high = ptable.bounds(noisy, rules.min_persons, zeros_shown=not rules.zeros_disclosive)
+    lower = np.where(hidden, 0.0, low)
+    upper = np.where(hidden, np.inf, high)
     return Published(values, lower, upper, below)
 
 

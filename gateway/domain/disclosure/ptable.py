@@ -77,9 +77,12 @@ class PTable:
         reach[0, d] = True  # an empty cell stays empty
         return reach
 
-    def bounds(self, published: np.ndarray, threshold: int) -> tuple[np.ndarray, np.ndarray]:
+    def bounds(
+        self, published: np.ndarray, threshold: int, *, zeros_shown: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """What a reader who knows this p-table learns from each published value: the least
-        and greatest true counts that could have produced it (NaN: below the threshold)."""
+        and greatest true counts that could have produced it (NaN: below the threshold; an
+        empty cell too, unless empty cells are shown as 0)."""
         d = self.max_noise
         published = np.asarray(published, np.float64)
         hidden = np.isnan(published)
@@ -96,14 +99,21 @@ class PTable:
         small = np.arange(0, threshold + d)
         below = np.array(
             [
-                v == 0
-                or any(self._reachable[v, e + d] and v + e < threshold for e in range(-d, d + 1))
+                (v == 0 and not zeros_shown)
+                or (
+                    v > 0
+                    and any(
+                        self._reachable[v, e + d] and v + e < threshold for e in range(-d, d + 1)
+                    )
+                )
                 for v in small
             ]
         )
         lower = np.where(hidden, float(small[below].min()), lower)
         upper = np.where(hidden, float(small[below].max()), upper)
-        return lower, upper
+        # A value shown under the threshold is an empty cell shown as it is (only 0 can be).
+        exact = ~hidden & (p < threshold)
+        return np.where(exact, p, lower), np.where(exact, p, upper)
 
     def csv_text(self) -> str:
         """The table in the published layout (``"pcv","ckey","pvalue"``)."""
