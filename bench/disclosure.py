@@ -23,7 +23,7 @@ from gateway.dataplane.ingest import PERSON
 from gateway.dataplane.tabulate import Dimension, count_persons
 from gateway.domain.disclosure import CheckedTable, DisclosureRules, Method, Placement, check
 from gateway.domain.disclosure import ledger as ledger_mod
-from gateway.identity.principal import Principal, Role
+from gateway.domain.principals import Principal, Role
 from gateway.services import deliveries
 from gateway.services.bootstrap import open_runtime
 from gateway.services.sealed import stored_reader

@@ -30,7 +30,7 @@ from gateway.crypto.keys import init_key_folder
 from gateway.crypto.pseudonyms import HMAC_KERNEL, internal_pseudonyms, recipient_pseudonyms
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.storage import subject_index
 from gateway.storage.sql_store import SqlStore
 

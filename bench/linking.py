@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from gateway.config import Settings
 from gateway.dataplane import synth
 from gateway.domain.extracts import ExtractSpec
-from gateway.identity.principal import Principal, Role
+from gateway.domain.principals import Principal, Role
 from gateway.services import deliveries, extracts
 from gateway.services.bootstrap import open_runtime
 

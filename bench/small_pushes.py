@@ -27,7 +27,7 @@ from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 
 ROOT = Path(__file__).resolve().parent.parent
 

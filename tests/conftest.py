@@ -23,7 +23,7 @@ from gateway.config import Settings
 from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.logging import close_log_file
 from gateway.services.bootstrap import Runtime
 from tests import pg

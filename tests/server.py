@@ -16,7 +16,7 @@ import httpx
 
 from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import POLICIES
 from tests.identity import provider, write_trusted_issuers
 

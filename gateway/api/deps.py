@@ -6,8 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from gateway.domain.principals import Principal
 from gateway.errors import NotAuthenticated
-from gateway.identity.principal import Principal
 from gateway.services.bootstrap import Runtime
 from gateway.services.context import Context
 

@@ -28,7 +28,9 @@ class EventType(StrEnum):
     RELEASE_HELD = "release.held-for-review"  # the disclosure checker said review
     RELEASE_REVIEW_RELEASED = "release.review-released"  # an approver released a held one
     RELEASE_WITHHELD = "release.withheld"  # an approver withheld a held one
-    RELEASE_VOTED = "release.voted"  # a reviewer's blind vote on a held one (more are needed)
+    RELEASE_VOTED = "release.voted"  # a reviewer's sealed vote on a held one (more are needed)
+    RELEASE_REVIEW_CONFLICTED = "release.review-conflicted"  # every vote in, they differ
+    RELEASE_VOTE_CHANGED = "release.vote-changed"  # a reviewer changed a vote in a conflict
     ACCESS_REFUSED = "access.refused"  # an authenticated principal tried something not theirs
     POLICY_LOADED = "policy.loaded"  # the policy set in force changed (at start-up)
     KEYS_INITIALISED = "keys.initialised"
@@ -38,6 +40,9 @@ class EventType(StrEnum):
     AUDIT_SUBJECT_LOOKUP = "audit.subject-lookup"  # who looked up whom (keyed subject only)
     AUDIT_EXPORTED = "audit.exported"
     AUDIT_VERIFIED = "audit.verified"  # someone verified the whole log (and what they found)
+    CONSOLE_LOGIN = "console.login"  # a person logged in to the console (a session began)
+    CONSOLE_LOGOUT = "console.logout"  # a person logged out (the session ended)
+    SESSIONS_REVOKED = "sessions.revoked"  # an operator ended console sessions
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,8 @@ from gateway.domain.catalogue_doc import catalogue_markdown
 from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
+from gateway.domain.principals import ActorKind, Principal, Role
 from gateway.files import write_atomic
-from gateway.identity.principal import ActorKind, Principal, Role
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
 from gateway.services.audit_filters import CATEGORIES, relative_range

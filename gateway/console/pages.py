@@ -27,8 +27,8 @@ from gateway.console.web import (
 from gateway.crypto.cookies import seal, unseal
 from gateway.domain import identifiers
 from gateway.domain.permissions import authorize, permits
+from gateway.domain.principals import Identity, Principal
 from gateway.errors import GatewayError
-from gateway.identity.principal import Identity, Principal
 from gateway.reports.bundle import unzip
 from gateway.services import aggregates, deliveries, extracts, reviews
 from gateway.services import audit as audit_service

@@ -62,6 +62,15 @@ TEXTS: dict[str, tuple[str, str]] = {
         "more cells in the review folder, /v1/releases/{id}/review-bundle",
     ),
     "queue.your_vote": ("din stemme", "your vote"),
+    "queue.conflicted": (
+        "Stemmerne er uenige: intet frigives. Stemmerne er nu åbne for jer, der stemte; skift "
+        "din stemme, eller luk sagen som tilbageholdt, hvis du stemte for at tilbageholde.",
+        "The votes differ: nothing is released. The votes are now open to you who voted; change "
+        "your vote, or close the review as withheld if you voted to withhold.",
+    ),
+    "queue.ballots": ("Afgivne stemmer", "Votes cast"),
+    "queue.voter": ("Hvem", "Who"),
+    "queue.vote": ("Stemme", "Vote"),
     "queue.blind": (
         "De andres stemmer vises ikke, før alle har stemt.",
         "The others' votes are not shown until everyone has voted.",

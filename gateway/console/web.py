@@ -25,9 +25,9 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 from gateway.console.session import COOKIE, MAX_AGE, ConsoleSession, SessionCodec
 from gateway.console.texts import LANGUAGES, text
+from gateway.domain.principals import Principal
 from gateway.errors import Forbidden, GatewayError, NotAuthenticated
 from gateway.identity.oauth import OAuthClient
-from gateway.identity.principal import Principal
 from gateway.services.bootstrap import Runtime
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 from gateway.domain.disclosure import DisclosureRules, Method, Scope
 from gateway.domain.disclosure.ptable import PTable, generated, load_cached
 from gateway.domain.identifiers import screened
+from gateway.domain.principals import FourEyes
 from gateway.domain.quality import QualityRules
 
 # Identifiers and column names reach audit entries and logs: strict, bounded, never CPR-shaped.
@@ -122,6 +123,11 @@ class Dataset(_Frozen):
     implications: tuple[Implication, ...] = Field(
         (), description="Categories nested across columns, for the disclosure checker."
     )
+    four_eyes: FourEyes | None = Field(
+        None,
+        description="A stricter rule for approving and reviewing anything that reads this "
+        "dataset (other-organisation), whatever the grant says.",
+    )
     changes: tuple[str, ...] = ()
 
     @property
@@ -170,15 +176,6 @@ class Population(_Frozen):
     )
 
 
-class FourEyes(StrEnum):
-    """Who may approve what someone requested. ``person``: anyone with the approver role
-    but the requester (as a person or client, under whatever organisation or role).
-    ``other-unit``: and, moreover, not from the requester's own organisation unit."""
-
-    PERSON = "person"
-    OTHER_UNIT = "other-unit"
-
-
 class AggregateTerms(_Frozen):
     """How a grant's aggregates are protected and whom they are assumed to reach."""
 
@@ -222,7 +219,9 @@ class Grant(_Frozen):
         None, description="Date from which the grant no longer applies."
     )
     four_eyes: FourEyes = Field(
-        FourEyes.PERSON, description="Who may approve a specification under this grant."
+        FourEyes.OTHER_UNIT,
+        description="How far apart from the requester the approver (and each reviewer of a "
+        "held aggregate, from the requester and each other) must be: another unit by default.",
     )
     aggregates: AggregateTerms = Field(
         default_factory=AggregateTerms, description="How this grant's aggregates are protected."
@@ -266,7 +265,7 @@ class ReportDefinition(_Frozen):
         None, description="Stricter disclosure rules for this report (e.g. the cell-key method)."
     )
     four_eyes: FourEyes = Field(
-        FourEyes.PERSON, description="Who may release a run held for review."
+        FourEyes.OTHER_UNIT, description="How far apart the reviewers of a held run must be."
     )
     changes: tuple[str, ...] = ()
 

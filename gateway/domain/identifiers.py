@@ -7,11 +7,9 @@ of bounded length (a full match: a trailing newline is not "the end"); free text
 for CPR-shaped strings. A refusal names the field and never the value, so a CPR typed into the
 wrong field is neither echoed, logged, audited nor stored.
 
-A CPR-shaped string is six digits that could read as a day and month (``DDMM``, loosely: a
-mistyped CPR is still one) and two more, then four digits, with or without a dash or space
-between, and not inside a longer run of digits.
-Text is NFKC-normalised first (and percent-decoded where it looks URL-encoded), so full-width or
-other Unicode digits count as digits and ``%20`` is a space.
+What counts as CPR-shaped, and how text is normalised first (percent- and HTML-decoded, NFKC,
+every Unicode digit as a digit, invisible characters removed, any separators between the digit
+groups), is :mod:`gateway.domain.cpr_screen`: one screen for every field.
 """
 
 from __future__ import annotations
@@ -20,14 +18,11 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable
-from urllib.parse import unquote_plus
 
+from gateway.domain.cpr_screen import REDACTED, has_cpr, redact
 from gateway.errors import InvalidRequest
 
-# DDMMYY, an optional separator, SSSS; not preceded or followed by another digit. The day and
-# month are read loosely (a day 0-39, a month 0-19): a mistyped CPR is still a CPR to hide.
-CPR_SHAPED = re.compile(r"(?<![0-9])[0-3][0-9][01][0-9]{3}[-\s/.]?[0-9]{4}(?![0-9])")
-REDACTED = "[redacted]"
+__all__ = ["REDACTED", "has_cpr", "redact"]
 
 CATALOGUE_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 COLUMN_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
@@ -37,7 +32,7 @@ EXTRACT_ID = re.compile(r"ext-[0-9a-f]{32}")
 RELEASE_ID = re.compile(r"rel-[0-9a-f]{32}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # A principal: its organisation, the unit inside it (if the issuer names one), and the person,
-# machine client or local account acting (gateway.identity.principal).
+# machine client or local account acting (gateway.domain.principals).
 ORGANISATION = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 UNIT = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 # (base64url ids, as providers generate for clients, may start with "_" or "-")
@@ -58,33 +53,11 @@ ACTOR_FILTER = re.compile(
 MAX_FREE_TEXT = 2000
 
 
-def _normal(text: str) -> str:
-    """NFKC, and percent-decoded when it looks URL-encoded (a path or query in a log line:
-    ``%20`` before a CPR would otherwise read as digits that run into it)."""
-    if "%" in text or "+" in text:
-        text = unquote_plus(text)
-    return unicodedata.normalize("NFKC", text)
-
-
 def canonical(identifier: str) -> str:
     """The one form identities are compared in: NFKC, case-folded, trimmed. ``STAR-ANALYSE``
     and ``star-analyse`` are one principal, so four eyes and ownership cannot be split by how
     an issuer spells a name."""
     return unicodedata.normalize("NFKC", identifier).casefold().strip()
-
-
-def has_cpr(text: str) -> bool:
-    """True if ``text`` holds anything CPR-shaped (after Unicode normalisation)."""
-    return CPR_SHAPED.search(_normal(text)) is not None
-
-
-def redact(text: str) -> str:
-    """``text`` with every CPR-shaped run replaced: the last line of defence for log lines and
-    echoed paths (validation should have refused such input before)."""
-    normal = _normal(text)
-    if CPR_SHAPED.search(normal) is None:
-        return text
-    return CPR_SHAPED.sub(REDACTED, normal)
 
 
 def is_valid(pattern: re.Pattern[str], value: str) -> bool:

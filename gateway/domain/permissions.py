@@ -22,8 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gateway.domain.principals import Principal, Role
 from gateway.errors import Forbidden
-from gateway.identity.principal import Principal, Role
 
 
 class Reach(StrEnum):

@@ -28,12 +28,12 @@ from typing import Any, Literal
 
 from gateway.domain.catalogue import (
     Catalogue,
-    FourEyes,
     Grant,
     IdentifierForm,
     OutputForm,
     Purpose,
 )
+from gateway.domain.principals import FourEyes, strictest
 from gateway.errors import InvalidRequest
 
 Outcome = Literal["pass", "deny", "allow"]
@@ -336,12 +336,16 @@ class _Request:
         return None
 
 
-def needs_other_unit(catalogue: Catalogue, recipient: str, datasets: Iterable[str]) -> bool:
-    """Whether any grant of ``recipient`` for these datasets asks for an approver from another
-    organisation unit than the requester's (``four_eyes: other-unit``)."""
+def four_eyes_level(catalogue: Catalogue, recipient: str, datasets: Iterable[str]) -> FourEyes:
+    """How far apart a second pair of eyes must be for ``recipient``'s request on these
+    datasets: the strictest of the recipient's grants for them and of the datasets' own rules
+    (another unit unless any says another organisation, or the grants all say ``person``)."""
     wanted = set(datasets)
-    return any(
-        g.four_eyes is FourEyes.OTHER_UNIT
-        for g in catalogue.grants
-        if g.recipient == recipient and g.dataset in wanted
-    )
+    levels = [
+        g.four_eyes for g in catalogue.grants if g.recipient == recipient and g.dataset in wanted
+    ]
+    for d in wanted:
+        own = catalogue.datasets[d].four_eyes if d in catalogue.datasets else None
+        if own is not None:
+            levels.append(own)
+    return strictest(levels)

@@ -115,3 +115,20 @@ class Vote:
     vote: str
     note: str | None
     recorded_at: str
+    salt: str | None = None  # opens the sealed commitment in the audit log
+
+
+@dataclass(frozen=True)
+class SessionRecord:
+    """A console session as the gateway keeps it: the browser holds only a random id whose
+    SHA-256 is ``id_hash``; ``sealed`` holds the tokens and form state, encrypted."""
+
+    id_hash: str
+    principal: str | None
+    roles: str | None
+    created_at: float
+    last_seen_at: float
+    expires_at: float
+    sealed: str
+    ended_at: float | None = None
+    end_reason: str | None = None

@@ -3,5 +3,5 @@ verification of bearer tokens from trusted OpenID providers (discovery, JWKS, cl
 the CLI's own token acquisition, and the development provider the demo and the tests run.
 
 Nothing here imports the web framework or the database: the domain core and the services
-take a :class:`~gateway.identity.principal.Principal` and never see a token.
+take a :class:`~gateway.domain.principals.Principal` and never see a token.
 """

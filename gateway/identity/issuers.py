@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from gateway.domain.identifiers import ORGANISATION, canonical
+from gateway.domain.principals import Role
 from gateway.errors import ConfigurationError
-from gateway.identity.principal import Role
 
 ALGORITHMS = ("RS256", "PS256", "ES256", "EdDSA")
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import re
 import time
 from base64 import urlsafe_b64decode
 from typing import Any
@@ -26,13 +27,24 @@ from typing import Any
 import httpx
 import jwt
 
+from gateway.domain.identifiers import canonical, has_cpr
+from gateway.domain.principals import ACTOR, ORGANISATION, UNIT, ActorKind, Principal, Role
 from gateway.errors import NotAuthenticated
 from gateway.identity.issuers import IdentityConfig, TrustedIssuer
 from gateway.identity.jwks import IssuerKeys
-from gateway.identity.principal import ACTOR, ORGANISATION, UNIT, ActorKind, Principal, Role
-from gateway.identity.principal import checked as checked_claim
 
 MAX_TOKEN_BYTES = 16 * 1024
+
+
+def checked_claim(pattern: re.Pattern[str], claim: str, value: object) -> str:
+    """``value`` in canonical form if it is a string of the pattern's shape and not CPR-shaped;
+    otherwise a 401 naming the claim (never quoting it)."""
+    if not isinstance(value, str):
+        raise NotAuthenticated(f"the bearer token's {claim} is missing or not a string")
+    text = canonical(value)
+    if not pattern.fullmatch(text) or has_cpr(text):
+        raise NotAuthenticated(f"the bearer token's {claim} is not a valid identifier")
+    return text
 
 
 def _unverified_part(segment: str) -> dict[str, Any]:

@@ -40,10 +40,10 @@ from gateway.domain.disclosure import (
 )
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision
+from gateway.domain.principals import Principal
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.domain.sdc_report import overall_status, results_json
 from gateway.errors import Conflict, DisclosureRefused, NotFound
-from gateway.identity.principal import Principal
 from gateway.reports.bundle import json_bytes, table_files, unzip, zip_bytes
 from gateway.services.context import Context
 from gateway.services.ports import UnitOfWork

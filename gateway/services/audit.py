@@ -28,8 +28,8 @@ from gateway.crypto.pseudonyms import internal_pseudonyms, subject_keys
 from gateway.domain import cpr as cpr_rules
 from gateway.domain.identifiers import ACTOR_FILTER, canonical, identifier
 from gateway.domain.permissions import authorize, reaches_all
+from gateway.domain.principals import Principal, Role
 from gateway.errors import IntegrityError, InvalidRequest, NotAuthenticated, NotFound
-from gateway.identity.principal import Principal, Role
 from gateway.services.context import Context
 from gateway.services.ports import AuditQuery
 

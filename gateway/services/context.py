@@ -13,8 +13,8 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.tiles import TileCache
 from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
+from gateway.domain.principals import Principal
 from gateway.errors import GatewayError
-from gateway.identity.principal import Principal
 from gateway.services.ports import BlobStore, Cosigning, Store, WorkArea
 
 BLOB_KEK_VERSION = "blob-kek-version"

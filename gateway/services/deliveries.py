@@ -18,6 +18,7 @@ from gateway.dataplane.quality import QualityCounter
 from gateway.dataplane.reading import Opener, Readable
 from gateway.domain import identifiers, quality
 from gateway.domain.permissions import authorize, permits
+from gateway.domain.principals import Principal
 from gateway.domain.records import DeliveryRecord, VersionAction
 from gateway.domain.subjects import SubjectKeys
 from gateway.errors import (
@@ -27,7 +28,6 @@ from gateway.errors import (
     NotFound,
     PolicyDenied,
 )
-from gateway.identity.principal import Principal
 from gateway.services import audit as audit_service
 from gateway.services import delivery_versions
 from gateway.services.context import Context

@@ -16,9 +16,9 @@ from typing import Any
 from gateway.audit.events import AuditEvent, EventType
 from gateway.domain import identifiers
 from gateway.domain.permissions import authorize
+from gateway.domain.principals import Principal
 from gateway.domain.records import DeliveryRecord, DeliveryVersion, VersionAction
 from gateway.errors import Conflict
-from gateway.identity.principal import Principal
 from gateway.services.context import Context
 
 

@@ -26,10 +26,10 @@ from gateway.domain import identifiers
 from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
 from gateway.domain.permissions import authorize, permits, reaches_all
-from gateway.domain.policy import Decision, evaluate, needs_other_unit
+from gateway.domain.policy import Decision, evaluate, four_eyes_level
+from gateway.domain.principals import Principal, acts_as_person, apart
 from gateway.domain.records import ExtractRecord, ReleaseKind, ReleaseRecord, ReleaseStatus
 from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
-from gateway.identity.principal import Principal, acts_as_person, four_eyes
 from gateway.reports.bundle import unzip
 from gateway.services import aggregates
 from gateway.services.context import Context
@@ -151,11 +151,11 @@ def decide_extract(
     record = _load_visible(ctx, by, extract_id, "extract.decide")
     refs = _spec_refs(record.recipient, record.spec, extract=extract_id)
     datasets = [d.dataset for d in record.spec.datasets]
-    other_unit = needs_other_unit(ctx.catalogue, record.recipient, datasets)
-    reason = four_eyes(record.requested_by, by, other_unit=other_unit)
+    level = four_eyes_level(ctx.catalogue, record.recipient, datasets)
+    reason = apart(record.requested_by, by, level)
     if reason is not None:
         ctx.refuse(
-            Forbidden(f"four-eyes rule: {reason}"),
+            Forbidden(f"four-eyes rule: the approver {reason} as the requester"),
             event=EventType.APPROVAL_REFUSED,
             by=by,
             refs=refs,

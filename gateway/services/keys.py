@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.envelope import rewrap
+from gateway.domain.principals import Principal, Role
 from gateway.errors import InvalidRequest
-from gateway.identity.principal import Principal, Role
 from gateway.services.context import BLOB_KEK_VERSION, RECIPIENT_KEY_VERSION, Context
 
 BLOB_PREFIXES = ("deliveries/", "vault/", "releases/")

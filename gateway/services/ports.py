@@ -21,6 +21,7 @@ from gateway.domain.records import (
     DeliveryVersion,
     ExtractRecord,
     ReleaseRecord,
+    SessionRecord,
     Vote,
 )
 
@@ -99,13 +100,51 @@ class UnitOfWork(Protocol):
         self, release_id: str, status: str, *, by: str, at: str, note: str | None
     ) -> None: ...
 
-    def add_vote(self, release_id: str, voter: str, vote: str, note: str | None, at: str) -> None:
+    def add_vote(
+        self,
+        release_id: str,
+        voter: str,
+        vote: str,
+        note: str | None,
+        at: str,
+        salt: str | None = None,
+    ) -> None:
         """A reviewer's vote on a held aggregate (one per reviewer: a second is refused)."""
         ...
+
+    def change_vote(
+        self, release_id: str, voter: str, vote: str, note: str | None, at: str, salt: str
+    ) -> None:
+        """A reviewer's changed vote, when the votes are open and conflict."""
 
     def votes(self, release_id: str) -> list[Vote]:
         """The votes so far, oldest first (for the service only: never shown to a reviewer
         before every vote is in)."""
+        ...
+
+    def add_session(self, record: SessionRecord) -> None: ...
+
+    def get_session(self, id_hash: str) -> SessionRecord | None: ...
+
+    def touch_session(self, id_hash: str, *, sealed: str, seen: float, expires: float) -> None:
+        """Write a live session's state back (an ended session stays ended)."""
+
+    def end_sessions(
+        self,
+        *,
+        at: float,
+        reason: str,
+        id_hash: str | None = None,
+        principal: str | None = None,
+        organisation: str | None = None,
+    ) -> list[str]:
+        """End the live sessions that match; the principals whose sessions ended."""
+        ...
+
+    def live_sessions(self, now: float) -> list[SessionRecord]: ...
+
+    def forget_sessions(self, before: float) -> int:
+        """Delete rows of sessions that ended or expired before ``before``."""
         ...
 
     def add_ledger_table(self, recipient: str, table: LedgerTable) -> None:

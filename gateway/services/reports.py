@@ -16,9 +16,9 @@ from gateway.domain.catalogue import OutputForm, ReportDefinition
 from gateway.domain.disclosure import Scope
 from gateway.domain.permissions import authorize
 from gateway.domain.policy import Decision, evaluate
+from gateway.domain.principals import Principal
 from gateway.domain.records import ReleaseKind, ReleaseRecord
 from gateway.errors import Conflict, Forbidden, NotFound, PolicyDenied
-from gateway.identity.principal import Principal
 from gateway.reports import ressourceforloeb as page
 from gateway.services.aggregates import (
     CheckedRelease,

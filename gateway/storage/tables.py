@@ -147,6 +147,22 @@ release_votes = Table(
     Column("vote", String(20), nullable=False),
     Column("note", Text),
     Column("recorded_at", String(40), nullable=False),
+    Column("salt", String(32)),  # opens the vote's sealed commitment (migration 0013)
+)
+
+console_sessions = Table(
+    "console_sessions",
+    metadata,
+    Column("id_hash", String(64), primary_key=True),  # SHA-256 of the cookie's random id
+    Column("principal", String(300)),  # identity once logged in
+    Column("roles", String(200)),
+    Column("created_at", Float, nullable=False),
+    Column("last_seen_at", Float, nullable=False),
+    Column("expires_at", Float, nullable=False),
+    Column("sealed", Text, nullable=False),  # tokens and form state, sealed (AES-GCM)
+    Column("ended_at", Float),
+    Column("end_reason", String(40)),
+    Index("ix_console_sessions_principal", "principal"),
 )
 
 audit_entries = Table(

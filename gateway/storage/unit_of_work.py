@@ -26,10 +26,11 @@ from gateway.domain.records import (
     DeliveryVersion,
     ExtractRecord,
     ReleaseRecord,
+    SessionRecord,
     Vote,
 )
 from gateway.errors import Conflict, IntegrityError
-from gateway.storage import ledger_store, subject_index
+from gateway.storage import ledger_store, session_store, subject_index
 from gateway.storage import tables as t
 from gateway.storage.dialects import (
     lock_audit_head,
@@ -328,21 +329,73 @@ class SqlUnitOfWork:
         )
 
     # reviewers' votes ------------------------------------------------------------
-    def add_vote(self, release_id: str, voter: str, vote: str, note: str | None, at: str) -> None:
+    def add_vote(
+        self,
+        release_id: str,
+        voter: str,
+        vote: str,
+        note: str | None,
+        at: str,
+        salt: str | None = None,
+    ) -> None:
         self.conn.execute(
             t.release_votes.insert().values(
-                release_id=release_id, voter=voter, vote=vote, note=note, recorded_at=at
+                release_id=release_id, voter=voter, vote=vote, note=note, recorded_at=at, salt=salt
             )
+        )
+
+    def change_vote(
+        self, release_id: str, voter: str, vote: str, note: str | None, at: str, salt: str
+    ) -> None:
+        c = t.release_votes.c
+        self.conn.execute(
+            update(t.release_votes)
+            .where(c.release_id == release_id, c.voter == voter)
+            .values(vote=vote, note=note, recorded_at=at, salt=salt)
         )
 
     def votes(self, release_id: str) -> list[Vote]:
         c = t.release_votes.c
         rows = self.conn.execute(
-            select(c.voter, c.vote, c.note, c.recorded_at)
+            select(c.voter, c.vote, c.note, c.recorded_at, c.salt)
             .where(c.release_id == release_id)
             .order_by(c.recorded_at, c.voter)
         )
-        return [Vote(r.voter, r.vote, r.note, r.recorded_at) for r in rows]
+        return [Vote(r.voter, r.vote, r.note, r.recorded_at, r.salt) for r in rows]
+
+    # console sessions ------------------------------------------------------------
+    def add_session(self, record: SessionRecord) -> None:
+        session_store.add(self.conn, record)
+
+    def get_session(self, id_hash: str) -> SessionRecord | None:
+        return session_store.get(self.conn, id_hash)
+
+    def touch_session(self, id_hash: str, *, sealed: str, seen: float, expires: float) -> None:
+        session_store.touch(self.conn, id_hash, sealed=sealed, seen=seen, expires=expires)
+
+    def end_sessions(
+        self,
+        *,
+        at: float,
+        reason: str,
+        id_hash: str | None = None,
+        principal: str | None = None,
+        organisation: str | None = None,
+    ) -> list[str]:
+        return session_store.end(
+            self.conn,
+            at=at,
+            reason=reason,
+            id_hash=id_hash,
+            principal=principal,
+            organisation=organisation,
+        )
+
+    def live_sessions(self, now: float) -> list[SessionRecord]:
+        return session_store.live(self.conn, now)
+
+    def forget_sessions(self, before: float) -> int:
+        return session_store.forget(self.conn, before)
 
     # disclosure ledger ---------------------------------------------------------
     def add_ledger_table(self, recipient: str, table: LedgerTable) -> None:

@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.reports.bundle import json_bytes
 from gateway.services.ports import AuditQuery
 from tests.conftest import EXACT_COUNTS, Gateway, Synthetic, edited_policies, running_gateway
@@ -225,8 +225,21 @@ def test_negative_contributions_wait_for_a_second_person(
     assert [v["vote"] for v in votes] == ["release", "release"]
     voted = gateway.runtime.store.search_audit(AuditQuery(event_type="release.voted"))
     assert "release" not in json.loads(voted[-1].body)["details"].values()
-    # One withhold withholds.
+    # Votes that differ: conflicted, nothing leaves; the votes are open to the reviewers, and
+    # the one who withheld closes the review as withheld (one withhold withholds).
     assert gateway.client.post(f"/v1/releases/{held[1]}/release", headers=legal).status_code == 200
+    no = gateway.client.post(
+        f"/v1/releases/{held[1]}/withhold", json={"note": "dominance"}, headers=jurist
+    )
+    assert no.status_code == 200 and no.json()["status"] == "pending-review"
+    assert (
+        gateway.client.get(f"/v1/releases/{held[1]}/content", headers=recipient).status_code == 409
+    )
+    conflicted = gateway.runtime.store.search_audit(
+        AuditQuery(event_type="release.review-conflicted")
+    )
+    opened = json.loads(conflicted[-1].body)["details"]["votes"]
+    assert {v["vote"] for v in opened} == {"release", "withhold"}
     no = gateway.client.post(f"/v1/releases/{held[1]}/withhold", headers=jurist)
     assert no.status_code == 200 and no.json()["status"] == "withheld"
     gone = gateway.client.get(f"/v1/releases/{held[1]}/content", headers=recipient)

@@ -7,7 +7,7 @@ import pyarrow as pa
 import pytest
 
 from gateway import client as analyst
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway as Served
 from tests.conftest import Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for

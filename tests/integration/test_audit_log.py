@@ -22,8 +22,8 @@ from gateway.audit.proof_bundle import parse_bundle, verify_bundle
 from gateway.audit.trust_policy import parse_policy
 from gateway.audit.verify import verify_log
 from gateway.crypto.notes import NoteSigner, NoteVerifier
+from gateway.domain.principals import Principal, Role
 from gateway.errors import IntegrityError
-from gateway.identity.principal import Principal, Role
 from gateway.services import audit as audit_service
 from gateway.services.subject_indexer import SubjectIndexer
 from gateway.storage import subject_index
@@ -419,7 +419,7 @@ def test_subject_lookup_finds_every_entry_about_a_person_and_is_audited(
 def test_export_verifies_offline(gateway: Gateway, synthetic: Synthetic, tmp_path: Path) -> None:
     push_all(gateway, synthetic)
     ctx = gateway.runtime.context
-    from gateway.identity.principal import Principal
+    from gateway.domain.principals import Principal
 
     done = audit_service.export(
         ctx, by=Principal("dpo", frozenset({Role.AUDITOR})), out=tmp_path / "export"

@@ -12,8 +12,8 @@ import pytest
 from gateway.audit import receipts
 from gateway.cli.main import main
 from gateway.crypto.notes import NoteVerifier
+from gateway.domain.principals import Role
 from gateway.errors import KeyUnavailable
-from gateway.identity.principal import Role
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
 from tests.conftest import POLICIES, Synthetic, make_settings, running_gateway

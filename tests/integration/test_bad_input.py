@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 from tests.identity import bearer, signer
 from tests.integration.test_aggregates_api import BY_KOMMUNE

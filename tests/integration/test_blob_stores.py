@@ -91,7 +91,7 @@ def test_the_whole_flow_on_s3(tmp_path: Path, s3_endpoint: str, synthetic: Synth
         result = key_service.rotate_blob_kek(gw.runtime.context, by=OPERATOR)
         pushed = len(synthetic.files) - 1  # prescriptions are refused
         assert result.rewrapped == 2 * pushed + 1  # each delivery and its vault, the release
-        from gateway.identity.principal import Role
+        from gateway.domain.principals import Role
 
         pulled = gw.client.get(
             f"/v1/releases/{release['id']}/content", headers=gw.auth("star-analyse", Role.RECIPIENT)

@@ -4,6 +4,8 @@ staff's work in real Chromium against the real identity provider, with an access
 
 from __future__ import annotations
 
+import json
+
 import os
 import re
 import shutil
@@ -19,8 +21,8 @@ import pytest
 
 from gateway.console.session import COOKIE
 from gateway.console.texts import TEXTS
+from gateway.domain.principals import Role
 from gateway.identity.dev_tokens import _forms
-from gateway.identity.principal import Role
 from tests.browser import chromium, serious_violations
 from tests.conftest import ROOT, Gateway, Synthetic, serving_gateway
 from tests.identity import bearer, provider
@@ -317,11 +319,30 @@ def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: 
             voted = first.post(action, data={"csrf": _csrf(page), "note": "checked"})
             assert voted.status_code == 200 and "1 / 2" in voted.text
             assert f'action="/console/releases/{held["id"]}/release"' not in voted.text
-        with closing(_login(base, "jurist2")) as second:
+        with closing(_login(base, "jurist2")) as colleague:
+            page = colleague.get(f"{base}/console/").text
+            assert "1 / 2" in page and "checked" not in page  # nothing of the first vote
+            # The first voter's colleague (same organisation and unit) is not a second pair.
+            refused = colleague.post(action, data={"csrf": _csrf(page)})
+            assert "four-eyes" in refused.text and "1 / 2" in refused.text
+        # Before the decision, the audit trail shows that a vote was cast, not by whom or how.
+        dpo = gw.auth("dpo@hub-dpo", Role.AUDITOR)
+        voted_entries = gw.client.get(
+            "/v1/audit/entries", params={"event_type": "release.voted"}, headers=dpo
+        ).json()["entries"]
+        assert voted_entries and all("jurist" not in json.dumps(e) for e in voted_entries)
+        assert all("checked" not in json.dumps(e) for e in voted_entries)
+        with closing(_login(base, "dpo")) as second:
             page = second.get(f"{base}/console/").text
             assert "1 / 2" in page and "checked" not in page  # nothing of the first vote
             done = second.post(action, data={"csrf": _csrf(page)})
             assert done.status_code == 200 and f'id="votes-{held["id"]}"' not in done.text
+        # Decided: the decision entry opens every vote, with its note.
+        decided = gw.client.get(
+            "/v1/audit/entries", params={"event_type": "release.review-released"}, headers=dpo
+        ).json()["entries"]
+        assert "hub-legal/legal/person:jurist" in json.dumps(decided)
+        assert "checked" in json.dumps(decided)
         release = gw.client.get(
             f"/v1/releases/{held['id']}", headers=gw.auth("star-statistik", Role.RECIPIENT)
         ).json()

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, serving_gateway
 
 CHECKS = [

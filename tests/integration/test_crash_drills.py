@@ -23,7 +23,7 @@ import pytest
 
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services.audit import verify
 from gateway.services.bootstrap import open_runtime
 from tests.conftest import POLICIES

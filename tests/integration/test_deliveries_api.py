@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services import audit as audit_service
 from tests.conftest import Gateway, Synthetic
 

@@ -13,8 +13,8 @@ import pytest
 
 from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
+from gateway.domain.principals import Principal, Role
 from gateway.errors import Forbidden
-from gateway.identity.principal import Principal, Role
 from gateway.services import deliveries
 from tests.conftest import Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 

@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 from gateway.dataplane import synth
 from gateway.domain.disclosure import DisclosureRules, Method
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import (
     EXACT_COUNTS,
     POLICIES,

@@ -17,7 +17,7 @@ import pytest
 
 from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
 from gateway.domain import cpr
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 

@@ -21,8 +21,8 @@ import httpx
 import pytest
 
 from gateway.api.app import create_app
+from gateway.domain.principals import Role
 from gateway.errors import IntegrityError
-from gateway.identity.principal import Role
 from gateway.services.audit import verify
 from gateway.services.janitor import sweep
 from gateway.storage.sql_store import SqlUnitOfWork

@@ -14,11 +14,11 @@ from pathlib import Path
 import jwt
 import pytest
 
+from gateway.domain.principals import Role
 from gateway.identity.dev_provider import ProviderProcess, ProviderState
 from gateway.identity.dev_setup import AUDIENCE
 from gateway.identity.dev_tokens import DevTokens, confirm_in_browser
 from gateway.identity.oauth import OAuthClient
-from gateway.identity.principal import Role
 from tests.conftest import (
     POLICIES,
     ROOT,
@@ -96,10 +96,11 @@ def test_an_untrusted_provider_and_a_foreign_organisation_are_refused(
             assert gw.client.get("/v1/extracts", headers=bearer(forged)).status_code == 401
 
 
-def test_four_eyes_is_by_person(gateway: Gateway, synthetic: Synthetic) -> None:
+def test_four_eyes_is_by_person_and_unit(gateway: Gateway, synthetic: Synthetic) -> None:
     """Anna (star-analyse, recipient and approver) asks; she cannot approve her own request
-    under either role; Bo, another person of the same organisation, can. Every audit entry
-    names the organisation and the person."""
+    under either role; Bo, her colleague in the same unit, is not a second pair of eyes
+    either (another unit by default); Carl, of another unit, can. Every audit entry names the
+    organisation and the person."""
     push_all(gateway, synthetic)
     anna, bo = bearer(provider().person("anna")), bearer(provider().person("bo"))
     ext = gateway.client.post("/v1/extracts", json=LINKED, headers=anna)
@@ -107,9 +108,12 @@ def test_four_eyes_is_by_person(gateway: Gateway, synthetic: Synthetic) -> None:
     url = f"/v1/extracts/{ext.json()['id']}"
     mine = gateway.client.post(f"{url}/approve", headers=anna)
     assert mine.status_code == 403 and "four-eyes" in mine.json()["detail"]
-    ok = gateway.client.post(f"{url}/approve", headers=bo, json={"note": "checked"})
+    colleague = gateway.client.post(f"{url}/approve", headers=bo)
+    assert colleague.status_code == 403 and "same organisation unit" in colleague.json()["detail"]
+    carl = bearer(provider().person("carl"))
+    ok = gateway.client.post(f"{url}/approve", headers=carl, json={"note": "checked"})
     assert ok.status_code == 200, ok.text
-    assert ok.json()["decided_by"] == "star-analyse/analyse/person:bo[approver]"
+    assert ok.json()["decided_by"] == "star-analyse/jura/person:carl[approver]"
     dpo = bearer(provider().person("dpo"))
     entries = gateway.client.get(
         "/v1/audit/entries", params={"actor": "person:anna"}, headers=dpo
@@ -123,10 +127,11 @@ def test_four_eyes_is_by_person(gateway: Gateway, synthetic: Synthetic) -> None:
     assert {e["actor"].split("[")[0] for e in org} >= {
         "star-analyse/analyse/person:anna",
         "star-analyse/analyse/person:bo",
+        "star-analyse/jura/person:carl",
     }
 
 
-def test_a_grant_can_require_an_approver_from_another_unit(
+def test_a_grant_can_require_an_approver_from_another_organisation(
     tmp_path: Path, synthetic: Synthetic
 ) -> None:
     policies = edited_policies(
@@ -137,7 +142,7 @@ def test_a_grant_can_require_an_approver_from_another_unit(
                 "    columns: [contact_start, contact_end, contact_type, diagnosis_chapter]\n",
                 "    population: persons-in-resource-course\n"
                 "    columns: [contact_start, contact_end, contact_type, diagnosis_chapter]\n"
-                "    four_eyes: other-unit\n",
+                "    four_eyes: other-organisation\n",
             )
         },
     )
@@ -146,11 +151,11 @@ def test_a_grant_can_require_an_approver_from_another_unit(
         anna = bearer(provider().person("anna"))
         ext = gw.client.post("/v1/extracts", json=LINKED, headers=anna)
         url = f"/v1/extracts/{ext.json()['id']}"
-        same_unit = gw.client.post(f"{url}/approve", headers=bearer(provider().person("bo")))
-        assert same_unit.status_code == 403
-        assert "another organisation unit" in same_unit.json()["detail"]
         other_unit = gw.client.post(f"{url}/approve", headers=bearer(provider().person("carl")))
-        assert other_unit.status_code == 200, other_unit.text
+        assert other_unit.status_code == 403
+        assert "another organisation" in other_unit.json()["detail"]
+        other_org = gw.client.post(f"{url}/approve", headers=bearer(provider().person("dina")))
+        assert other_org.status_code == 200, other_org.text
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

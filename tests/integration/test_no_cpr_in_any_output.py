@@ -16,7 +16,7 @@ import itertools
 from collections.abc import Iterator
 from typing import Any
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 from tests.cpr_scan import database_hits
 from tests.identity import bearer, signer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 from tests.cpr_scan import database_hits, hits, input_cprs
 from tests.integration.test_extracts_api import LINKED, push_all, release_for

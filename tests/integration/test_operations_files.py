@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import ROOT, Synthetic, serving_gateway
 from tests.identity import bearer
 

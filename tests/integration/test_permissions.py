@@ -21,7 +21,7 @@ import pytest
 
 from gateway.api.use_cases import KEY
 from gateway.domain.permissions import INNER, PERMISSIONS, PUBLIC, permits
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests import pg
 from tests.conftest import Gateway, Synthetic, serving_gateway
 from tests.integration.test_aggregates_api import (

@@ -14,8 +14,8 @@ import pytest
 
 from gateway.crypto.envelope import header_version
 from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
+from gateway.domain.principals import Principal, Role
 from gateway.errors import Forbidden
-from gateway.identity.principal import Principal, Role
 from gateway.services import keys as key_service
 from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway

@@ -18,7 +18,7 @@ import pytest
 from gateway.cli import client as cli_client
 from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 

@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 from tests.integration.test_aggregates_api import BY_KOMMUNE, DPO, approved, run
 

@@ -13,7 +13,7 @@ import pytest
 
 from gateway.audit import receipts
 from gateway.crypto.notes import NoteVerifier
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services import extracts as extracts_service
 from tests.conftest import POLICIES, ROOT, Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for

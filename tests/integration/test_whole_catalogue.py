@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.domain.catalogue import Catalogue, Grant, OutputForm
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from tests.conftest import Gateway, Synthetic
 
 PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}

@@ -26,8 +26,8 @@ from gateway.config import Settings
 from gateway.crypto.cosignature import split_note
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
+from gateway.domain.principals import Role
 from gateway.errors import IntegrityError
-from gateway.identity.principal import Role
 from gateway.services.bootstrap import audit_checkpointer
 from tests.conftest import Gateway, Synthetic, serving_gateway
 

@@ -18,7 +18,7 @@ from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 from gateway.services import audit as audit_service
 from gateway.services.bootstrap import open_runtime
 from tests.conftest import POLICIES, ROOT

@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.domain.permissions import PERMISSIONS, Reach, permits
-from gateway.identity.principal import Role
+from gateway.domain.principals import Role
 
 CONTENT = ("release.run", "release.pull")
 

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.domain.identifiers import ACTOR_FILTER, ACTOR_LABEL, IDENTITY
-from gateway.identity.principal import ActorKind, Identity, Principal, Role, four_eyes
+from gateway.domain.principals import ActorKind, FourEyes, Identity, Principal, Role, apart
 
 ORGS = st.from_regex(r"[a-z0-9][a-z0-9._-]{0,20}", fullmatch=True)
 UNITS = st.none() | st.from_regex(r"[a-z0-9][a-z0-9._-]{0,10}", fullmatch=True)
@@ -34,12 +34,12 @@ def test_identity_and_label_read_back_as_the_principal(p: Principal) -> None:
         )
 
 
-@given(principals(), ORGS, ROLES, UNITS, st.booleans())
+@given(principals(), ORGS, ROLES, UNITS, st.sampled_from(list(FourEyes)))
 def test_the_requester_never_approves_under_any_organisation_or_role(
-    requester: Principal, org: str, roles: frozenset[Role], unit: str | None, other_unit: bool
+    requester: Principal, org: str, roles: frozenset[Role], unit: str | None, level: FourEyes
 ) -> None:
     same_person = Principal(org, roles, requester.actor, requester.kind, unit)
-    assert four_eyes(requester.identity, same_person, other_unit=other_unit) is not None
+    assert apart(requester.identity, same_person, level) is not None
 
 
 def test_two_people_of_one_organisation_and_units() -> None:
@@ -47,18 +47,19 @@ def test_two_people_of_one_organisation_and_units() -> None:
     bo = Principal("star-analyse", frozenset({Role.APPROVER}), "bo", ActorKind.PERSON, "a")
     carl = Principal("star-analyse", frozenset({Role.APPROVER}), "carl", ActorKind.PERSON, "b")
     dina = Principal("hub-legal", frozenset({Role.APPROVER}), "dina", ActorKind.PERSON)
-    assert four_eyes(anna.identity, bo, other_unit=False) is None
-    assert four_eyes(anna.identity, bo, other_unit=True) is not None
-    assert four_eyes(anna.identity, carl, other_unit=True) is None
-    assert four_eyes(anna.identity, dina, other_unit=True) is None
+    assert apart(anna.identity, bo, FourEyes.PERSON) is None
+    assert apart(anna.identity, bo, FourEyes.OTHER_UNIT) is not None
+    assert apart(anna.identity, carl, FourEyes.OTHER_UNIT) is None
+    assert apart(anna.identity, carl, FourEyes.OTHER_ORGANISATION) is not None
+    assert apart(anna.identity, dina, FourEyes.OTHER_ORGANISATION) is None
     # A client named like a person is not that person.
     client = Principal("star-analyse", frozenset({Role.APPROVER}), "anna", ActorKind.CLIENT)
-    assert four_eyes(anna.identity, client, other_unit=False) is None
+    assert apart(anna.identity, client, FourEyes.PERSON) is None
 
 
 def test_records_from_before_persons_were_named_keep_the_organisation_rule() -> None:
     legacy = "star-analyse"  # requested_by of an old record: the organisation itself
     colleague = Principal("star-analyse", frozenset({Role.APPROVER}), "bo", ActorKind.PERSON)
     outsider = Principal("hub-legal", frozenset({Role.APPROVER}), "bo", ActorKind.PERSON)
-    assert four_eyes(legacy, colleague, other_unit=False) is not None
-    assert four_eyes(legacy, outsider, other_unit=False) is None
+    assert apart(legacy, colleague, FourEyes.PERSON) is not None
+    assert apart(legacy, outsider, FourEyes.PERSON) is None

@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
+from gateway.domain.principals import ActorKind, Role
 from gateway.errors import NotAuthenticated, ServiceUnavailable
 from gateway.identity.issuers import ClaimMapping, IdentityConfig, MachineRule
-from gateway.identity.principal import ActorKind, Role
 from gateway.identity.verifier import TokenVerifier
 from tests.identity import AUDIENCE, StaticIssuer, free_port
 

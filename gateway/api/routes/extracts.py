@@ -15,8 +15,8 @@ from gateway.api.media import binary
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
+from gateway.domain.principals import Principal
 from gateway.domain.records import ExtractRecord, ReleaseRecord
-from gateway.identity.principal import Principal
 from gateway.services import aggregates, extracts, reviews
 from gateway.services import audit as audit_service
 

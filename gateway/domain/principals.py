@@ -1,4 +1,5 @@
 """Who is acting: an organisation, the person or machine client acting for it, and its roles.
+Domain values: the identity package produces them from tokens, every use case reads them.
 
 The organisation decides ownership (a source pushes its own datasets, a recipient pulls its
 own releases); the person or client decides four eyes (the approver is never the requester,
@@ -9,12 +10,30 @@ Every part is in canonical form (:func:`gateway.domain.identifiers.canonical`).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from gateway.domain.identifiers import ACTOR, IDENTITY, ORGANISATION, UNIT, canonical, has_cpr
-from gateway.errors import Forbidden, NotAuthenticated
+from gateway.domain.identifiers import ACTOR, IDENTITY, ORGANISATION, UNIT, canonical
+from gateway.errors import Forbidden
+
+
+class FourEyes(StrEnum):
+    """How far apart a second pair of eyes must be from the first (the requester, the one who
+    ran it, another reviewer): ``person``, any other person; ``other-unit``, and not of the
+    same organisation unit (the default); ``other-organisation``, and not of the same
+    organisation."""
+
+    PERSON = "person"
+    OTHER_UNIT = "other-unit"
+    OTHER_ORGANISATION = "other-organisation"
+
+
+_STRICTNESS = [FourEyes.PERSON, FourEyes.OTHER_UNIT, FourEyes.OTHER_ORGANISATION]
+
+
+def strictest(levels: list[FourEyes]) -> FourEyes:
+    """The strictest of ``levels``; another unit when none is given (the safe default)."""
+    return max(levels, key=_STRICTNESS.index, default=FourEyes.OTHER_UNIT)
 
 
 class Role(StrEnum):
@@ -31,18 +50,16 @@ class ActorKind(StrEnum):
     LOCAL = "local"  # someone at the gateway's own console (the local CLI, an OS account)
 
 
-__all__ = ["ACTOR", "ORGANISATION", "UNIT", "ActorKind", "Identity", "Principal", "Role"]
-
-
-def checked(pattern: re.Pattern[str], claim: str, value: object) -> str:
-    """``value`` in canonical form if it is a string of the pattern's shape and not CPR-shaped;
-    otherwise a 401 naming the claim (never quoting it)."""
-    if not isinstance(value, str):
-        raise NotAuthenticated(f"the bearer token's {claim} is missing or not a string")
-    text = canonical(value)
-    if not pattern.fullmatch(text) or has_cpr(text):
-        raise NotAuthenticated(f"the bearer token's {claim} is not a valid identifier")
-    return text
+__all__ = [
+    "ACTOR",
+    "ORGANISATION",
+    "UNIT",
+    "ActorKind",
+    "FourEyes",
+    "Identity",
+    "Principal",
+    "Role",
+]
 
 
 @dataclass(frozen=True)
@@ -121,13 +138,16 @@ def acts_as_person(by: Principal) -> bool:
     return by.kind is not ActorKind.CLIENT
 
 
-def four_eyes(requested_by: str, by: Principal, *, other_unit: bool) -> str | None:
-    """Why ``by`` may not decide on what ``requested_by`` asked for, or None if it may."""
-    requester = Identity.parse(requested_by)
-    if requester.same_actor(by):
-        return "the approver is the person or client who requested it"
-    if requester.kind == ActorKind.LOCAL and requester.organisation == by.organisation:
-        return "the approver acts for the organisation that requested it"
-    if other_unit and requester.same_unit(by):
-        return "this grant requires an approver from another organisation unit"
+def apart(other: str, by: Principal, level: FourEyes) -> str | None:
+    """Why ``by`` is not a second pair of eyes to the principal stored as ``other`` at
+    ``level`` (the policy's: another person, another unit, another organisation), or None."""
+    them = Identity.parse(other)
+    if them.same_actor(by):
+        return "is the same person or client"
+    if them.kind == ActorKind.LOCAL and them.organisation == by.organisation:
+        return "acts for the same organisation"
+    if level is FourEyes.OTHER_ORGANISATION and them.organisation == by.organisation:
+        return "is from the same organisation (this policy requires another organisation)"
+    if level is FourEyes.OTHER_UNIT and them.same_unit(by):
+        return "is from the same organisation unit (this policy requires another unit)"
     return None
