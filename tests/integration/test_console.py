@@ -5,7 +5,6 @@ staff's work in real Chromium against the real identity provider, with an access
 from __future__ import annotations
 
 import json
-
 import os
 import re
 import shutil

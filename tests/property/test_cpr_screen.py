@@ -87,6 +87,8 @@ def _ordinary(rng: random.Random) -> str:
     """A line of the kind notes, descriptions and file names hold."""
     d, m, y = rng.randint(1, 28), rng.randint(1, 12), rng.randint(2000, 2030)
     d2, m2 = rng.randint(1, 28), rng.randint(1, 12)
+    amount = f"{rng.randint(1, 9)}.{rng.randint(0, 999):03d}.{rng.randint(0, 999):03d}"
+    phone = " ".join(str(rng.randint(10, 99)) for _ in range(4))
     kinds = [
         f"{d:02d}.{m:02d}.{y}",
         f"{y}-{m:02d}-{d:02d}",
@@ -94,11 +96,11 @@ def _ordinary(rng: random.Random) -> str:
         f"{d:02d}.{m:02d}.{y} - {d2:02d}.{m2:02d}.{y}",
         f"{y}-{m:02d}-{d:02d}T{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:00Z",
         f"kl. {rng.randint(0, 23):02d}.{rng.randint(0, 59):02d}",
-        f"{rng.randint(1, 9)}.{rng.randint(0, 999):03d}.{rng.randint(0, 999):03d},{rng.randint(0, 99):02d} kr",
+        f"{amount},{rng.randint(0, 99):02d} kr",
         f"{rng.randint(100, 999_999_999):,} kr.".replace(",", "."),
         f"sag {y}-{rng.randint(1000, 9999)}-{rng.randint(10, 99)}",
         f"j.nr. {y}/{rng.randint(10000, 99999)}",
-        f"tlf. {rng.randint(20, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
+        f"tlf. {phone}",
         f"+45 {rng.randint(20_000_000, 99_999_999)}",
         f"levering {y}-{m:02d}, {rng.randint(1, 9_999_999)} rækker",
         f"kommune {rng.choice([101, 147, 151, 153, 155, 157, 159, 161, 163, 165])}",
