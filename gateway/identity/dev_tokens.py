@@ -124,7 +124,7 @@ class DevTokens:
         key = (organisation, tuple(sorted(roles)), unit, alg)
         with self._lock:
             cached = self._tokens.get(key)
-        if cached is not None and cached.fresh(margin=300):
+        if cached is not None and cached.fresh(margin=60):
             return cached.access_token
         client = self.client(organisation, roles, unit=unit, alg=alg)
         tokens = self.oauth.client_credentials(client, self.resource)

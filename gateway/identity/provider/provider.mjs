@@ -17,6 +17,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import Provider, { errors } from 'oidc-provider';
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 
 const [state, port] = process.argv.slice(2);
 const read = (name) => JSON.parse(readFileSync(join(state, name), 'utf8'));
@@ -24,7 +25,47 @@ const read = (name) => JSON.parse(readFileSync(join(state, name), 'utf8'));
 const settings = read('settings.json');
 const keys = read('keys.json');
 const clients = read('clients.json');
-const accounts = read('accounts.json');
+// People are read on every lookup: a person removed or given other roles shows in the next
+// token (a refresh), which is how the gateway's console notices and ends the session.
+const accounts = () => read('accounts.json');
+
+// The provider's state in memory, without the quick-start adapter's eviction: that one keeps
+// the 1,000 most recent entries, so a long test session or demo (every token request stores
+// its assertion's jti) silently forgot dynamically registered clients (invalid_client).
+// Entries with a lifetime expire; registered clients live as long as the process.
+class ExpiringStore {
+  #entries = new Map();
+  #writes = 0;
+
+  get(key) {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiry !== undefined && entry.expiry <= Date.now()) {
+      this.#entries.delete(key);
+      return undefined;
+    }
+    return entry.value;
+  }
+
+  set(key, value, options) {
+    const expiry = options && options.maxAge ? Date.now() + options.maxAge : undefined;
+    this.#entries.set(key, { value, expiry });
+    this.#writes += 1;
+    if (this.#writes % 1000 === 0) this.#sweep();
+  }
+
+  delete(key) {
+    this.#entries.delete(key);
+  }
+
+  #sweep() {
+    const now = Date.now();
+    for (const [key, entry] of this.#entries) {
+      if (entry.expiry !== undefined && entry.expiry <= now) this.#entries.delete(key);
+    }
+  }
+}
+const store = new ExpiringStore();
 
 const ROLES = new Set(['source', 'recipient', 'approver', 'auditor', 'operator']);
 const ALGS = new Set(['RS256', 'PS256', 'ES256', 'EdDSA', 'Ed25519']);
@@ -69,11 +110,12 @@ function clientBasedCORS(ctx, origin, client) {
 }
 
 const provider = new Provider(settings.issuer, {
+  adapter: (model) => new MemoryAdapter(model, store),
   clientBasedCORS,
   jwks: keys,
   clients,
   async findAccount(ctx, id) {
-    const person = accounts[id];
+    const person = accounts()[id];
     if (!person) return undefined;
     return {
       accountId: id,
@@ -88,7 +130,7 @@ const provider = new Provider(settings.issuer, {
   },
   async extraTokenClaims(ctx, token) {
     if (token.accountId) {
-      const person = accounts[token.accountId];
+      const person = accounts()[token.accountId];
       return person ? gatewayClaims(person) : undefined;
     }
     const client = await provider.Client.find(token.clientId);
