@@ -93,6 +93,19 @@ class NotAuthenticated(GatewayError):
     title = "Authentication required"
 
 
+class MethodNotAllowed(GatewayError):
+    """The path exists, the method does not: answered before any token is looked at, with
+    ``Allow`` naming the methods that do."""
+
+    status = 405
+    code = "method-not-allowed"
+    title = "Method not allowed"
+
+    def __init__(self, detail: str, allow: list[str]) -> None:
+        super().__init__(detail)
+        self.allow = allow
+
+
 class Forbidden(GatewayError):
     status = 403
     code = "forbidden"

@@ -27,6 +27,7 @@ from gateway.identity.dev_setup import (
     ACCESS_TOKEN_TYPE,
     AUDIENCE,
     CONSOLE_CLIENT,
+    CONSOLE_LOGGED_OUT,
     CONSOLE_REDIRECT,
     DEV_CLAIMS,
     DEV_PEOPLE,
@@ -68,7 +69,11 @@ class TestProvider:
         self.state.init(issuer=f"http://127.0.0.1:{free_port()}", audience=AUDIENCE)
         self.state.add_public_client(CLI_CLIENT)
         self.state.add_public_client(DOCS_CLIENT, redirect_uris=[DOCS_REDIRECT])
-        self.state.add_public_client(CONSOLE_CLIENT, redirect_uris=[CONSOLE_REDIRECT])
+        self.state.add_public_client(
+            CONSOLE_CLIENT,
+            redirect_uris=[CONSOLE_REDIRECT],
+            post_logout_redirect_uris=[CONSOLE_LOGGED_OUT],
+        )
         for person in (*DEV_PEOPLE, *TEST_PEOPLE):
             self.state.add_person(person)
         self.process = ProviderProcess(self.state, int(self.state.issuer.rsplit(":", 1)[1]))
@@ -206,6 +211,8 @@ class StaticIssuer:
             "iss": self.issuer,
             "aud": AUDIENCE,
             "sub": "someone",
+            "client_id": "static-test-client",
+            "jti": secrets.token_hex(8),
             "organisation": "star-analyse",
             "roles": ["recipient"],
             "iat": now,

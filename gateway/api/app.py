@@ -11,7 +11,16 @@ from gateway import __version__
 from gateway.api import docs, problem_pages, problems
 from gateway.api.body_guard import BodyGuard
 from gateway.api.request_context import RequestContext
-from gateway.api.routes import audit, catalogue, deliveries, extracts, health, reports, tlog
+from gateway.api.routes import (
+    audit,
+    catalogue,
+    deliveries,
+    extracts,
+    health,
+    reports,
+    sessions,
+    tlog,
+)
 from gateway.config import Settings
 from gateway.console import mount as console
 from gateway.logging import configure_logging
@@ -62,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     docs.install(app, runtime.verifier.config)
     app.include_router(problem_pages.router)
     console.install(app, runtime)
-    for module in (deliveries, catalogue, extracts, reports, audit, tlog, health):
+    for module in (deliveries, catalogue, extracts, reports, audit, tlog, health, sessions):
         app.include_router(module.router)
 
     app.add_middleware(BodyGuard)  # inner: token and bounds before any body is read

@@ -18,16 +18,48 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Iterable, Iterator
+from typing import Any
 
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.api.problems import error_response
 from gateway.api.request_context import header
 from gateway.console.web import console_principal
-from gateway.errors import BodyTooLarge, GatewayError, NotAuthenticated, RequestTimeout
+from gateway.errors import (
+    BodyTooLarge,
+    GatewayError,
+    MethodNotAllowed,
+    NotAuthenticated,
+    RequestTimeout,
+)
 
 DELIVERY_PATH = re.compile(r"/v1/sources/[^/]+/datasets/[^/]+/deliveries")
 WITHOUT_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _flat(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every route, routers included through ``include_router`` opened up."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _flat(inner.routes)
+        else:
+            yield route
+
+
+def allowed_methods(scope: Scope) -> list[str] | None:
+    """The methods the request's path has, if it has it but not with the request's method;
+    None if the method is fine or the path is unknown (the router then says 404)."""
+    methods: set[str] = set()
+    for route in _flat(scope["app"].router.routes):
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return None
+        if match is Match.PARTIAL:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods) or None
 
 
 class BodyGuard:
@@ -35,6 +67,12 @@ class BodyGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":  # a method the path has not: 405 before any token
+            allow = allowed_methods(scope)
+            if allow is not None:
+                refused = MethodNotAllowed(f"{scope['method']} is not a method of this path", allow)
+                await error_response(refused, scope["path"])(scope, receive, send)
+                return
         if scope["type"] != "http" or scope["method"] in WITHOUT_BODY:
             await self.app(scope, receive, send)
             return

@@ -63,7 +63,8 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
     "invalid-request": (
         "The request is malformed: a field has the wrong form, a name is not in the catalogue "
         "(the detail suggests the nearest), or a value is not allowed. Values are never echoed.",
-        "Correct the fields named in 'errors'.",
+        "Correct the fields named in 'errors'. A body that is not JSON in UTF-8 is answered "
+        "with this problem too.",
     ),
     "delivery-rejected": (
         "The delivery does not match its dataset's schema; nothing of it was stored. The answer "
@@ -103,6 +104,11 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "There was no space to store the work; nothing partial was kept and nothing committed "
         "was lost.",
         "Retry later; operators free or add space.",
+    ),
+    "method-not-allowed": (
+        "The path exists, but not with this HTTP method. The Allow header lists the methods "
+        "that do; the gateway answers this before looking at any token.",
+        "Use one of the methods in Allow (the API documentation lists each route's).",
     ),
     "body-too-large": (
         "The request body is larger than the gateway accepts for this kind of request.",

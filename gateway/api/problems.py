@@ -36,6 +36,9 @@ def error_response(exc: GatewayError, path: str) -> JSONResponse:
     headers: dict[str, str] = {}
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
+    allow = getattr(exc, "allow", None)
+    if allow:
+        headers["Allow"] = ", ".join(allow)
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
@@ -84,9 +87,25 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """What the framework answers itself, as the gateway's own problems: a body that is not
+        JSON in UTF-8 is an invalid request (422, like any malformed body), an unknown path
+        is not found, a method the path has not is not allowed."""
+        if exc.status_code == 400:  # the framework could not decode the body at all
+            return problem_response(
+                {
+                    "type": problem_type("invalid-request"),
+                    "title": "The request is invalid",
+                    "status": 422,
+                    "detail": "the request body is not JSON in UTF-8",
+                    "errors": [{"loc": ["body"], "msg": "not JSON", "type": "json_invalid"}],
+                    "instance": redact(request.url.path),
+                },
+                422,
+            )
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code)
         return problem_response(
             {
-                "type": "about:blank",
+                "type": problem_type(code) if code else "about:blank",
                 "title": str(exc.detail),
                 "status": exc.status_code,
                 "instance": redact(request.url.path),

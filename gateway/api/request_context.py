@@ -33,6 +33,7 @@ from gateway.storage.faults import classify
 _log = structlog.get_logger("gateway.http")
 CLIENT_CLOSED = 499  # the access log's status for a client that went away (nginx's convention)
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+HSTS = "max-age=31536000; includeSubDomains"  # a year: browsers use HTTPS only
 SAFE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
@@ -66,6 +67,8 @@ class RequestContext:
                 headers["X-Request-ID"] = request_id
                 for name, value in SAFE_HEADERS.items():
                     headers.setdefault(name, value)
+                if scope.get("scheme") == "https":  # never over plain HTTP (RFC 6797, 7.2)
+                    headers.setdefault("Strict-Transport-Security", HSTS)
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):

@@ -75,6 +75,11 @@ class DeliveryQuality(Answer):
     quality: Quality | None = Field(description="None for deliveries accepted before reports.")
 
 
+class HeldReason(Answer):
+    code: str = Field(description="no-rows, rows-dropped, persons-dropped, mostly-outside-period")
+    detail: str
+
+
 class Receipt(Answer):
     delivery_id: str
     source: str
@@ -90,12 +95,17 @@ class Receipt(Answer):
     version: int | None = Field(None, description="Which version of its month this delivery is.")
     current: bool = Field(True, description="Whether new releases read this delivery.")
     quality: Quality | None = Field(None, description="The delivery's quality report.")
+    held: list[HeldReason] | None = Field(
+        None,
+        description="Why the delivery is stored but not current: it waits for its source's "
+        "confirmation (POST /v1/deliveries/{id}/confirm).",
+    )
 
 
 class MonthVersion(Answer):
     version: int
     delivery_id: str | None = Field(description="None: the month's delivery was withdrawn.")
-    action: str = Field(description="delivered, reinstated or withdrawn")
+    action: str = Field(description="delivered, reinstated, confirmed or withdrawn")
     recorded_at: str
 
 
@@ -110,9 +120,10 @@ class Delivery(Answer):
     received_at: str
     pushed_by: str
     audit_index: int
-    status: str
+    status: str = Field(description="accepted, or held (waiting for its source's confirmation)")
     version: int | None
     current: bool
+    held: list[HeldReason] | None = None
     current_version: int | None
     versions: list[MonthVersion]
     quality: QualitySummary | None = None
@@ -270,3 +281,26 @@ def answer(model: type[BaseModel], description: str, status: int = 200) -> dict[
     """``responses=`` for a route: its success answer documented by ``model`` (the route's
     return value is not re-validated; the contract test compares the two)."""
     return {status: {"model": model, "description": description}}
+
+
+class ConsoleSession(Answer):
+    principal: str = Field(description="Whose session: organisation[/unit]/kind:actor")
+    roles: str = Field(description="The principal with its roles at login")
+    created_at: float = Field(description="When the session began (Unix time)")
+    last_seen_at: float
+    expires_at: float
+
+
+class ConsoleSessions(Answer):
+    sessions: list[ConsoleSession]
+
+
+class Revoked(Answer):
+    ended: int = Field(description="How many sessions ended")
+    principals: list[str]
+
+
+class Confirmation(Answer):
+    delivery_id: str
+    confirmed: bool
+    current_version: int = Field(description="The version of the month it now is")

@@ -17,6 +17,8 @@ class EventType(StrEnum):
     DELIVERY_REFUSED = "delivery.refused"  # not allowed to push (wrong source, no basis)
     DELIVERY_REINSTATED = "delivery.reinstated"  # an earlier content sent again: current again
     DELIVERY_WITHDRAWN = "delivery.withdrawn"  # the source withdrew its month's current delivery
+    DELIVERY_HELD = "delivery.held"  # stored, but waits for its source's confirmation
+    DELIVERY_CONFIRMED = "delivery.confirmed"  # its source confirmed a held delivery
     EXTRACT_REQUESTED = "extract.requested"
     EXTRACT_REFUSED = "extract.refused"  # the policy said no at request time
     EXTRACT_APPROVED = "extract.approved"

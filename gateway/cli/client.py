@@ -140,7 +140,7 @@ def push(args: argparse.Namespace) -> int:
                 with progress(f"pushing {args.file.name}", args.file.stat().st_size) as advance:
                     response = client.post(
                         path,
-                        params={"period": args.period},
+                        params={"period": args.period, "confirm": getattr(args, "confirm", False)},
                         content=_chunks(args.file, advance),
                         headers={"Content-Type": "application/octet-stream"},
                     )

@@ -28,6 +28,12 @@ NOTE = click.option("--note", default=None, help="a note kept with the decision 
 @click.option("--source", required=True, help="the data owner: your organisation's id")
 @click.option("--dataset", required=True, help="the dataset, e.g. lpr (see: catalogue list)")
 @PERIOD
+@click.option(
+    "--confirm",
+    is_flag=True,
+    help="make it current even with no rows, far fewer rows or persons than the month's "
+    "current version, or rows mostly outside the month (else it is held for confirmation)",
+)
 @http_options
 def push(**params: Any) -> int:
     """Push a delivery file (CSV or Parquet) of one dataset for one month.
@@ -58,6 +64,14 @@ def delivery_quality(delivery_id: str, **params: Any) -> int:
     """A delivery's quality report: completeness, coverage by municipality, events outside the
     month, repeated rows, date precision, change against the previous month, and its flags."""
     return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}/quality")
+
+
+@delivery.command("confirm")
+@click.argument("delivery_id")
+@http_options
+def delivery_confirm(delivery_id: str, **params: Any) -> int:
+    """Confirm your delivery held for confirmation: it becomes its month's current version."""
+    return client.call(Namespace(**params), "POST", f"/v1/deliveries/{delivery_id}/confirm")
 
 
 @delivery.command("withdraw")
@@ -215,10 +229,38 @@ def report(**params: Any) -> int:
     return client.report(Namespace(**params))
 
 
+@click.group(context_settings=CONTEXT)
+def sessions() -> None:
+    """The console's sessions, for operators: which are live, and ending them."""
+
+
+@sessions.command("list")
+@http_options
+def sessions_list(**params: Any) -> int:
+    """Every live console session: whose, since when, until when."""
+    return client.call(Namespace(**params), "GET", "/v1/sessions")
+
+
+@sessions.command("revoke")
+@click.option("--person", default=None, help="an identity, e.g. hub-legal/legal/person:jurist")
+@click.option("--organisation", default=None, help="every session of this organisation")
+@click.option("--all", "everyone", is_flag=True, help="every live session")
+@http_options
+def sessions_revoke(
+    person: str | None, organisation: str | None, everyone: bool, **params: Any
+) -> int:
+    """End console sessions at once (a person leaves, a laptop is lost); audited."""
+    if not (person or organisation or everyone):
+        raise InvalidRequest("name --person, --organisation, or --all")
+    body = {"person": person, "organisation": organisation}
+    return client.call(Namespace(**params), "POST", "/v1/sessions/revoke", json_body=body)
+
+
 COMMANDS: dict[str, click.Command] = {
     "push": push,
     "delivery": delivery,
     "extract": extract,
     "catalogue": catalogue,
     "report": report,
+    "sessions": sessions,
 }

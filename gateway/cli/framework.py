@@ -95,3 +95,59 @@ def quiet_stdout() -> None:
     pipe does not fail again."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def quiet_logging() -> None:
+    """Send the command line's own log lines (a warning on a fault path, say) to standard
+    error, readable and screened for CPR, so that standard output holds the command's answer
+    alone (``--json`` output stays parseable). structlog is configured lazily: it is imported
+    by the first module that logs, and ``serve`` and ``demo`` configure the server's logging
+    on top when they start one."""
+
+    def configure() -> None:
+        import structlog
+
+        def screened(_logger: Any, _name: str, event: Any) -> Any:
+            from gateway.domain.cpr_screen import redact
+
+            return {k: redact(v) if isinstance(v, str) else v for k, v in event.items()}
+
+        structlog.configure(
+            processors=[
+                structlog.processors.add_log_level,
+                screened,
+                structlog.dev.ConsoleRenderer(colors=False),
+            ],
+            logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+            cache_logger_on_first_use=False,
+        )
+
+    if "structlog" in sys.modules:
+        configure()
+    else:
+        _on_import("structlog", configure)
+
+
+def _on_import(module: str, then: Callable[[], None]) -> None:
+    """Run ``then`` right after ``module`` is first imported (a one-shot meta path hook)."""
+    import importlib.abc
+    import importlib.util
+
+    class Hook(importlib.abc.MetaPathFinder):
+        def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+            if name != module:
+                return None
+            sys.meta_path.remove(self)
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.loader is not None:
+                loader = spec.loader
+                original = loader.exec_module
+
+                def exec_module(mod: Any) -> None:
+                    original(mod)
+                    then()
+
+                loader.exec_module = exec_module  # type: ignore[method-assign,assignment]
+            return spec
+
+    sys.meta_path.insert(0, Hook())

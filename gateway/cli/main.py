@@ -16,7 +16,7 @@ import click
 import httpx
 
 from gateway import __version__
-from gateway.cli.framework import CONTEXT, LazyGroup, quiet_stdout
+from gateway.cli.framework import CONTEXT, LazyGroup, quiet_logging, quiet_stdout
 from gateway.errors import ConfigurationError, GatewayError, InvalidRequest, ServiceUnavailable
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_UNREACHABLE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -41,6 +41,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "delivery": ("client_commands", "a delivery's version, and withdrawing it"),
     "extract": ("client_commands", "extract specifications"),
     "catalogue": ("client_commands", "the datasets and legal bases in force"),
+    "sessions": ("client_commands", "the console's sessions: list, revoke (operators)"),
     "report": (
         "client_commands",
         "run a built-in aggregate report (e.g. ressourceforloeb) for a month",
@@ -72,6 +73,7 @@ def cli() -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
+    quiet_logging()
     try:
         result = cli.main(args=arguments, prog_name="gateway", standalone_mode=False)
         sys.stdout.flush()

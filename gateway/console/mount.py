@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gateway.console import ledgers, pages  # noqa: F401 - registers the pages on the router
-from gateway.console.session import LABEL, SessionCodec
+from gateway.console.session import LABEL
 from gateway.console.web import LoginRequired, render, router, security_headers
 from gateway.crypto.keys import Labels
 from gateway.errors import GatewayError
@@ -21,7 +21,7 @@ STATIC = Path(__file__).parent / "static"
 
 
 def install(app: FastAPI, runtime: Runtime) -> None:
-    app.state.console_sessions = SessionCodec(runtime.context.keys.derive(LABEL))
+    app.state.console_session_key = runtime.context.keys.derive(LABEL)
     app.state.console_answer_key = runtime.context.keys.derive(Labels.CONSOLE_ANSWER)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(router)

@@ -21,6 +21,7 @@ from gateway.console.web import (
     render,
     router,
     runtime,
+    save,
     security_headers,
     session_of,
 )
@@ -156,7 +157,7 @@ def lookup_form(request: Request, answer: str | None = None) -> Response:
     sealed = unseal(request.app.state.console_answer_key, answer, _ANSWER_AAD)
     reference = json.loads(sealed) if sealed else {}
     session = session_of(request)
-    if reference.get("s") != session.csrf or reference.get("exp", 0) < time.time():
+    if reference.get("s") != session.state.csrf or reference.get("exp", 0) < time.time():
         return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
     found = audit_service.subject_lookup_by_key(
         runtime(request).context, by=by, subject=bytes.fromhex(reference["k"])
@@ -179,13 +180,13 @@ async def lookup(request: Request) -> Response:
     except GatewayError as exc:
         return render(request, "lookup.html", exc.status, by=by, entries=None, error=exc.detail)
     reference = {"k": subject.hex(), "exp": time.time() + ANSWER_SECONDS}
-    reference["s"] = session_of(request).csrf
+    reference["s"] = session_of(request).state.csrf
     token = seal(request.app.state.console_answer_key, json.dumps(reference).encode(), _ANSWER_AAD)
     return security_headers(RedirectResponse(f"/console/lookup?answer={token}", 303))
 
 
 def _query(params: dict[str, str], limit: int, offset: int) -> AuditQuery:
-    since, until = relative_range(params.get("range"), dt.date.today())
+    since, until = relative_range(params.get("range") or None, dt.date.today())
     category = params.get("category") or ""
     return AuditQuery(
         event_types=CATEGORIES.get(category, ()),
@@ -199,46 +200,80 @@ def _query(params: dict[str, str], limit: int, offset: int) -> AuditQuery:
     )
 
 
+FILTERS = ("range", "since", "until", "category", "dataset", "recipient", "actor")
+
+
 @router.get("/audit", response_class=HTMLResponse)
-def audit(request: Request) -> Response:
+def audit(request: Request, page: str = "") -> Response:
+    """The search page: the filters of the last search (kept in the session, never in the
+    address, so no filter reaches the browser's history) and its results."""
     by = principal(request)
     authorize(by, "audit.search")
-    params = dict(request.query_params)
-    asked = params.get("page", "")
-    page = int(asked) if asked.isdigit() and len(asked) <= 6 else 0  # bounded: an SQL offset
+    at = int(page) if page.isdigit() and len(page) <= 6 else 0  # bounded: an SQL offset
+    params = dict(session_of(request).state.query)
     entries: list[dict[str, Any]] = []
     total, error = 0, None
-    if params.get("search"):
+    if params:
         try:
             found, total = audit_service.search_page(
-                runtime(request).context, by=by, query=_query(params, PAGE, page * PAGE)
+                runtime(request).context, by=by, query=_query(params, PAGE, at * PAGE)
             )
             entries = [audit_service.entry_json(e) for e in found]
         except GatewayError as exc:
-            error = exc.detail
-    keep = {k: v for k, v in params.items() if k != "page"}
+            error, params = exc.detail, {}
+    return _audit_page(request, by, params, entries, total, at, error)
+
+
+def _audit_page(
+    request: Request,
+    by: Any,
+    params: dict[str, str],
+    entries: list[dict[str, Any]],
+    total: int,
+    page: int,
+    error: str | None,
+    status: int = 200,
+) -> Response:
     return render(
         request,
         "audit.html",
+        status,
         by=by,
-        params=params,
+        params={**params, "search": "1" if params else ""},
         entries=entries,
         total=total,
         page=page,
         pages=(total + PAGE - 1) // PAGE,
-        keep=keep,
         categories=list(CATEGORIES),
         ranges=RANGES,
         error=error,
     )
 
 
+@router.post("/audit", response_class=HTMLResponse)
+async def search(request: Request) -> Response:
+    """A search posted from the form: its filters are checked, kept in the session and the
+    browser sent on to the results (303). A refused filter is named, never shown again."""
+    by = principal(request)
+    form = await request.form()
+    check_csrf(request, form)
+    authorize(by, "audit.search")
+    params = {k: str(form.get(k, "")).strip() for k in FILTERS if str(form.get(k, "")).strip()}
+    try:
+        audit_service.search_page(runtime(request).context, by=by, query=_query(params, 1, 0))
+    except GatewayError as exc:
+        return _audit_page(request, by, {}, [], 0, 0, exc.detail, exc.status)
+    session = session_of(request)
+    session.state.query = params or {"range": ""}
+    response = RedirectResponse("/console/audit", status_code=303)
+    return security_headers(save(response, request, session))
+
+
 @router.get("/audit.csv")
 def audit_csv(request: Request) -> Response:
     by = principal(request)
-    found, _ = audit_service.search_page(
-        runtime(request).context, by=by, query=_query(dict(request.query_params), 1000, 0)
-    )
+    query = _query(dict(session_of(request).state.query), 1000, 0)
+    found, _ = audit_service.search_page(runtime(request).context, by=by, query=query)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["index", "time", "type", "actor", "refs", "details"])

@@ -4,7 +4,10 @@ logged-in principal, CSRF checks, and the login through the identity provider.
 Login is the authorization code flow with PKCE (RFC 7636) at the first trusted issuer, through
 the public client ``console_client_id`` of the trusted issuers file; the access token it yields
 is verified on every request by the same verifier as the API, so a console user is exactly the
-principal the API would see.
+principal the API would see. The session is kept by the gateway
+(:mod:`gateway.services.console_sessions`): the cookie holds a random id; the token is renewed
+with the refresh token at least every five minutes, and a change of organisation, unit or
+roles ends the session. Logging out ends it here and at the provider (RP-initiated logout).
 """
 
 from __future__ import annotations
@@ -23,12 +26,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from gateway.console.session import COOKIE, MAX_AGE, ConsoleSession, SessionCodec
+from gateway.console.session import COOKIE, MAX_AGE
 from gateway.console.texts import LANGUAGES, text
 from gateway.domain.principals import Principal
 from gateway.errors import Forbidden, GatewayError, NotAuthenticated
 from gateway.identity.oauth import OAuthClient
+from gateway.services import console_sessions as sessions
 from gateway.services.bootstrap import Runtime
+from gateway.services.console_sessions import Session
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Environment(
@@ -49,15 +54,17 @@ def runtime(request: Request) -> Runtime:
     return value
 
 
-def codec(request: Request) -> SessionCodec:
-    value: SessionCodec = request.app.state.console_sessions
-    return value
+def _key(state: Any) -> bytes:
+    key: bytes = state.console_session_key
+    return key
 
 
-def session_of(request: Request) -> ConsoleSession:
-    cached: ConsoleSession | None = getattr(request.state, "console_session", None)
+def session_of(request: Request) -> Session:
+    cached: Session | None = getattr(request.state, "console_session", None)
     if cached is None:
-        cached = codec(request).open(request.cookies.get(COOKIE))
+        cached = sessions.load(
+            runtime(request).context, _key(request.app.state), request.cookies.get(COOKIE)
+        )
         request.state.console_session = cached
     return cached
 
@@ -74,14 +81,18 @@ def security_headers(response: Response) -> Response:
     return response
 
 
-def save(response: Response, request: Request, session: ConsoleSession) -> Response:
-    """Set the sealed session cookie: HttpOnly, SameSite=Lax (the provider's redirect back must
-    carry it), Secure unless the gateway is on a loopback address."""
+def save(response: Response, request: Request, session: Session) -> Response:
+    """Store the session (if it holds anything worth keeping) and set its cookie: the random
+    id only, HttpOnly, SameSite=Lax (the provider's redirect back must carry it), Secure
+    unless the gateway is on a loopback address."""
+    if session.record is None and session.state.state is None:
+        return response  # a visitor who has not begun to log in: nothing to keep
+    sessions.save(runtime(request).context, _key(request.app.state), session)
     host = request.url.hostname or ""
     secure = request.url.scheme == "https" or host not in ("127.0.0.1", "localhost", "::1")
     response.set_cookie(
         COOKIE,
-        codec(request).seal(session),
+        session.id,
         max_age=MAX_AGE,
         path="/console",
         httponly=True,
@@ -91,15 +102,71 @@ def save(response: Response, request: Request, session: ConsoleSession) -> Respo
     return response
 
 
+def _renew(rt: Runtime, key: bytes, session: Session) -> Principal | None:
+    """Renew the access token with the refresh token; the principal it names, or None if the
+    provider refused (the session then ends) or the person's roles changed (likewise)."""
+    refresh = session.state.refresh_token
+    config = rt.verifier.config
+    if not refresh or not config.console_client_id:
+        sessions.end(rt.context, session, "token-expired", by=None)
+        return None
+    try:
+        with OAuthClient(config.issuers[0].issuer) as oauth:
+            answer = oauth.http.post(
+                oauth.metadata["token_endpoint"],
+                data={
+                    "grant_type": "refresh_token",
+                    "refresh_token": refresh,
+                    "client_id": config.console_client_id,
+                },
+            )
+    except httpx.HTTPError:
+        raise NotAuthenticated("the identity provider cannot be reached; try again") from None
+    if answer.status_code != 200:
+        sessions.end(rt.context, session, "provider-ended", by=None)
+        return None
+    body = answer.json()
+    token = str(body.get("access_token", ""))
+    try:
+        principal = rt.verifier.verify(token)
+    except GatewayError:
+        sessions.end(rt.context, session, "provider-ended", by=None)
+        return None
+    if not sessions.renewed(rt.context, session, principal):
+        return None
+    now = time.time()
+    session.state.token = token
+    session.state.refresh_token = str(body.get("refresh_token") or refresh)
+    session.state.token_expires_at = now + float(body.get("expires_in", 300))
+    session.state.checked_at = now
+    sessions.save(rt.context, key, session)
+    return principal
+
+
+def authenticated(rt: Runtime, key: bytes, session: Session) -> Principal | None:
+    """The session's person, verified now: the token renewed when it is about to expire or
+    was last renewed more than five minutes ago (so a role change shows); None if there is
+    no live session."""
+    if not session.logged_in or session.state.token is None:
+        return None
+    now = time.time()
+    if (
+        now > session.state.token_expires_at - 30
+        or now - session.state.checked_at > sessions.RECHECK
+    ):
+        return _renew(rt, key, session)
+    try:
+        return rt.verifier.verify(session.state.token)
+    except NotAuthenticated:
+        return _renew(rt, key, session)
+
+
 def principal(request: Request) -> Principal:
     """The logged-in person, verified now; otherwise off to the login page."""
-    session = session_of(request)
-    if not session.logged_in() or session.token is None:
+    verified = authenticated(runtime(request), _key(request.app.state), session_of(request))
+    if verified is None:
         raise LoginRequired(request.url.path)
-    try:
-        return runtime(request).verifier.verify(session.token)
-    except NotAuthenticated:
-        raise LoginRequired(request.url.path) from None
+    return verified
 
 
 def console_principal(state: Any, cookie_header: str | None) -> Principal:
@@ -111,11 +178,11 @@ def console_principal(state: Any, cookie_header: str | None) -> Principal:
     except CookieError:
         cookies = SimpleCookie()
     morsel = cookies.get(COOKIE)
-    codec_: SessionCodec = state.console_sessions
-    session = codec_.open(morsel.value if morsel else None)
-    if not session.logged_in() or session.token is None:
+    rt: Runtime = state.runtime
+    session = sessions.load(rt.context, _key(state), morsel.value if morsel else None)
+    verified = authenticated(rt, _key(state), session)
+    if verified is None:
         raise NotAuthenticated("log in to the console first")
-    verified: Principal = state.runtime.verifier.verify(session.token)
     return verified
 
 
@@ -126,7 +193,7 @@ def check_csrf(request: Request, form: Any) -> None:
     sent = str(form.get("csrf", ""))
     origin = request.headers.get("origin")
     own = f"{request.url.scheme}://{request.url.netloc}"
-    if not sent or not hmac.compare_digest(sent, session.csrf) or (origin and origin != own):
+    if not sent or not hmac.compare_digest(sent, session.state.csrf) or (origin and origin != own):
         raise Forbidden("the form is stale or not from this console; reload the page")
 
 
@@ -138,11 +205,11 @@ def render(
     **values: Any,
 ) -> HTMLResponse:
     session = session_of(request)
-    lang = session.lang if session.lang in LANGUAGES else "da"
+    lang = session.state.lang if session.state.lang in LANGUAGES else "da"
     page = templates.get_template(template).render(
         t=lambda key: text(key, lang),
         lang=lang,
-        csrf=session.csrf,
+        csrf=session.state.csrf,
         by=by,
         path=request.url.path,
         **values,
@@ -172,10 +239,11 @@ def _safe_next(value: str | None) -> str:
 @router.get("/login")
 def login(request: Request, next: str | None = None) -> Response:
     session = session_of(request)
-    session.state = secrets.token_urlsafe(24)
-    session.verifier = secrets.token_urlsafe(48)
-    session.next = _safe_next(next)
-    challenge = base64.urlsafe_b64encode(hashlib.sha256(session.verifier.encode()).digest())
+    state = session.state
+    state.state = secrets.token_urlsafe(24)
+    state.verifier = secrets.token_urlsafe(48)
+    state.next = _safe_next(next)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(state.verifier.encode()).digest())
     oauth, client_id = _oauth(request)
     with oauth:
         endpoint = oauth.metadata["authorization_endpoint"]
@@ -185,7 +253,7 @@ def login(request: Request, next: str | None = None) -> Response:
         "redirect_uri": _redirect_uri(request),
         "scope": "openid gateway",
         "resource": runtime(request).verifier.config.audience,
-        "state": session.state,
+        "state": state.state,
         "code_challenge": challenge.decode().rstrip("="),
         "code_challenge_method": "S256",
     }
@@ -196,8 +264,8 @@ def login(request: Request, next: str | None = None) -> Response:
 @router.get("/callback")
 def callback(request: Request, code: str = "", state: str = "") -> Response:
     session = session_of(request)
-    expected, verifier = session.state, session.verifier
-    session.state = session.verifier = None
+    expected, verifier = session.state.state, session.state.verifier
+    session.state.state = session.state.verifier = None
     if not code or not expected or not verifier or not hmac.compare_digest(state, expected):
         return render(request, "error.html", 400, message="login expired; please log in again")
     oauth, client_id = _oauth(request)
@@ -219,21 +287,51 @@ def callback(request: Request, code: str = "", state: str = "") -> Response:
         return render(request, "error.html", 401, message="the identity provider refused")
     body = response.json()
     token = str(body.get("access_token", ""))
+    rt = runtime(request)
     try:
-        runtime(request).verifier.verify(token)
+        verified = rt.verifier.verify(token)
     except GatewayError as exc:
         return render(request, "error.html", exc.status, message=exc.detail)
-    session.token = token
-    session.expires_at = time.time() + float(body.get("expires_in", 300))
-    session.csrf = secrets.token_urlsafe(24)  # a new session: a new CSRF secret
-    redirect = RedirectResponse(_safe_next(session.next), status_code=303)
-    return security_headers(save(redirect, request, session))
+    new = sessions.begin(
+        rt.context,
+        _key(request.app.state),
+        session,
+        verified,
+        token=token,
+        refresh_token=body.get("refresh_token"),
+        expires_in=float(body.get("expires_in", 300)),
+    )
+    request.state.console_session = new
+    redirect = RedirectResponse(_safe_next(new.state.next), status_code=303)
+    return security_headers(save(redirect, request, new))
 
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
+    """End the session here (a copy of the cookie opens nothing any more) and at the
+    identity provider (RP-initiated logout), then back to the login page."""
     check_csrf(request, await request.form())
-    response = RedirectResponse("/console/login-page", status_code=303)
+    session = session_of(request)
+    rt = runtime(request)
+    by = authenticated(rt, _key(request.app.state), session) if session.logged_in else None
+    sessions.end(rt.context, session, "logout", by=by)
+    back = f"{request.url.scheme}://{request.url.netloc}/console/login-page"
+    target = "/console/login-page"
+    config = rt.verifier.config
+    if session.logged_in and config.console_client_id:
+        try:
+            with OAuthClient(config.issuers[0].issuer) as oauth:
+                end_session = oauth.metadata.get("end_session_endpoint")
+        except (httpx.HTTPError, GatewayError):
+            end_session = None
+        if end_session:
+            # The client id names the session to end (an ID token hint is optional in RP-
+            # initiated logout, and some providers cannot check their own after a key
+            # rotation); the provider asks the person to confirm, then sends them back.
+            target = f"{end_session}?" + urlencode(
+                {"post_logout_redirect_uri": back, "client_id": config.console_client_id}
+            )
+    response = RedirectResponse(target, status_code=303)
     response.delete_cookie(COOKIE, path="/console")
     return security_headers(response)
 
@@ -247,6 +345,6 @@ def login_page(request: Request) -> HTMLResponse:
 def language(request: Request, code: str, next: str | None = None) -> Response:
     session = session_of(request)
     if code in LANGUAGES:
-        session.lang = code
+        session.state.lang = code
     target = _safe_next(next) if next and urlparse(next).netloc == "" else "/console/"
     return security_headers(save(RedirectResponse(target, 303), request, session))

@@ -128,6 +128,13 @@ class Dataset(_Frozen):
         description="A stricter rule for approving and reviewing anything that reads this "
         "dataset (other-organisation), whatever the grant says.",
     )
+    future_months: int = Field(
+        0,
+        ge=0,
+        le=24,
+        description="How many months beyond the current one a delivery's period may lie "
+        "(plans and bookings delivered ahead); none by default.",
+    )
     changes: tuple[str, ...] = ()
 
     @property

@@ -47,6 +47,7 @@ def months_between(first: str, last: str) -> list[str]:
     return out
 
 
+MAX_RUNS = 24  # an approval never covers more runs than this
 MAX_MONTHS = 120  # ten years: the longest period one specification may cover
 
 
@@ -116,6 +117,17 @@ class ExtractSpec(BaseModel):
         None, description="The table to compute when output is aggregate."
     )
     description: FreeText = ""
+    runs: int = Field(
+        1,
+        ge=1,
+        le=MAX_RUNS,
+        description="How many times the approval lets this specification run (a re-run "
+        "after a corrected delivery is a run); beyond it, ask for a new approval.",
+    )
+    valid_until: dt.date | None = Field(
+        None,
+        description="The last day the approval lets it run (none: no date, only the runs).",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -48,6 +48,7 @@ _CASES = (
     UseCase("delivery.push", {S: OWN}, "push a delivery of one's own dataset"),
     UseCase("delivery.read", {S: OWN, A: ANY, D: ANY}, "a delivery's status and counts"),
     UseCase("delivery.withdraw", {S: OWN}, "withdraw one's own month's current delivery"),
+    UseCase("delivery.confirm", {S: OWN}, "confirm one's own delivery held for confirmation"),
     UseCase("delivery.quality", {S: OWN, A: ANY}, "a delivery's quality report"),
     UseCase("catalogue.read", EVERYONE, "the datasets and the legal bases in force"),
     UseCase("extract.request", {R: OWN}, "request a specification for oneself"),
@@ -79,6 +80,8 @@ _CASES = (
     UseCase("audit.subject-lookup", {D: ANY}, "every entry about one person"),
     UseCase("audit.verify", {D: ANY}, "verify the whole log"),
     UseCase("operations.metrics", {OP: ANY}, "Prometheus metrics"),
+    UseCase("session.list", {OP: ANY}, "the console sessions that are live"),
+    UseCase("session.revoke", {OP: ANY}, "end console sessions (a person's, an organisation's)"),
 )
 PERMISSIONS: dict[str, UseCase] = {case.name: case for case in _CASES}
 # Routes that need no token at all: liveness and a bare readiness answer; the audit log's

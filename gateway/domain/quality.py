@@ -71,6 +71,20 @@ class Thresholds(_Rules):
         "four standard deviations) and none now.",
     )
     outside_period: float = Field(0.01, ge=0, description="Share of rows outside the month.")
+    confirm_drop: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A corrected delivery with this much fewer rows or persons than the "
+        "month's current version waits for its source's confirmation before it replaces it.",
+    )
+    confirm_outside: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        description="A delivery with this share of its rows dated outside its month (a file "
+        "sent for the wrong month) waits for its source's confirmation.",
+    )
     duplicates: float = Field(0.001, ge=0, description="Share of rows repeating another row.")
     completeness: dict[str, float] = Field(
         default_factory=dict,

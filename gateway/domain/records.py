@@ -35,6 +35,7 @@ class VersionAction:
     DELIVERED = "delivered"  # a new content for the month
     REINSTATED = "reinstated"  # an earlier content sent again: current once more
     WITHDRAWN = "withdrawn"  # the source withdrew the month's current delivery
+    CONFIRMED = "confirmed"  # a delivery held for confirmation, confirmed by its source
 
 
 @dataclass(frozen=True)

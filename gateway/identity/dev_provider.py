@@ -172,7 +172,7 @@ class ProviderState:
         self.folder = folder
 
     def init(
-        self, *, issuer: str, audience: str, access_token_ttl: int = 3600, listen: str = "127.0.0.1"
+        self, *, issuer: str, audience: str, access_token_ttl: int = 300, listen: str = "127.0.0.1"
     ) -> None:
         """Create the folder with fresh keys and no clients or people (idempotent: an existing
         folder keeps its keys, so tokens issued before a restart still verify)."""
@@ -245,10 +245,16 @@ class ProviderState:
         self._write("clients.json", [*clients, entry])
         return key
 
-    def add_public_client(self, client_id: str, *, redirect_uris: list[str] | None = None) -> None:
+    def add_public_client(
+        self,
+        client_id: str,
+        *,
+        redirect_uris: list[str] | None = None,
+        post_logout_redirect_uris: list[str] | None = None,
+    ) -> None:
         """A public client for people: the CLI's device flow, or (with ``redirect_uris``) a
         browser's code flow with PKCE; a native client, so a loopback redirect matches any
-        port (RFC 8252, section 7.3)."""
+        port (RFC 8252, section 7.3), after login and after logout alike."""
         clients = [c for c in self._read("clients.json") if c["client_id"] != client_id]
         grants = ["refresh_token"]
         grants.append("authorization_code" if redirect_uris else DEVICE_GRANT)
@@ -259,6 +265,7 @@ class ProviderState:
             "grant_types": grants,
             "response_types": ["code"] if redirect_uris else [],
             "redirect_uris": redirect_uris or [],
+            "post_logout_redirect_uris": post_logout_redirect_uris or [],
         }
         self._write("clients.json", [*clients, entry])
 

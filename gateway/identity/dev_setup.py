@@ -24,6 +24,7 @@ DOCS_CLIENT = "gateway-docs"  # the API docs' Authorize button (code flow with P
 DOCS_REDIRECT = "http://127.0.0.1/docs/oauth2-redirect"  # any port: a loopback redirect
 CONSOLE_CLIENT = "gateway-console"  # the web console's login (code flow with PKCE)
 CONSOLE_REDIRECT = "http://127.0.0.1/console/callback"
+CONSOLE_LOGGED_OUT = "http://127.0.0.1/console/login-page"  # after RP-initiated logout
 # The hub's own offices: the legal office (approvers), the data protection officer
 # (auditor and approver) and operations. Organisations like any other in tokens.
 HUB_ORGANISATIONS = ("hub-legal", "hub-dpo", "hub-operations")
@@ -64,7 +65,11 @@ def init_dev_identity(
     state.init(issuer=issuer, audience=AUDIENCE, listen=listen)
     state.add_public_client(CLI_CLIENT)
     state.add_public_client(DOCS_CLIENT, redirect_uris=[DOCS_REDIRECT])
-    state.add_public_client(CONSOLE_CLIENT, redirect_uris=[CONSOLE_REDIRECT])
+    state.add_public_client(
+        CONSOLE_CLIENT,
+        redirect_uris=[CONSOLE_REDIRECT],
+        post_logout_redirect_uris=[CONSOLE_LOGGED_OUT],
+    )
     for person in DEV_PEOPLE:
         state.add_person(person)
     clients = data_dir / "clients"

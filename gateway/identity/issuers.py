@@ -67,6 +67,9 @@ class ClaimMapping(_Frozen):
         return value
 
 
+RFC9068_CLAIMS = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+
+
 class TrustedIssuer(_Frozen):
     issuer: str = Field(description="Exactly as the provider's tokens and discovery say.")
     organisations: frozenset[str] = Field(
@@ -83,6 +86,17 @@ class TrustedIssuer(_Frozen):
     )
     token_type: str | None = Field(
         None, description="Required 'typ' header, e.g. 'at+jwt' (RFC 9068), if the issuer sets it."
+    )
+    required_claims: tuple[str, ...] = Field(
+        RFC9068_CLAIMS,
+        description="Claims every access token must carry, each of its type (RFC 9068, "
+        "section 2.2: iss, exp, aud, sub, client_id, iat, jti); a provider that names the "
+        "client otherwise maps it under claims.client and lists that name here instead.",
+    )
+    revocation_list: str | None = Field(
+        None,
+        description="Where the provider publishes the ids ('jti') of access tokens it revoked "
+        "before they expire (a JSON object with a 'revoked' list); checked every minute.",
     )
 
     @field_validator("organisations")

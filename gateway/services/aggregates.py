@@ -76,6 +76,7 @@ class CheckedRelease:
     decision: Decision
     command: str
     inputs: list[dict[str, Any]] = field(default_factory=list)  # deliveries and versions read
+    max_runs: int | None = None  # the runs its approval covers (a built-in report: none)
 
     @property
     def checked(self) -> list[CheckedTable]:
@@ -198,6 +199,7 @@ def release_aggregate(
             decision,
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
             read.inputs,
+            max_runs=spec.runs,
         ),
     )
 
@@ -212,6 +214,12 @@ def protection_note(checked: CheckedTable) -> dict[str, Any]:
     if rules.method is Method.ROUNDING:
         note["rounding_base"] = rules.rounding_base
     return note
+
+
+def runs_used(uow: UnitOfWork, extract_id: str) -> int:
+    """Runs of a specification that count against its approval: every release made from it
+    but a refused one (nothing left the hub)."""
+    return sum(1 for r in uow.list_releases(extract_id) if r.status != ReleaseStatus.REFUSED)
 
 
 def new_release_id() -> str:
@@ -254,6 +262,10 @@ def _release_checked(
         digest = seal_bytes(ctx, blob_key, bundle)
         held = status is Status.REVIEW
         with ctx.store.unit_of_work() as uow:
+            if release.max_runs is not None and (
+                runs_used(uow, release.extract_id) >= release.max_runs
+            ):  # another run raced this one
+                raise Conflict(f"the approval of '{release.extract_id}' is used up")
             _record_in_ledger(uow, release)
             entry = uow.append_audit(
                 AuditEvent(

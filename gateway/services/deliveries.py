@@ -16,7 +16,7 @@ from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.ingest import IngestReport, ingest
 from gateway.dataplane.quality import QualityCounter
 from gateway.dataplane.reading import Opener, Readable
-from gateway.domain import identifiers, quality
+from gateway.domain import confirmation, identifiers, quality
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.principals import Principal
 from gateway.domain.records import DeliveryRecord, VersionAction
@@ -25,6 +25,7 @@ from gateway.errors import (
     Conflict,
     DeliveryRejected,
     Forbidden,
+    InvalidRequest,
     NotFound,
     PolicyDenied,
 )
@@ -51,6 +52,7 @@ class Receipt:
     version: int | None = None  # which version of the month this delivery is (newest)
     current: bool = True
     quality: dict[str, Any] | None = None  # the quality report (none before migration 0011)
+    held: list[dict[str, str]] | None = None  # why it waits for its source's confirmation
 
     @classmethod
     def of(cls, ctx: Context, record: DeliveryRecord, *, duplicate: bool, by: Principal) -> Receipt:
@@ -68,6 +70,7 @@ class Receipt:
             audit_service.proof_material(ctx, record.audit_index, by=by),
             *_version(ctx, record),
             record.quality_report(),
+            delivery_versions.held_reasons(ctx, record),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -117,9 +120,12 @@ def push_delivery(
     dataset: str,
     period: str,
     upload: Upload,
+    confirm: bool = False,
 ) -> Receipt:
     """Accept or refuse one delivery. The same content for the same dataset and period returns
-    the first receipt and stores nothing new.
+    the first receipt and stores nothing new. A delivery that would make data vanish or looks
+    like another month's (:mod:`gateway.domain.confirmation`) is stored and held, the current
+    version staying, unless ``confirm`` says its source means it.
 
     The body is read as it arrives (validated, pseudonymised and sealed on the way), so its
     digest, and with it whether it was delivered before, is known only at its end."""
@@ -149,6 +155,7 @@ def push_delivery(
             by=by,
             refs=refs,
         )
+    _within_reach(ctx, period, ds.future_months)
     if ds.collection_basis is None:
         ctx.refuse(
             PolicyDenied(
@@ -164,7 +171,22 @@ def push_delivery(
     blob_key = f"deliveries/{dataset}/{period}/{delivery_id}.gwb"
     vault_key = f"vault/{dataset}/{period}/{delivery_id}.gwb"
     with ctx.writing(blob_key, vault_key):
-        return _ingest_and_record(ctx, by, refs, delivery_id, upload, blob_key, vault_key)
+        return _ingest_and_record(ctx, by, refs, delivery_id, upload, blob_key, vault_key, confirm)
+
+
+def _within_reach(ctx: Context, period: str, ahead: int) -> None:
+    """A month the clock does not yet allow (beyond this one, plus the dataset's tolerance)
+    is no month to deliver for: a 422 that says why."""
+    today = ctx.today()
+    year, month = (int(p) for p in period.split("-"))
+    latest = today.year * 12 + today.month - 1 + ahead
+    if year * 12 + month - 1 > latest:
+        allowed = f"{latest // 12}-{latest % 12 + 1:02d}"
+        raise InvalidRequest(
+            f"the period {period} lies beyond the current month ({today:%Y-%m}); this dataset "
+            f"takes deliveries up to {allowed}",
+            errors=[{"field": "period", "problem": "future"}],
+        )
 
 
 def _ingest_and_record(
@@ -175,6 +197,7 @@ def _ingest_and_record(
     upload: Upload,
     blob_key: str,
     vault_key: str,
+    confirm: bool,
 ) -> Receipt:
     source, dataset, period = refs["source"], refs["dataset"], refs["period"]
     counter = QualityCounter(
@@ -192,6 +215,11 @@ def _ingest_and_record(
         if report.ok:  # this request's own copies, never committed
             ctx.blobs.delete(blob_key)
             ctx.blobs.delete(vault_key)
+        if delivery_versions.held_reasons(ctx, earlier):  # held: sent again
+            if confirm:
+                delivery_versions.confirm(ctx, earlier, by=by)
+                return Receipt.of(ctx, earlier, duplicate=False, by=by)
+            return Receipt.of(ctx, earlier, duplicate=True, by=by)
         if newest is None or newest.delivery_id != earlier.id:  # an earlier version, again
             delivery_versions.reinstate(ctx, earlier, by=by)
             return Receipt.of(ctx, earlier, duplicate=False, by=by)
@@ -217,23 +245,40 @@ def _ingest_and_record(
             },
         )
     assessed = _assess(ctx, dataset, counter, report, previous)
+    current_report = None
+    if newest is not None and newest.delivery_id is not None:
+        with ctx.store.unit_of_work() as uow:
+            current_record = uow.get_delivery(newest.delivery_id)
+        current_report = current_record.quality_report() if current_record else None
+    doubts = confirmation.reasons(
+        assessed, current_report, ctx.catalogue.datasets[dataset].quality.thresholds
+    )
+    held = bool(doubts) and not confirm
+    if held:
+        assessed["held"] = doubts
+    details: dict[str, Any] = {
+        "sha256": sha256,
+        "rows": report.rows,
+        "size_bytes": size,
+        "kek_version": kek_version,
+        "quality": {
+            "status": assessed["status"],
+            "flags": [f["code"] for f in assessed["flags"]],
+        },
+    }
+    if doubts:
+        details["confirmation"] = {
+            "reasons": [d["code"] for d in doubts],
+            "confirmed": not held,
+        }
     try:
         with ctx.store.unit_of_work() as uow:
             entry = uow.append_audit(
                 AuditEvent(
-                    EventType.DELIVERY_ACCEPTED,
+                    EventType.DELIVERY_HELD if held else EventType.DELIVERY_ACCEPTED,
                     by.label,
                     {**refs, "delivery": delivery_id},
-                    {
-                        "sha256": sha256,
-                        "rows": report.rows,
-                        "size_bytes": size,
-                        "kek_version": kek_version,
-                        "quality": {
-                            "status": assessed["status"],
-                            "flags": [f["code"] for f in assessed["flags"]],
-                        },
-                    },
+                    details,
                 ),
                 subjects=subjects,
             )
@@ -253,15 +298,16 @@ def _ingest_and_record(
                 json.dumps(assessed, sort_keys=True),
             )
             uow.add_delivery(record)
-            uow.add_version(
-                dataset,
-                period,
-                delivery_id,
-                VersionAction.DELIVERED,
-                entry.recorded_at,
-                by.label,
-                entry.index,
-            )
+            if not held:  # a held delivery is stored, but the current version stays
+                uow.add_version(
+                    dataset,
+                    period,
+                    delivery_id,
+                    VersionAction.DELIVERED,
+                    entry.recorded_at,
+                    by.label,
+                    entry.index,
+                )
     except Conflict:
         # A concurrent push of the same content won the race; this transaction rolled back,
         # so these copies were never committed. Return the winner's receipt.

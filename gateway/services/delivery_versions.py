@@ -32,6 +32,20 @@ def version_of(record: DeliveryRecord, versions: list[DeliveryVersion]) -> int |
     return mine[-1] if mine else None
 
 
+def held_reasons(ctx: Context, record: DeliveryRecord) -> list[dict[str, str]] | None:
+    """Why a delivery waits for its source's confirmation; None once it was confirmed (or if
+    it never had to wait)."""
+    report = record.quality_report()
+    held = report.get("held") if report else None
+    if not held:
+        return None
+    with ctx.store.unit_of_work() as uow:
+        versions = uow.versions_of(record.dataset, record.period)
+    if version_of(record, versions) is not None:
+        return None
+    return list(held)
+
+
 def describe(ctx: Context, record: DeliveryRecord) -> dict[str, Any]:
     """Which version this delivery is, whether it is current, and the month's history."""
     with ctx.store.unit_of_work() as uow:
@@ -40,6 +54,7 @@ def describe(ctx: Context, record: DeliveryRecord) -> dict[str, Any]:
     return {
         "version": version_of(record, versions),
         "current": newest is not None and newest.delivery_id == record.id,
+        "held": held_reasons(ctx, record),
         "current_version": newest.version if newest else None,
         "versions": [
             {
@@ -78,6 +93,42 @@ def reinstate(ctx: Context, record: DeliveryRecord, *, by: Principal) -> int:
             by.label,
             entry.index,
         )
+
+
+def confirm(ctx: Context, record: DeliveryRecord, *, by: Principal) -> int:
+    """Make a held delivery the month's current version, as its source confirmed (audited)."""
+    authorize(by, "delivery.confirm", owner=record.source)
+    reasons = held_reasons(ctx, record)
+    if reasons is None:
+        raise Conflict(f"delivery '{record.id}' is not waiting for confirmation")
+    refs = _refs(record)
+    with ctx.store.unit_of_work() as uow:
+        entry = uow.append_audit(
+            AuditEvent(
+                EventType.DELIVERY_CONFIRMED,
+                by.label,
+                refs,
+                {"sha256": record.sha256, "reasons": [r["code"] for r in reasons]},
+            )
+        )
+        return uow.add_version(
+            record.dataset,
+            record.period,
+            record.id,
+            VersionAction.CONFIRMED,
+            entry.recorded_at,
+            by.label,
+            entry.index,
+        )
+
+
+def confirm_held(ctx: Context, *, by: Principal, delivery_id: str) -> dict[str, Any]:
+    """The source confirms its held delivery: it becomes the month's current version."""
+    from gateway.services.deliveries import get_delivery  # the read rules, one place
+
+    record = get_delivery(ctx, by=by, delivery_id=delivery_id)
+    version = confirm(ctx, record, by=by)
+    return {"delivery_id": record.id, "confirmed": True, "current_version": version}
 
 
 def withdraw(ctx: Context, *, by: Principal, delivery_id: str, note: str | None) -> dict[str, Any]:

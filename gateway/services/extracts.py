@@ -189,6 +189,24 @@ def decide_extract(
     return updated
 
 
+def approval_exhausted(ctx: Context, record: ExtractRecord) -> str | None:
+    """Why the approval of ``record`` does not cover another run, or None if it does."""
+    spec = record.spec
+    if spec.valid_until is not None and ctx.today() > spec.valid_until:
+        return (
+            f"the approval of '{record.id}' ran until {spec.valid_until.isoformat()}; request "
+            "the specification again for a new approval"
+        )
+    with ctx.store.unit_of_work() as uow:
+        used = aggregates.runs_used(uow, record.id)
+    if used >= spec.runs:
+        return (
+            f"the approval of '{record.id}' covers {spec.runs} run(s), and {used} were made; "
+            "request the specification again for a new approval"
+        )
+    return None
+
+
 def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecord:
     """Run an approved spec: decide again, link, pseudonymise for the recipient, seal, record.
     Only the recipient that owns the specification runs it, whatever other roles it holds."""
@@ -199,6 +217,15 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
         raise Conflict(
             f"specification '{extract_id}' is {record.status}; only an approved "
             "specification can be released"
+        )
+    exhausted = approval_exhausted(ctx, record)
+    if exhausted is not None:
+        ctx.refuse(
+            Conflict(exhausted, runs=record.spec.runs),
+            event=EventType.RELEASE_REFUSED,
+            by=by,
+            refs=refs,
+            details={"rule": "approval-limits", "runs": record.spec.runs},
         )
     decision = decide(ctx, record.recipient, record.spec)
     if not decision.allowed:
@@ -225,6 +252,8 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
     with ctx.writing(blob_key):
         digest = seal_table(ctx, blob_key, linked.table)
         with ctx.store.unit_of_work() as uow:
+            if aggregates.runs_used(uow, record.id) >= record.spec.runs:  # a run raced it
+                raise Conflict(f"the approval of '{record.id}' is used up; ask for a new one")
             entry = uow.append_audit(
                 AuditEvent(
                     EventType.RELEASE_CREATED,

@@ -17,6 +17,7 @@ reach the database leaves everything for the next one.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import structlog
@@ -24,6 +25,7 @@ import structlog
 from gateway.services.ports import BlobStore, Store, WorkArea
 
 log = structlog.get_logger("gateway.janitor")
+FORGET_SESSIONS = 7 * 86400  # ended console sessions' rows are kept a week, then forgotten
 
 
 @dataclass
@@ -33,6 +35,7 @@ class SweepReport:
     partial_files: int = 0
     orphan_blobs: list[str] = field(default_factory=list)
     kept_blobs: int = 0  # marked, but committed: kept
+    sessions: int = 0  # console sessions that ended or expired a week ago, forgotten
 
     @property
     def removed_anything(self) -> bool:
@@ -61,6 +64,8 @@ def sweep(store: Store, blobs: BlobStore, work: WorkArea) -> SweepReport:
     for key in work.abandoned_keys():
         _settle_marked(store, blobs, key, report)
         work.forget_abandoned(key)
+    with store.unit_of_work() as uow:
+        report.sessions = uow.forget_sessions(time.time() - FORGET_SESSIONS)
     live = work.live_tokens()
     for path, token in blobs.partials():
         if token not in live:

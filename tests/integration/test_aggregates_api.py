@@ -28,6 +28,7 @@ PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}
 DFDG_COLUMNS = ["kommune", "record_type", "offer_type", "start_date", "end_date"]
 BY_KOMMUNE = {
     "purpose": "statistics",
+    "runs": 12,  # the tests run some specifications more than once
     "population": "everyone",
     **PERIOD,
     "datasets": [{"dataset": "dfdg-indsats", "columns": DFDG_COLUMNS}],
@@ -36,6 +37,7 @@ BY_KOMMUNE = {
 }
 SERVICES_SUM = {
     "purpose": "statistics",
+    "runs": 12,
     "population": "persons-in-resource-course",
     **PERIOD,
     "datasets": [

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import re
 import socket
 from typing import Any
 
@@ -248,6 +249,57 @@ def test_405_names_the_allowed_methods_and_responses_are_not_cached(gateway: Gat
         assert response.headers["Cache-Control"] == "no-store"
         assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert json.loads(r.text)["status"] == 405
+
+
+def test_every_path_answers_an_undeclared_method_405_before_any_token(gateway: Gateway) -> None:
+    """Every path of the OpenAPI document, and the public ones (checkpoint, tiles, health),
+    with every method it does not declare and no token at all: 405, Allow naming what it
+    declares, the gateway's own problem type."""
+    document = gateway.client.get("/openapi.json").json()
+    methods = {"get", "post", "put", "patch", "delete", "trace", "options"}
+    checked = 0
+    for path, operations in document["paths"].items():
+        concrete = path
+        for name in ("source", "dataset"):
+            concrete = concrete.replace("{" + name + "}", "lpr")
+        concrete = re.sub(r"\{[a-z_]+\}", "x", concrete)
+        declared = {m for m in operations if m in methods}
+        for method in sorted(methods - declared):
+            r = gateway.client.request(method.upper(), concrete)
+            assert r.status_code == 405, (method, path, r.status_code, r.text[:200])
+            assert set(r.headers["Allow"].split(", ")) >= {m.upper() for m in declared}, path
+            assert r.json()["type"].endswith("/problems/method-not-allowed")
+            checked += 1
+    for public in ("/checkpoint", "/healthz", "/readyz", "/tile/0/000"):
+        r = gateway.client.request("TRACE", public)
+        assert r.status_code == 405 and "GET" in r.headers["Allow"], (public, r.status_code)
+    assert checked > 100
+
+
+def test_a_body_that_is_not_utf8_json_is_the_gateways_422(gateway: Gateway) -> None:
+    """Bytes that are not UTF-8 where JSON is expected: 422 with the gateway's own problem
+    type, as for any malformed body (the document declares 422 on every operation with one)."""
+    auth = gateway.auth("star-analyse", Role.RECIPIENT, Role.APPROVER, Role.AUDITOR)
+    document = gateway.client.get("/openapi.json").json()
+    for path, template in (
+        ("/v1/extracts", "/v1/extracts"),
+        (
+            "/v1/extracts/ext-00000000000000000000000000000000/approve",
+            "/v1/extracts/{extract_id}/approve",
+        ),
+        ("/v1/audit/subject-lookup", "/v1/audit/subject-lookup"),
+        ("/v1/sessions/revoke", "/v1/sessions/revoke"),
+    ):
+        method = "post"
+        r = gateway.client.request(
+            method.upper(),
+            path,
+            content=b"\xff\xfe{not json",
+            headers={**auth, "Content-Type": "application/json"},
+        )
+        assert r.status_code == 422, (path, r.status_code, r.text[:200])
+        assert r.json()["type"].endswith("/problems/invalid-request")
+        assert "422" in document["paths"][template][method]["responses"], path
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))

@@ -120,9 +120,90 @@ def test_every_form_needs_the_sessions_csrf_token_and_our_origin(console: Gatewa
         other = _login(base, "dpo")  # another session cannot open this answer
         with closing(other):
             assert other.get(str(ok.url)).status_code == 410
+        copied = browser.cookies.get(COOKIE, path="/console")
+        assert copied and len(copied) < 64  # a random id: no token in the browser
         logout = browser.post(f"{base}/console/logout", data={"csrf": token})
-        assert logout.status_code == 200  # followed to the login page
+        # On to the identity provider, which asks to confirm that its session ends too
+        # (RP-initiated logout), then back to the console's login page.
+        assert logout.status_code == 200 and "/session/end" in str(logout.url)
+        action, inputs = _forms(logout.text)[0]
+        back = browser.post(str(logout.url.join(action)), data={**inputs, "logout": "yes"})
+        assert back.url.path == "/console/login-page", back.url
         assert browser.get(f"{base}/console/", follow_redirects=False).status_code == 303
+        # The cookie copied before the logout opens nothing now.
+        thief = httpx.Client(cookies={COOKIE: copied}, follow_redirects=False)
+        with closing(thief):
+            assert thief.get(f"{base}/console/").status_code == 303
+        # And the provider's own session ended: the next login asks for the person again.
+        again = browser.get(f"{base}/console/")
+        assert _forms(again.text) and "login" in _forms(again.text)[0][1]
+
+
+def test_a_session_ends_on_idle_a_role_change_and_an_operators_revoke(
+    console: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The session is the gateway's: idle too long, it is over; the person's roles change at
+    the provider, it is over at the next renewal; an operator revokes it, it is over. Each
+    time the browser's cookie opens nothing more."""
+    from gateway.identity.dev_provider import Person
+    from gateway.services import console_sessions
+    from gateway.storage import tables as t
+
+    base = str(console.client.base_url).rstrip("/")
+    engine = console.runtime.store.engine
+
+    def live(browser: httpx.Client) -> bool:
+        return browser.get(f"{base}/console/", follow_redirects=False).status_code == 200
+
+    with closing(_login(base, "dina")) as browser:
+        assert live(browser)
+        with engine.begin() as conn:  # half an hour and a minute without a request
+            conn.execute(t.console_sessions.update().values(last_seen_at=0.0))
+        assert not live(browser)
+        with engine.begin() as conn:
+            ended = conn.execute(t.console_sessions.select()).mappings().all()
+        assert {r["end_reason"] for r in ended if r["principal"]} >= {"idle"}
+    # A role change shows at the next renewal (every request, for this test).
+    monkeypatch.setattr(console_sessions, "RECHECK", 0)
+    with closing(_login(base, "carl")) as browser:
+        assert live(browser)
+        carl = Person("carl", "star-analyse", ("recipient",), unit="jura")
+        provider().state.add_person(carl)
+        try:
+            assert not live(browser)
+        finally:
+            provider().state.add_person(Person("carl", "star-analyse", ("approver",), unit="jura"))
+        with engine.begin() as conn:
+            rows = conn.execute(t.console_sessions.select()).mappings().all()
+        assert any(
+            r["end_reason"] == "role-change" and "person:carl" in (r["principal"] or "")
+            for r in rows
+        )
+    monkeypatch.setattr(console_sessions, "RECHECK", 300)
+    # An operator ends every session of an organisation.
+    with closing(_login(base, "dina")) as browser:
+        assert live(browser)
+        operator = console.auth("ops", Role.OPERATOR)
+        listed = console.client.get("/v1/sessions", headers=operator).json()["sessions"]
+        assert any(s["principal"].startswith("hub-legal/") for s in listed)
+        revoked = console.client.post(
+            "/v1/sessions/revoke", json={"organisation": "hub-legal"}, headers=operator
+        )
+        assert revoked.status_code == 200 and revoked.json()["ended"] >= 1
+        assert not live(browser)
+    refused = console.client.get(
+        "/v1/sessions", headers=console.auth("dina@hub-legal", Role.APPROVER)
+    )
+    assert refused.status_code == 403
+
+
+def test_hsts_is_sent_over_https_only(gateway: Gateway) -> None:
+    from starlette.testclient import TestClient
+
+    assert "strict-transport-security" not in gateway.client.get("/healthz").headers
+    with TestClient(gateway.client.app, base_url="https://gateway.example") as secure:
+        answer = secure.get("/healthz")
+        assert answer.headers["strict-transport-security"].startswith("max-age=31536000")
 
 
 def test_console_pages_check_the_same_permissions_as_the_api(console: Gateway) -> None:
@@ -346,3 +427,26 @@ def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: 
             f"/v1/releases/{held['id']}", headers=gw.auth("star-statistik", Role.RECIPIENT)
         ).json()
         assert release["status"] == "released"
+
+
+def test_search_filters_stay_out_of_the_address_and_a_refused_one_out_of_the_page(
+    console: Gateway,
+) -> None:
+    """The audit search is a form posted to the gateway: filters are kept in the session,
+    never in the address (nor so in the browser's history); a CPR typed as a filter is
+    refused, and not written back into the page."""
+    base = str(console.client.base_url).rstrip("/")
+    with closing(_login(base, "dpo")) as browser:
+        token = _csrf(browser.get(f"{base}/console/audit").text)
+        for cpr in ("0101801234", "010180–1234", "01.01.80-1234", "&#48;101801234"):
+            refused = browser.post(
+                f"{base}/console/audit", data={"csrf": token, "actor": cpr, "range": "30d"}
+            )
+            assert refused.status_code == 422, (cpr, refused.status_code)
+            assert "0101801234" not in refused.text and "1801234" not in refused.text
+            assert "1234" not in str(refused.url)
+        found = browser.post(f"{base}/console/audit", data={"csrf": token, "category": "refusals"})
+        assert found.status_code == 200 and found.history[0].status_code == 303
+        assert str(found.url) == f"{base}/console/audit" and 'id="total"' in found.text
+        csv_ = browser.get(f"{base}/console/audit.csv")
+        assert csv_.status_code == 200 and csv_.text.startswith("index,time,type")

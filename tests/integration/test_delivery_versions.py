@@ -102,3 +102,67 @@ def test_a_release_names_the_versions_it_read_and_keeps_them(
     assert again["inputs"] == first["inputs"]
     entry = json.loads(first["audit"]["entry"])
     assert entry["details"]["inputs"] == first["inputs"]
+
+
+def test_a_delivery_that_would_make_data_vanish_waits_for_its_source(
+    gateway: Gateway, synthetic: Synthetic, tmp_path: object
+) -> None:
+    """A header alone, a third of the rows, or October's file sent as November's: stored,
+    answered with a durable receipt, held; the current version stays until the source
+    confirms. With confirm=true it is current at once."""
+    source = gateway.auth(SOURCE, Role.SOURCE)
+    original = synthetic.bytes("lpr")
+    good = gateway.push(SOURCE, "lpr", original).json()
+    header = original[: original.find(b"\n") + 1]
+    lines = original.splitlines(keepends=True)
+    third = b"".join(lines[: 1 + (len(lines) - 1) // 3])
+
+    empty = gateway.push(SOURCE, "lpr", header)
+    assert empty.status_code == 201, empty.text
+    held = empty.json()
+    assert held["current"] is False and [r["code"] for r in held["held"]] == ["no-rows"]
+    assert held["audit"]["entry"] and _current(gateway) == [good["delivery_id"]]
+    shown = gateway.client.get(f"/v1/deliveries/{held['delivery_id']}", headers=source).json()
+    assert shown["status"] == "held" and shown["held"][0]["code"] == "no-rows"
+
+    dropped = gateway.push(SOURCE, "lpr", third).json()
+    assert {r["code"] for r in dropped["held"]} >= {"rows-dropped", "persons-dropped"}
+    assert "fewer" in dropped["held"][0]["detail"] and _current(gateway) == [good["delivery_id"]]
+
+    # The same held content again: its receipt, still held; confirmed: current.
+    again = gateway.push(SOURCE, "lpr", third).json()
+    assert again["duplicate"] is True and again["held"]
+    other = gateway.auth("dfdg", Role.SOURCE)
+    confirm = f"/v1/deliveries/{dropped['delivery_id']}/confirm"
+    assert gateway.client.post(confirm, headers=other).status_code == 404  # not its delivery
+    ok = gateway.client.post(confirm, headers=source)
+    assert ok.status_code == 200 and ok.json()["confirmed"] is True, ok.text
+    assert _current(gateway) == [dropped["delivery_id"]]
+    assert gateway.client.post(confirm, headers=source).status_code == 409  # not held any more
+    assert {"delivery.held", "delivery.confirmed"} <= set(_types(gateway))
+
+    # An empty month delivered on purpose: confirm=true makes it current at once.
+    meant = gateway.client.post(
+        f"/v1/sources/{SOURCE}/datasets/lpr/deliveries",
+        params={"period": "2016-11", "confirm": "true"},
+        content=header + b"\n",
+        headers=source,
+    )
+    assert meant.status_code == 201 and meant.json()["current"] is True, meant.text
+    assert meant.json()["held"] is None
+
+
+def test_a_month_the_clock_does_not_allow_is_refused(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    """Deliveries for a month beyond the current one (no dataset here takes any ahead)."""
+    for period in ("2099-12", f"{gateway.runtime.context.today():%Y}-12"):
+        future = gateway.push(SOURCE, "lpr", synthetic.bytes("lpr"), period=period)
+        today = gateway.runtime.context.today()
+        if period <= f"{today:%Y-%m}":
+            continue
+        assert future.status_code == 422, (period, future.text)
+        assert "beyond the current month" in future.json()["detail"]
+    year, month = divmod(today.year * 12 + today.month, 12)
+    next_month = f"{year}-{month + 1:02d}"
+    assert gateway.push(SOURCE, "lpr", synthetic.bytes("lpr"), period=next_month).status_code == 422

@@ -24,6 +24,7 @@ from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}
 LINKED = {
     "purpose": "analysis",
+    "runs": 12,  # the tests run some specifications more than once
     "population": "persons-in-resource-course",
     **PERIOD,
     "datasets": [
@@ -278,3 +279,28 @@ def test_a_misspelt_name_is_a_422_with_suggestions_not_a_legal_refusal(gateway: 
         assert "did you mean" in r.json()["detail"]
     refused = gateway.runtime.store.search_audit(AuditQuery(event_type="extract.refused"))
     assert refused == []
+
+
+def test_an_approval_covers_the_runs_and_the_days_it_states(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    """One approval, one run by default: a second run needs a new approval. An approval valid
+    until a day past covers no run."""
+    push_all(gateway, synthetic)
+    once = {k: v for k, v in LINKED.items() if k != "runs"}
+    first, _ = release_for(gateway, "star-analyse", once)
+    headers = gateway.auth("star-analyse", Role.RECIPIENT)
+    again = gateway.client.post(f"/v1/extracts/{first['extract_id']}/releases", headers=headers)
+    assert again.status_code == 409 and "covers 1 run(s)" in again.json()["detail"]
+    refused = gateway.runtime.store.search_audit(AuditQuery(event_type="release.refused"))
+    assert json.loads(refused[-1].body)["details"]["rule"] == "approval-limits"
+    expired = {**once, "runs": 5, "valid_until": "2016-12-31"}
+    ext = gateway.client.post("/v1/extracts", json=expired, headers=headers).json()
+    ok = gateway.client.post(
+        f"/v1/extracts/{ext['id']}/approve", headers=gateway.auth("dpo@star.dk", Role.APPROVER)
+    )
+    assert ok.status_code == 200
+    late = gateway.client.post(f"/v1/extracts/{ext['id']}/releases", headers=headers)
+    assert late.status_code == 409 and "ran until 2016-12-31" in late.json()["detail"]
+    too_many = gateway.client.post("/v1/extracts", json={**once, "runs": 100}, headers=headers)
+    assert too_many.status_code == 422

@@ -249,3 +249,17 @@ def test_a_machine_client_never_approves(gateway: Gateway, synthetic: Synthetic)
         gateway.client.post(f"/v1/extracts/{ext.json()['id']}/approve", headers=person).status_code
         == 200
     )
+
+
+def test_the_provider_never_forgets_a_registered_client_however_busy() -> None:
+    """The quick-start adapter of ``oidc-provider`` kept the 1,000 most recent entries, and
+    every token request stores its assertion's jti: after 2,000 requests by others, a client
+    registered earlier got ``invalid_client``. Registered clients now live as long as the
+    provider."""
+    p = provider()
+    quiet = p.tokens.client("star-analyse", ("recipient", "source"))
+    busy = p.tokens.client("star-statistik", ("recipient", "source"))
+    for _ in range(2100):
+        p.tokens.oauth.client_credentials(busy, p.tokens.resource)
+    token = p.tokens.oauth.client_credentials(quiet, p.tokens.resource).access_token
+    assert jwt.decode(token, options={"verify_signature": False})["organisation"] == "star-analyse"

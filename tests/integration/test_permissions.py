@@ -76,11 +76,23 @@ class World:
     def fresh_delivery(self) -> str:
         """The current delivery of a month of its own (a withdrawal takes nothing the other
         calls need)."""
+        return self._push(confirm=True)
+
+    def fresh_held_delivery(self) -> str:
+        """A delivery held for its source's confirmation (another month's file)."""
+        return self._push(confirm=False)
+
+    def _push(self, *, confirm: bool) -> str:
         self.months += 1
-        period = f"2015-{self.months:02d}"
-        r = self.gw.push(LPR_SOURCE, "lpr", self.lpr, period=period)
-        assert r.status_code == 201, r.text  # type: ignore[attr-defined]
-        return str(r.json()["delivery_id"])  # type: ignore[attr-defined]
+        r = self.gw.client.post(
+            f"/v1/sources/{LPR_SOURCE}/datasets/lpr/deliveries",
+            params={"period": f"2015-{self.months:02d}", "confirm": str(confirm).lower()},
+            content=self.lpr,
+            headers=self.gw.auth(LPR_SOURCE, Role.SOURCE),
+        )
+        assert r.status_code == 201, r.text
+        assert bool(r.json().get("held")) is not confirm, r.text
+        return str(r.json()["delivery_id"])
 
 
 def _world(gw: Gateway, synthetic: Synthetic) -> World:
@@ -137,10 +149,22 @@ CALLS: dict[tuple[str, str], Call] = {
             {"json": {"note": "withdrawn by the permission walk"}},
         ),
     ),
+    ("POST", "/v1/deliveries/{delivery_id}/confirm"): Call(
+        LPR_SOURCE,
+        OTHER_SOURCE,
+        lambda w, fresh: (
+            f"/v1/deliveries/{w.fresh_held_delivery() if fresh else w.delivery}/confirm",
+            {},
+        ),
+    ),
     ("GET", "/v1/catalogue/datasets"): Call(
         None, None, lambda w, _: ("/v1/catalogue/datasets", {})
     ),
     ("GET", "/v1/catalogue/grants"): Call(None, None, lambda w, _: ("/v1/catalogue/grants", {})),
+    ("GET", "/v1/sessions"): Call(None, None, lambda w, _: ("/v1/sessions", {})),
+    ("POST", "/v1/sessions/revoke"): Call(
+        None, None, lambda w, _: ("/v1/sessions/revoke", {"json": {"organisation": "nobody"}})
+    ),
     ("POST", "/v1/extracts"): Call(ANALYSE, None, lambda w, _: ("/v1/extracts", {"json": LINKED})),
     ("GET", "/v1/extracts"): Call(None, None, lambda w, _: ("/v1/extracts", {})),
     ("GET", "/v1/extracts/{extract_id}"): Call(
@@ -213,6 +237,10 @@ CALLS: dict[tuple[str, str], Call] = {
 }
 
 
+def _organisation(who: str) -> str:
+    return who.rsplit("@", 1)[-1]
+
+
 def _routes(gw: Gateway) -> Iterator[tuple[str, str, str]]:
     for path, operations in gw.client.get("/openapi.json").json()["paths"].items():
         for method, operation in operations.items():
@@ -278,6 +306,10 @@ def test_the_whole_table_holds_for_every_role_combination(world: World) -> None:
             for subject, is_owner in subjects:
                 who = subject or "someone@star.dk"
                 expected = permits(roles, case, owner=is_owner or call.owner is None)
+                if PERMISSIONS[case].four_eyes and call.requester is not None:
+                    # The policies' default: the deciding person is of another unit than the
+                    # requester (an organisation without units is one unit).
+                    expected = expected and _organisation(who) != _organisation(call.requester)
                 url, kwargs = call.make(world, expected)
                 r = world.gw.client.request(
                     method, url, headers=world.gw.auth(who, *roles), **kwargs

@@ -54,13 +54,13 @@ def test_each_failed_check_is_a_401_that_names_it(issuer: StaticIssuer) -> None:
         "future iat": (issuer.sign({"iat": now + 600, "exp": now + 900}), "not valid yet"),
         "too old": (issuer.sign({"iat": now - 7200, "exp": now + 60}), "older"),
         "lives too long": (issuer.sign({"exp": now + 86400}), "longer"),
-        "no exp": (issuer.sign({"exp": ...}), "missing"),
+        "no exp": (issuer.sign({"exp": ...}), "no 'exp' claim"),
         "foreign organisation": (issuer.sign({"organisation": "dst"}), "speak for"),
         "no role": (issuer.sign({"roles": ["janitor"]}), "no gateway role"),
         "roles not a list": (issuer.sign({"roles": 7}), "roles claim"),
-        "person a CPR": (issuer.sign({"sub": "0101801111"}), "person claim"),
-        "person with spaces": (issuer.sign({"sub": "a b"}), "person claim"),
-        "organisation missing": (issuer.sign({"organisation": ...}), "organisation claim"),
+        "person a CPR": (issuer.sign({"sub": "0101801111"}), "'sub' claim"),
+        "person with spaces": (issuer.sign({"sub": "a b"}), "'sub' claim"),
+        "organisation missing": (issuer.sign({"organisation": ...}), "'organisation' claim"),
         "unknown kid": (issuer.sign({}, kid="nope"), "signing key"),
         "garbage": ("not-a-token", "well-formed"),
         "three dots of garbage": ("a.b.c", "well-formed"),
@@ -178,3 +178,90 @@ def test_an_issuer_that_types_its_access_tokens_gets_only_access_tokens(
             verifier.verify(issuer.sign({}))  # typ JWT: an ID token, say
     finally:
         verifier.close()
+
+
+REQUIRED = ("iss", "exp", "aud", "sub", "client_id", "iat", "jti")
+WRONG_TYPES: dict[str, list[object]] = {
+    "sub": [7, {"a": 1}, True, ""],
+    "client_id": [7, ["c"], False],
+    "jti": [7, ["j"], 1.5],
+    "aud": [7, {"a": 1}, [7], []],
+    "exp": ["soon", ["1"], True],
+    "iat": ["now", True],
+    "roles": ["recipient", "recipient approver", {"r": 1}],
+    "organisation": [7, ["star-analyse"]],
+}
+
+
+@pytest.mark.parametrize("claim", REQUIRED)
+def test_a_token_without_a_required_claim_is_refused_naming_it(
+    issuer: StaticIssuer, claim: str
+) -> None:
+    """RFC 9068, section 2.2: iss, exp, aud, sub, client_id, iat and jti are required."""
+    verifier = verifier_for(issuer.trusted(("star-analyse",)))
+    try:
+        with pytest.raises(NotAuthenticated) as failed:
+            verifier.verify(issuer.sign({claim: ...}))
+        assert claim in failed.value.detail, failed.value.detail
+    finally:
+        verifier.close()
+
+
+@pytest.mark.parametrize(
+    ("claim", "value"), [(c, v) for c, values in WRONG_TYPES.items() for v in values]
+)
+def test_a_claim_of_the_wrong_type_is_an_error_not_coerced(
+    issuer: StaticIssuer, claim: str, value: object
+) -> None:
+    verifier = verifier_for(issuer.trusted(("star-analyse",)))
+    try:
+        with pytest.raises(NotAuthenticated) as failed:
+            verifier.verify(issuer.sign({claim: value}))
+        detail = failed.value.detail
+        assert claim in detail, detail
+        assert failed.value.extra.get("claim") == claim or claim in ("exp", "iat"), detail
+    finally:
+        verifier.close()
+
+
+def test_a_revoked_token_is_refused_while_the_list_holds_it(issuer: StaticIssuer) -> None:
+    """A provider that publishes the ids of tokens it revoked before they expire: the
+    gateway refuses those, reading the list over HTTP at most once a minute."""
+    import http.server
+    import json as json_
+    import threading
+
+    revoked: list[str] = ["revoked-one"]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json_.dumps({"revoked": [{"jti": j} for j in revoked]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/revoked"
+    verifier = verifier_for(issuer.trusted(("star-analyse",), revocation_list=url))
+    try:
+        assert verifier.verify(issuer.sign({"jti": "fine"})).organisation == "star-analyse"
+        with pytest.raises(NotAuthenticated) as failed:
+            verifier.verify(issuer.sign({"jti": "revoked-one"}))
+        assert "revoked" in failed.value.detail and failed.value.extra["claim"] == "jti"
+    finally:
+        verifier.close()
+        server.shutdown()
+        server.server_close()
+    # A list that cannot be read at all: the gateway cannot tell, so it does not accept.
+    dead = verifier_for(issuer.trusted(("star-analyse",), revocation_list=url))
+    try:
+        with pytest.raises(ServiceUnavailable):
+            dead.verify(issuer.sign({}))
+    finally:
+        dead.close()

@@ -51,6 +51,12 @@ async def push(
     ctx: Ctx,
     by: CurrentPrincipal,
     period: str = Query(..., description="The month the delivery covers, YYYY-MM"),
+    confirm: bool = Query(
+        False,
+        description="The source means it: a delivery with no rows, far fewer rows or persons "
+        "than the month's current version, or mostly dated outside its month becomes current "
+        "at once instead of waiting (held) for POST /v1/deliveries/{id}/confirm.",
+    ),
 ) -> dict[str, Any]:
     settings = get_runtime(request).settings
     # Spooled in this process's work area: a crash leaves it to the sweep, never unexplained.
@@ -70,6 +76,7 @@ async def push(
             dataset=dataset,
             period=period,
             upload=spool,
+            confirm=confirm,
         )
     )
     try:
@@ -154,7 +161,9 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
 )
 def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)
-    return {**_public(record), "status": "accepted", **delivery_versions.describe(ctx, record)}
+    described = delivery_versions.describe(ctx, record)
+    status = "held" if described["held"] else "accepted"
+    return {**_public(record), "status": status, **described}
 
 
 @router.get(
@@ -184,6 +193,17 @@ def withdraw(
 ) -> dict[str, Any]:
     note = body.note if body else None
     return delivery_versions.withdraw(ctx, by=by, delivery_id=delivery_id, note=note)
+
+
+@router.post(
+    "/deliveries/{delivery_id}/confirm",
+    summary="Confirm one's own delivery held for confirmation: it becomes the month's current",
+    openapi_extra=use_case("delivery.confirm"),
+    response_model=None,
+    responses=answer(schemas.Confirmation, "Confirmed; the month's current version"),
+)
+def confirm(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    return delivery_versions.confirm_held(ctx, by=by, delivery_id=delivery_id)
 
 
 def _public(record: DeliveryRecord) -> dict[str, Any]:
