@@ -221,7 +221,11 @@ class StaticIssuer:
         }
         body = {k: v for k, v in body.items() if v is not ...}
         signing = jwt.PyJWK(jwk, algorithm=algorithm)
-        return jwt.encode(body, signing, algorithm=algorithm, headers={"kid": jwk["kid"], **header})
+        # Signed as bytes: PyJWT's encode refuses some claims of a wrong shape (an iss that is
+        # not a string), and the tests need to send exactly those.
+        payload = json.dumps(body, separators=(",", ":")).encode()
+        headers = {"kid": jwk["kid"], "typ": "JWT", **header}
+        return jwt.api_jws.encode(payload, signing, algorithm=algorithm, headers=headers)
 
     def close(self) -> None:
         self.server.shutdown()

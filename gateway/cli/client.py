@@ -8,6 +8,7 @@ session, a client key file (GATEWAY_CLIENT_KEY), or ``--token`` / GATEWAY_TOKEN
 from __future__ import annotations
 
 import argparse
+import hashlib
 import io
 import json
 import sys
@@ -21,6 +22,7 @@ import httpx
 
 from gateway.cli.login import bearer_token
 from gateway.cli.progress import Advance, progress
+from gateway.errors import IntegrityError, InvalidRequest
 
 
 def http_client(args: argparse.Namespace) -> httpx.Client:
@@ -162,32 +164,76 @@ def _wait(attempt: int, retry_after: str | None) -> None:
 
 
 def pull(args: argparse.Namespace) -> int:
-    with (
-        http_client(args) as client,
-        client.stream(
-            "GET",
-            f"/v1/releases/{args.release_id}/content",
-            params={"format": args.format} if args.format else None,
-        ) as response,
-    ):
-        if not response.is_success:
-            response.read()
-            return show(response, args.json)
-        out: Path = args.out
-        partial = out.with_name(f".{out.name}.part")  # a cut-off pull never looks complete
-        length = response.headers.get("content-length")
-        total = int(length) if length and length.isdigit() else None
-        try:
-            with progress(f"pulling {out.name}", total) as advance, open(partial, "wb") as fh:
-                for block in response.iter_bytes():
-                    fh.write(block)
-                    advance(len(block))
-        except BaseException:
-            partial.unlink(missing_ok=True)  # nothing half-pulled is left behind
-            raise
-        partial.replace(out)
-    print(f"wrote {args.out}")
+    """Download a release's content to ``--out``: never over an existing file without
+    ``--force``; hashed while written and checked against the digest the audit entry records
+    (for the release's own format); what was written is said (file, bytes, rows, sha256)."""
+    out: Path = args.out
+    if out.exists() and not getattr(args, "force", False):
+        raise InvalidRequest(f"{out} exists; pull elsewhere, or add --force to replace it")
+    with http_client(args) as client:
+        meta = client.get(f"/v1/releases/{args.release_id}")
+        if not meta.is_success:
+            return show(meta, args.json)
+        release = meta.json()
+        params = {"format": args.format} if args.format else None
+        with client.stream(
+            "GET", f"/v1/releases/{args.release_id}/content", params=params
+        ) as response:
+            if not response.is_success:
+                response.read()
+                return show(response, args.json)
+            recorded = next(
+                (
+                    v
+                    for k, v in response.headers.items()
+                    if k.lower().startswith("x-content-sha256")
+                ),
+                None,
+            )
+            digest, size = _write_atomically(response, out)
+    native = args.format in (None, "zip" if release["kind"] != "microdata" else "parquet")
+    if native and recorded and digest != recorded:
+        out.unlink(missing_ok=True)
+        raise IntegrityError(
+            f"the pulled file's sha256 {digest} is not the one recorded for release "
+            f"{args.release_id} ({recorded}); nothing was kept"
+        )
+    result = {
+        "release_id": args.release_id,
+        "file": str(out),
+        "bytes": size,
+        "rows": release["rows"],
+        "persons": release.get("persons"),
+        "sha256": digest,
+        "matches_audit_entry": native and recorded == digest,
+    }
+    if args.json:
+        print(json.dumps(result, indent=2))
+    else:
+        checked = "; matches the audit entry" if result["matches_audit_entry"] else ""
+        print(f"wrote {out}: {size:,} bytes, {release['rows']:,} rows, sha256 {digest}{checked}")
     return 0
+
+
+def _write_atomically(response: httpx.Response, out: Path) -> tuple[str, int]:
+    """Stream ``response`` into ``out`` by way of a hidden partial file (a cut-off pull never
+    looks complete, and nothing half-pulled is left); its sha256 and size."""
+    partial = out.with_name(f".{out.name}.part")
+    length = response.headers.get("content-length")
+    total = int(length) if length and length.isdigit() else None
+    digest, size = hashlib.sha256(), 0
+    try:
+        with progress(f"pulling {out.name}", total) as advance, open(partial, "wb") as fh:
+            for block in response.iter_bytes():
+                fh.write(block)
+                digest.update(block)
+                size += len(block)
+                advance(len(block))
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+    partial.replace(out)
+    return digest.hexdigest(), size
 
 
 def report(args: argparse.Namespace) -> int:
@@ -197,19 +243,33 @@ def report(args: argparse.Namespace) -> int:
         if not response.is_success or args.out is None:
             return show(response, args.json)
         body = response.json()
-        print(f"release {body['id']}: {body['status']} (disclosure check: {body['sdc_status']})")
         if body["status"] != "released":
-            print("held for an approver's review; pull it once released")
+            _say(
+                args,
+                body,
+                f"release {body['id']}: {body['status']} (disclosure check: "
+                f"{body['sdc_status']}); held for an approver's review; pull it once released",
+            )
             return 0
         content = client.get(f"/v1/releases/{body['id']}/content", params={"format": "zip"})
         if not content.is_success:
             return show(content, args.json)
-    args.out.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(io.BytesIO(content.content)) as archive:
-        for name in archive.namelist():  # the gateway's own names; refuse anything else
+        names = archive.namelist()
+        for name in names:  # the gateway's own names; refuse anything else
             if name.startswith("/") or ".." in Path(name).parts:
-                print(f"error: unexpected file name in the bundle: {name!r}", file=sys.stderr)
-                return 1
+                raise IntegrityError(f"unexpected file name in the bundle: {name!r}")
+        args.out.mkdir(parents=True, exist_ok=True)
         archive.extractall(args.out)
-    print(f"wrote {args.out}/index.html, tables/, charts/, headline.csv")
+    _say(
+        args,
+        {**body, "out": str(args.out), "files": names},
+        f"release {body['id']}: released; wrote {args.out}/index.html, tables/, charts/, "
+        "headline.csv",
+    )
     return 0
+
+
+def _say(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
+    """``body`` as JSON with ``--json``, else ``text``: standard output holds one or the other."""
+    print(json.dumps(body, indent=2, ensure_ascii=False) if args.json else text)

@@ -149,6 +149,7 @@ def extract_release(extract_id: str, **params: Any) -> int:
     default=None,
     help="parquet (microdata) or zip (aggregates) by default",
 )
+@click.option("--force", is_flag=True, help="replace --out if it exists")
 @http_options
 def extract_pull(**params: Any) -> int:
     """Download a release's content (its recipient only); a progress bar on a terminal."""

@@ -16,7 +16,7 @@ from gateway.audit.verify import VerifyResult
 from gateway.cli.progress import progress
 from gateway.config import Settings
 from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
-from gateway.crypto.notes import NoteVerifier
+from gateway.crypto.notes import NoteError, NoteVerifier
 from gateway.dataplane import synth
 from gateway.domain.catalogue import OutputForm, Purpose
 from gateway.domain.catalogue_doc import catalogue_markdown
@@ -24,6 +24,7 @@ from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import ActorKind, Principal, Role
+from gateway.errors import InvalidRequest
 from gateway.files import write_atomic
 from gateway.services import audit as audit_service
 from gateway.services import keys as keys_service
@@ -261,10 +262,26 @@ def audit_index_subjects(_: argparse.Namespace) -> int:
     return 0
 
 
+def verifier_key(value: str) -> NoteVerifier:
+    """The log's verifier key from ``--key``: the key's text (``name+hash+base64``) or the
+    path of a file holding it (``vkey.txt`` of an export). A value that is neither is a
+    wrong key format, said as such, never as a log that does not verify."""
+    path = Path(value)
+    text = path.read_text().strip() if path.is_file() else value.strip()
+    try:
+        return NoteVerifier.from_vkey(text)
+    except NoteError:
+        shown = "the file's content" if path.is_file() else "the value"
+        raise InvalidRequest(
+            f"wrong key format: {shown} is not a verifier key (expected name+hash+base64, "
+            "as in the export's vkey.txt or `gateway keys show-public`, or that file's path)"
+        ) from None
+
+
 def audit_verify_receipt(args: argparse.Namespace) -> int:
-    vkey = args.key or args.key_file.read_text().strip()
+    verifier = verifier_key(args.key or str(args.key_file))
     receipt = json.loads(args.file.read_text())
-    checked = receipts.verify_receipt(receipt, NoteVerifier.from_vkey(vkey))
+    checked = receipts.verify_receipt(receipt, verifier)
     print(
         f"receipt OK: entry {checked.index} ({checked.type}) is in the log of "
         f"'{checked.origin}' at size {checked.tree_size}, checkpoint signed by the key"
@@ -274,7 +291,7 @@ def audit_verify_receipt(args: argparse.Namespace) -> int:
 
 def audit_verify_export(args: argparse.Namespace) -> int:
     folder: Path = args.dir
-    return _show_verify(args, receipts.verify_export(folder, NoteVerifier.from_vkey(args.key)))
+    return _show_verify(args, receipts.verify_export(folder, verifier_key(args.key)))
 
 
 def audit_export(args: argparse.Namespace) -> int:

@@ -182,7 +182,7 @@ def audit_index_subjects() -> int:
 
 @audit.command("verify-receipt")
 @click.argument("file", type=PATH)
-@click.option("--key", default=None, help="the log's verifier key (vkey)")
+@click.option("--key", default=None, help="the log's verifier key (vkey), or a file holding it")
 @click.option("--key-file", type=PATH, default=None, help="a file holding it")
 def audit_verify_receipt(**params: Any) -> int:
     """Check a receipt or release (JSON) offline with the log's public key."""
@@ -192,7 +192,9 @@ def audit_verify_receipt(**params: Any) -> int:
 
 @audit.command("verify-export")
 @click.argument("dir", type=PATH)
-@click.option("--key", required=True, help="the log's verifier key (vkey)")
+@click.option(
+    "--key", required=True, help="the log's verifier key (vkey), or a file holding it (vkey.txt)"
+)
 @json_flag
 def audit_verify_export(**params: Any) -> int:
     """Verify an exported log offline."""

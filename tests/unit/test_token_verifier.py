@@ -5,10 +5,12 @@ limits of what each issuer may say."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from gateway.domain.principals import ActorKind, Role
 from gateway.errors import NotAuthenticated, ServiceUnavailable
@@ -265,3 +267,48 @@ def test_a_revoked_token_is_refused_while_the_list_holds_it(issuer: StaticIssuer
             dead.verify(issuer.sign({}))
     finally:
         dead.close()
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+# What each claim must be; anything else is refused. The mapped claims (organisation, roles)
+# are the trusted issuer's: a string, and a list of strings.
+CLAIM_OK: dict[str, Callable[[object], bool]] = {
+    "iss": lambda v: False,  # any other issuer is not the trusted one
+    "sub": lambda v: isinstance(v, str) and bool(v),
+    "client_id": lambda v: isinstance(v, str) and bool(v),
+    "jti": lambda v: isinstance(v, str) and bool(v),
+    "aud": lambda v: False,  # only the gateway's own audience
+    "exp": lambda v: _number(v) and float(v) > time.time(),  # type: ignore[arg-type]
+    "iat": lambda v: _number(v) and float(v) <= time.time(),  # type: ignore[arg-type]
+    "organisation": lambda v: v == "star-analyse",
+    "roles": lambda v: isinstance(v, list) and all(isinstance(r, str) for r in v),
+}
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck))
+@given(claim=st.sampled_from(sorted(CLAIM_OK)), value=JSON_VALUES, drop=st.booleans())
+def test_every_claim_dropped_or_retyped_is_refused(
+    issuer: StaticIssuer, claim: str, value: object, drop: bool
+) -> None:
+    """Property: a token whose claim is missing (``drop``) or holds any JSON value of the
+    wrong shape is refused with a 401, never accepted with the value coerced."""
+    if not drop and (value is None or CLAIM_OK[claim](value)):
+        return  # a well-shaped value (a missing one is drawn by ``drop``)
+    if drop and claim not in REQUIRED and claim != "organisation" and claim != "roles":
+        return
+    verifier = verifier_for(issuer.trusted(("star-analyse",)))
+    try:
+        with pytest.raises(NotAuthenticated):
+            verifier.verify(issuer.sign({claim: ... if drop else value}))
+    finally:
+        verifier.close()
