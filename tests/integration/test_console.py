@@ -306,6 +306,8 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         # Beside the decision, the quality of the months the specification reads.
         assert "Datakvalitet i de måneder, der læses" in page
         assert re.search(r"<td>lpr</td><td colspan=\"2\">1 måneder</td><td>i orden</td>", page)
+        # What the approval covers: the runs and the last day the specification states.
+        assert re.search(r"Godkendelsen dækker</dt><dd>\d+ kørsler, ", page)
         assert serious_violations(driver) == []
         _shoot(driver, shots, "approval-queue")
         note = driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] input[name=note]")
