@@ -1,5 +1,6 @@
-"""``python -m bench [all|ingest|quality|linking|small-pushes|audit|disclosure|tokens] [--rows N]
-[--big-rows N] [--seconds S] [--entries N]``: run benchmarks, print a table, write results.json."""
+"""``python -m bench [all|ingest|quality|linking|retention|small-pushes|audit|disclosure|tokens]
+[--rows N] [--big-rows N] [--seconds S] [--entries N]``: run benchmarks, print a table, write
+results.json."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, disclosure, ingest, linking, quality, small_pushes, tokens
+from bench import audit, disclosure, ingest, linking, quality, retention, small_pushes, tokens
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -27,6 +28,7 @@ def main() -> int:
             "ingest",
             "quality",
             "linking",
+            "retention",
             "small-pushes",
             "tokens",
         ],
@@ -68,6 +70,9 @@ def main() -> int:
     if args.suite in ("all", "tokens"):
         print("-- identity")
         rows += tokens.run()
+    if args.suite in ("all", "retention"):
+        print("-- retention sweep")
+        rows += retention.run()
     if args.suite in ("all", "audit"):
         print("-- audit log")
         rows += audit.run(entries=args.entries)

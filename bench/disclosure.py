@@ -24,9 +24,10 @@ from gateway.dataplane.tabulate import Dimension, count_persons
 from gateway.domain.disclosure import CheckedTable, DisclosureRules, Method, Placement, check
 from gateway.domain.disclosure import ledger as ledger_mod
 from gateway.domain.principals import Principal, Role
-from gateway.services import deliveries
-from gateway.services.bootstrap import open_runtime
-from gateway.services.sealed import stored_reader
+from gateway.services.deliveries import ingest as deliveries
+from gateway.services.deliveries.uploads import BytesUpload
+from gateway.services.platform.bootstrap import open_runtime
+from gateway.services.platform.sealed import stored_reader
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -53,7 +54,7 @@ def _report(scale: float) -> list[dict[str, Any]]:
                 source=ds.owner,
                 dataset=f.dataset,
                 period="2016-11",
-                upload=deliveries.BytesUpload((folder / "src" / f.path).read_bytes()),
+                upload=BytesUpload((folder / "src" / f.path).read_bytes()),
             )
         began = time.perf_counter()
         data = ressourceforloeb.compute(ctx.catalogue, stored_reader(ctx, ["2016-11"]), "2016-11")

@@ -28,7 +28,7 @@ from bench.identity import dev_identity
 from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
 from gateway.crypto.pseudonyms import HMAC_KERNEL, internal_pseudonyms, recipient_pseudonyms
-from gateway.dataplane import synth
+from gateway.dataplane import synth_sized
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import Role
 from gateway.storage import subject_index
@@ -78,7 +78,7 @@ def run(
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         folder = Path(tmp)
         csv_path = folder / "lpr-2016-11.csv"
-        synth.lpr_like(catalogue, csv_path, rows=rows, persons=persons)
+        synth_sized.lpr_like(catalogue, csv_path, rows=rows, persons=persons)
         size_mb = csv_path.stat().st_size / 1e6
         print(f"  {rows:,} rows, {persons:,} persons, {size_mb:.0f} MB CSV", flush=True)
 
@@ -161,7 +161,7 @@ def run(
             server.wait(timeout=30)
             identity.close()
         limit = 1536 if rows >= 10_000_000 else 1024
-        memory = {
+        memory: dict[str, Any] = {
             "figure": f"server peak RSS for {rows:,} rows (idle {idle_rss:.0f} MiB)",
             "value": round(peak),
             "unit": "MiB",

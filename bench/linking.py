@@ -19,11 +19,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from gateway.config import Settings
-from gateway.dataplane import synth
+from gateway.dataplane import synth_sized
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.principals import Principal, Role
-from gateway.services import deliveries, extracts
-from gateway.services.bootstrap import open_runtime
+from gateway.services.deliveries import ingest as deliveries
+from gateway.services.deliveries.uploads import BytesUpload
+from gateway.services.platform.bootstrap import open_runtime
+from gateway.services.releases import extracts
 
 ROOT = Path(__file__).resolve().parent.parent
 OTHERS = ("lpr", "ssr", "flis-voksenhandicap")
@@ -37,7 +39,7 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
         plain: dict[str, pa.Table] = {}
         sizes = {"dfdg-indsats": rows // 10, **dict.fromkeys(OTHERS, rows)}
         for seed, (dataset, n) in enumerate(sizes.items()):
-            table = synth.rows_like(
+            table = synth_sized.rows_like(
                 ctx.catalogue, dataset, rows=n, persons=persons, seed=seed, period="2016-11"
             )
             plain[dataset] = table
@@ -51,7 +53,7 @@ def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
                 source=ds.owner,
                 dataset=dataset,
                 period="2016-11",
-                upload=deliveries.BytesUpload(body),
+                upload=BytesUpload(body),
             )
         print(
             f"  pushed dfdg-indsats ({rows // 10:,} rows) and {', '.join(OTHERS)} "

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gateway.dataplane import synth
+from gateway.dataplane import synth, synth_sized
 from gateway.dataplane.ingest import ingest
 from gateway.dataplane.quality import QualityCounter
 from gateway.domain import quality
@@ -60,10 +60,11 @@ def cost(rows: int = 1_000_000, repeats: int = 5) -> list[dict[str, Any]]:
     catalogue = load_catalogue(ROOT / "policies")
     with tempfile.TemporaryDirectory(prefix="bench-quality-") as tmp:
         path = Path(tmp) / "lpr.csv"
-        synth.lpr_like(catalogue, path, rows=rows, persons=max(1, rows // 4))
+        synth_sized.lpr_like(catalogue, path, rows=rows, persons=max(1, rows // 4))
         body = path.read_bytes()
     _ingest(catalogue, "lpr", body, "2016-11", True)  # warm up (imports, allocator)
-    without, with_report = [], []
+    without: list[float] = []
+    with_report: list[float] = []
     for _ in range(repeats):
         for counted, times in ((False, without), (True, with_report)):
             began = time.perf_counter()

@@ -25,7 +25,7 @@ import pyarrow.csv as pacsv
 from bench.identity import dev_identity
 from gateway.config import Settings
 from gateway.crypto.keys import init_key_folder
-from gateway.dataplane import synth
+from gateway.dataplane import synth_sized
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import Role
 
@@ -70,7 +70,7 @@ def run(clients: int = 50, seconds: float = 60.0, rows: int = 1000) -> list[dict
     for seed in range(400):  # distinct content, so every push is a new delivery
         buf = io.BytesIO()
         pacsv.write_csv(
-            synth.rows_like(
+            synth_sized.rows_like(
                 catalogue, "lpr", rows=rows, persons=50_000, seed=seed, period="2016-11"
             ),
             buf,

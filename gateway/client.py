@@ -21,7 +21,6 @@ column names and only that dataset's rows.
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import io
 from dataclasses import dataclass
@@ -93,17 +92,16 @@ class Gateway:
 
     @staticmethod
     def _token_from(client_key: Path | None) -> str:
-        from gateway.cli.login import bearer_token
+        from gateway.identity.credentials import DEFAULT_AUDIENCE, bearer_token
 
         if client_key is not None:
-            from gateway.cli.login import DEFAULT_AUDIENCE
             from gateway.identity.client_keys import ClientKey
             from gateway.identity.oauth import OAuthClient
 
             key = ClientKey.load(client_key)
             with OAuthClient(key.issuer) as oauth:
                 return oauth.client_credentials(key, DEFAULT_AUDIENCE).access_token
-        return bearer_token(argparse.Namespace(token=None))
+        return bearer_token()
 
     def __enter__(self) -> Gateway:
         return self

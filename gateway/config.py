@@ -75,6 +75,13 @@ class Settings(BaseSettings):
         description="Longest pause between two chunks of a request body; a client that stalls "
         "longer is cut off (it would hold an ingest slot).",
     )
+    retention_interval_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="How often each server process erases what its retention rule no longer "
+        "lets the hub keep (and asks recipients to confirm their deletions); the first sweep "
+        "runs a minute after start.",
+    )
     sweep_interval_seconds: float = Field(
         300.0,
         gt=0,
@@ -111,7 +118,11 @@ class Settings(BaseSettings):
         2.0, ge=0, le=60, description="How long a receipt waits for a witnessed checkpoint."
     )
     log_level: str = "INFO"
-    log_json: bool = True
+    log_json: bool | None = Field(
+        None,
+        description="Logs as JSON lines (true) or readable text (false); unset: readable text "
+        "on a terminal, JSON lines otherwise (a file, a pipe, a container's log collector).",
+    )
     log_file: Path | None = Field(None, description="Append logs here instead of stderr.")
 
     @property

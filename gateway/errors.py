@@ -137,6 +137,15 @@ class Conflict(GatewayError):
     title = "Not possible in the current state"
 
 
+class Gone(GatewayError):
+    """The content was erased under its retention rule (crypto-shredded): its record and the
+    audit entries about it stay, the data are gone for good."""
+
+    status = 410
+    code = "erased"
+    title = "Erased under its retention rule"
+
+
 class InvalidRequest(GatewayError):
     status = 422
     code = "invalid-request"

@@ -135,12 +135,15 @@ class _ForeignFormatter(logging.Formatter):
 
 def configure_logging(settings: Settings) -> None:
     level = logging.getLevelNamesMapping().get(settings.log_level.upper(), logging.INFO)
+    target = _log_target(settings)
+    as_json = settings.log_json
+    if as_json is None:  # a person at a terminal reads text; collectors parse JSON
+        as_json = not (hasattr(target, "isatty") and target.isatty())
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer()
-        if settings.log_json
+        if as_json
         else structlog.dev.ConsoleRenderer(colors=False)
     )
-    target = _log_target(settings)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

@@ -25,7 +25,7 @@ from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import Role
 from gateway.logging import close_log_file
-from gateway.services.bootstrap import Runtime
+from gateway.services.platform.bootstrap import Runtime
 from tests import pg
 from tests.identity import provider, write_trusted_issuers
 

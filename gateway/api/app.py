@@ -18,16 +18,15 @@ from gateway.api.routes import (
     extracts,
     health,
     reports,
+    retention,
     sessions,
     tlog,
 )
 from gateway.config import Settings
 from gateway.console import mount as console
 from gateway.logging import configure_logging
-from gateway.services.bootstrap import check_witness, open_runtime
-from gateway.services.janitor import Janitor
-from gateway.services.subject_indexer import SubjectIndexer
-from gateway.services.witnessing import Witnessing
+from gateway.services.platform.bootstrap import open_runtime
+from gateway.services.workers import Workers
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -36,25 +35,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging(settings)
     runtime = open_runtime(settings)
     try:
-        check_witness(runtime.store, runtime.context.checkpointer)
-        runtime.verifier  # noqa: B018 - the trusted issuers file, checked before serving
+        runtime.check_before_serving()
     except BaseException:
         runtime.close()
         raise
-    indexer = SubjectIndexer(runtime.store)
-    ctx = runtime.context
-    janitor = Janitor(ctx.store, ctx.blobs, ctx.work, settings.sweep_interval_seconds)
-    janitor.sweep_once()  # what a crash left behind, removed (and said) before serving
+    workers = Workers(runtime)
+    workers.sweep_once()  # what a crash left behind, removed (and said) before serving
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        indexer.start()  # large deliveries' subject keys, into the lookup index
-        janitor.start()
-        if isinstance(ctx.witnessing, Witnessing):
-            ctx.witnessing.start()  # checkpoints to the witnesses, cosignatures back
+        workers.start()
         yield
-        janitor.stop()
-        indexer.stop()
+        workers.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -66,12 +58,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "pseudonymised extracts and a tamper-evident audit trail.",
     )
     app.state.runtime = runtime
-    app.state.subject_indexer = indexer
+    app.state.workers = workers
     problems.install(app)
     docs.install(app, runtime.verifier.config)
     app.include_router(problem_pages.router)
-    console.install(app, runtime)
-    for module in (deliveries, catalogue, extracts, reports, audit, tlog, health, sessions):
+    console.install(app)
+    for module in (
+        deliveries,
+        catalogue,
+        extracts,
+        reports,
+        retention,
+        audit,
+        tlog,
+        health,
+        sessions,
+    ):
         app.include_router(module.router)
 
     app.add_middleware(BodyGuard)  # inner: token and bounds before any body is read

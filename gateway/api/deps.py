@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 
 from gateway.domain.principals import Principal
 from gateway.errors import NotAuthenticated
-from gateway.services.bootstrap import Runtime
 from gateway.services.context import Context
+from gateway.services.platform.bootstrap import Runtime
 
 
 def get_runtime(request: Request) -> Runtime:

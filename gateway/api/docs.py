@@ -102,6 +102,7 @@ _PROBLEMS = {
     "404": "No such object, or none the caller may see",
     "408": "The body stopped arriving or took too long",
     "409": "Not possible in the object's current state",
+    "410": "The content was erased under its retention rule (its record and audit entries stay)",
     "413": "The body is larger than accepted",
     "422": "The request is malformed (fields named in 'errors')",
     "503": "A dependency is away for now (see Retry-After)",
@@ -118,6 +119,8 @@ def _document_problems(operation: dict[str, Any], path: str, method: str, *, pub
         statuses |= {"404", "409"}
     if method in ("post", "put", "patch"):
         statuses |= {"408", "409", "413", "507"}
+    if "{release_id}" in path or "{delivery_id}" in path or path.endswith("/deliveries"):
+        statuses |= {"410"}  # erased under a retention rule
     responses = operation.setdefault("responses", {})
     for status in sorted(statuses):
         responses[status] = {
@@ -135,6 +138,8 @@ _PATTERNS = {
     "extract_id": identifiers.EXTRACT_ID,
     "release_id": identifiers.RELEASE_ID,
     "delivery_id": identifiers.DELIVERY_ID,
+    "hold_id": identifiers.HOLD_ID,
+    "request_id": identifiers.DELETION_ID,
     "source": identifiers.CATALOGUE_ID,
     "dataset": identifiers.CATALOGUE_ID,
     "recipient": identifiers.CATALOGUE_ID,

@@ -60,6 +60,13 @@ EXPLANATIONS: dict[str, tuple[str, str]] = {
         "inputs not yet delivered...). The detail says which.",
         "Wait for, or do, the step the detail names first.",
     ),
+    "erased": (
+        "The content was erased (crypto-shredded) when its retention rule ran out: no key opens "
+        "it any more. Its record, its receipt and the audit entries about it stay and verify; "
+        "the detail says when and under which rule.",
+        "Nothing can bring it back. If you still need the data, ask its source for a new "
+        "delivery under a rule that lets the hub keep it.",
+    ),
     "invalid-request": (
         "The request is malformed: a field has the wrong form, a name is not in the catalogue "
         "(the detail suggests the nearest), or a value is not allowed. Values are never echoed.",

@@ -28,7 +28,7 @@ from gateway.api import metrics
 from gateway.api.problems import error_response
 from gateway.domain.identifiers import REQUEST_ID, is_valid, new_id, redact
 from gateway.errors import GatewayError
-from gateway.storage.faults import classify
+from gateway.services.platform.faults import fault_of
 
 _log = structlog.get_logger("gateway.http")
 CLIENT_CLOSED = 499  # the access log's status for a client that went away (nginx's convention)
@@ -75,7 +75,7 @@ class RequestContext:
             try:
                 await self.app(scope, receive, send_with_id)
             except Exception as exc:
-                fault = classify(exc) or _Internal(
+                fault = fault_of(exc) or _Internal(
                     "an unexpected error occurred; it has been logged with the request id"
                 )
                 _log.error(

@@ -120,7 +120,12 @@ class Delivery(Answer):
     received_at: str
     pushed_by: str
     audit_index: int
-    status: str = Field(description="accepted, or held (waiting for its source's confirmation)")
+    status: str = Field(
+        description="accepted; held (waiting for its source's confirmation); discarded (its "
+        "source withdrew it while held); erased (its retention rule ran out: crypto-shredded)"
+    )
+    discarded_at: str | None = None
+    erased_at: str | None = Field(None, description="When its content was erased, if it was.")
     version: int | None
     current: bool
     held: list[HeldReason] | None = None
@@ -134,7 +139,10 @@ class Withdrawal(Answer):
     dataset: str
     period: str
     withdrawn: bool
-    current_version: int
+    current_version: int | None = Field(
+        description="The month's version now: a withdrawal's own (no current delivery), or, for "
+        "a held delivery withdrawn, the current version that stays (none if there is none)"
+    )
     audit_index: int
 
 
@@ -184,6 +192,10 @@ class Release(Answer):
     reviewed_by: str | None = None
     reviewed_at: str | None = None
     review_note: str | None = None
+    last_pulled_at: str | None = Field(None, description="The recipient's latest pull.")
+    erased_at: str | None = Field(
+        None, description="When its content was erased under its grant's retention rule."
+    )
     inputs: list[ReleaseInput] | None = Field(
         None, description="The deliveries it read, and which version of each month."
     )
@@ -249,6 +261,20 @@ class AuditPage(Answer):
 
 class AuditEntries(Answer):
     entries: list[AuditEntry]
+
+
+class KeptTerm(Answer):
+    who: str = Field(description="'the hub', or the recipient")
+    what: str
+    kept: str = Field(description="How long, in words")
+    citation: str
+
+
+class SubjectEntries(AuditEntries):
+    kept: list[KeptTerm] = Field(
+        description="How long the person's data are kept, at the hub and by each recipient "
+        "(GDPR art. 15, stk. 1, litra d)"
+    )
 
 
 class Verification(Answer):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from gateway.audit.witness.core import Answer, Witness
+from gateway.services.audit.transparency import Answer, open_witness
 
 MAX_BODY = 64 * 1024
 
@@ -23,7 +23,7 @@ def _response(answer: Answer) -> Response:
 
 
 def create_witness_app(folder: Path) -> Starlette:
-    witness = Witness(folder)
+    witness = open_witness(folder)
 
     async def add_checkpoint(request: Request) -> Response:
         declared = request.headers.get("content-length")

@@ -45,6 +45,15 @@ class EventType(StrEnum):
     CONSOLE_LOGIN = "console.login"  # a person logged in to the console (a session began)
     CONSOLE_LOGOUT = "console.logout"  # a person logged out (the session ended)
     SESSIONS_REVOKED = "sessions.revoked"  # an operator ended console sessions
+    DELIVERY_DISCARDED = "delivery.discarded"  # its source withdrew a delivery while it was held
+    RETENTION_ERASED = "retention.erased"  # content crypto-shredded under a retention rule
+    HOLD_PLACED = "retention.hold-placed"  # a legal hold: nothing it covers is erased
+    HOLD_LIFT_REQUESTED = "retention.hold-lift-requested"  # one person asks to lift a hold
+    HOLD_LIFTED = "retention.hold-lifted"  # a second person lifted it
+    DELETION_REQUESTED = "retention.deletion-requested"  # a recipient must confirm deletion
+    DELETION_REMINDED = "retention.deletion-reminded"  # still unconfirmed: reminded
+    DELETION_CONFIRMED = "retention.deletion-confirmed"  # the recipient confirmed it deleted
+    RECORDS_APPROVED = "records.approved"  # a version of the records of processing, frozen
 
 
 @dataclass(frozen=True)

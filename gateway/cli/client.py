@@ -20,16 +20,16 @@ from typing import Any
 
 import httpx
 
-from gateway.cli.login import bearer_token
 from gateway.cli.progress import Advance, progress
 from gateway.errors import IntegrityError, InvalidRequest
+from gateway.identity.credentials import bearer_token
 
 
 def http_client(args: argparse.Namespace) -> httpx.Client:
     return httpx.Client(
         base_url=args.url,
         timeout=httpx.Timeout(600.0, connect=10.0),
-        headers={"Authorization": f"Bearer {bearer_token(args)}"},
+        headers={"Authorization": f"Bearer {bearer_token(getattr(args, 'token', None))}"},
     )
 
 
@@ -56,7 +56,29 @@ def show(response: httpx.Response, as_json: bool = False) -> int:
             where = error.get("field") or error.get("column") or error.get("loc") or ""
             what = error.get("problem") or error.get("code") or ""
             print(f"  {where}: {what}{hint}", file=sys.stderr)
+        _problem_lines(body)
     return 0 if response.is_success else 1
+
+
+def _problem_lines(body: dict[str, Any]) -> None:
+    """A rejected delivery's first problems, one per line: where (row, the file's line,
+    column) and what (code and message); never a value."""
+    problems = body.get("problems") or []
+    for p in problems[:20]:
+        where = ", ".join(
+            f"{label} {p[key]}"
+            for key, label in (("row", "row"), ("line", "line"), ("column", "column"))
+            if p.get(key) is not None
+        )
+        print(f"  {where or 'file'}: {p.get('code', '')}: {p.get('message', '')}", file=sys.stderr)
+    count = body.get("problem_count", len(problems))
+    if count > min(len(problems), 20):
+        print(
+            f"  ... {count - min(len(problems), 20)} more (--json lists the first 100)",
+            file=sys.stderr,
+        )
+    for column, n in (body.get("invalid_by_column") or {}).items():
+        print(f"  column {column}: {n} invalid value(s) in all", file=sys.stderr)
 
 
 def readable(body: Any, indent: str = "") -> str:
@@ -272,4 +294,5 @@ def report(args: argparse.Namespace) -> int:
 
 def _say(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
     """``body`` as JSON with ``--json``, else ``text``: standard output holds one or the other."""
-    print(json.dumps(body, indent=2, ensure_ascii=False) if args.json else text)
+    as_json = getattr(args, "json", False)
+    print(json.dumps(body, indent=2, ensure_ascii=False) if as_json else text)

@@ -19,9 +19,7 @@ from typing import Any
 
 import httpx
 
-from gateway.audit.proof_bundle import parse_bundle, verify_bundle
-from gateway.audit.trust_policy import parse_policy
-from gateway.audit.witness.core import Witness
+from gateway.services.audit import transparency
 
 NAMES = {  # one of each cosignature type the gateway understands
     "stm": ("witness.star.example/audit", "ml-dsa-44"),  # the employment ministry's agency
@@ -46,10 +44,10 @@ class DemoWitnesses:
         lines = [f"log {self.log_vkey}"]
         try:
             for short, (name, algorithm) in NAMES.items():
-                witness = Witness.init(self.folder / short, name, algorithm)
-                witness.add_log(self.log_vkey)
+                vkey = transparency.witness_init(self.folder / short, name, algorithm)
+                transparency.witness_add_log(self.folder / short, self.log_vkey, None)
                 url = self._serve(self.folder / short)
-                lines.append(f"witness {short} {witness.cosigner.vkey} {url}")
+                lines.append(f"witness {short} {vkey} {url}")
         except BaseException:
             self.stop()
             raise
@@ -108,10 +106,9 @@ def start_witness_process(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 def witnessed_receipt(folder: Path, receipt: dict[str, Any]) -> str:
     """Write the receipt's proof bundle beside it and check it offline with the policy (the
     log's and both witnesses' keys); the summary line."""
-    text = receipt["audit"]["tlog_proof"]
-    (folder / "receipt.tlog-proof").write_text(text)
-    policy = parse_policy((folder / "witness-policy.txt").read_text())
-    checked = verify_bundle(parse_bundle(text), policy)
+    proof = folder / "receipt.tlog-proof"
+    proof.write_text(receipt["audit"]["tlog_proof"])
+    checked = transparency.verify_proof(proof, folder / "witness-policy.txt")
     return (
         f"receipt.tlog-proof: cosigned by {len(checked.cosigned_by)} witnesses "
         f"({', '.join(sorted(checked.cosigned_by))}); check it offline: gateway audit "

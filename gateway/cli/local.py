@@ -11,28 +11,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gateway.audit import receipts
-from gateway.audit.verify import VerifyResult
 from gateway.cli.progress import progress
 from gateway.config import Settings
-from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
-from gateway.crypto.notes import NoteError, NoteVerifier
-from gateway.dataplane import synth
-from gateway.domain.catalogue import OutputForm, Purpose
+from gateway.domain.audit_query import AuditQuery
+from gateway.domain.catalogue import Catalogue, Grant, OutputForm, Purpose
 from gateway.domain.catalogue_doc import catalogue_markdown
 from gateway.domain.identifiers import canonical
 from gateway.domain.policy import evaluate, parse_purpose
+from gateway.domain.policy_checks import catalogue_warnings
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import ActorKind, Principal, Role
-from gateway.errors import InvalidRequest
+from gateway.errors import GatewayError
 from gateway.files import write_atomic
-from gateway.services import audit as audit_service
-from gateway.services import keys as keys_service
-from gateway.services.audit_filters import CATEGORIES, relative_range
-from gateway.services.bootstrap import audit_checkpointer, open_runtime
-from gateway.services.ports import AuditQuery
-from gateway.storage import migrate
-from gateway.storage.sql_store import SqlStore
+from gateway.services.audit import subjects, transparency
+from gateway.services.audit import trail as audit_service
+from gateway.services.audit.filters import CATEGORIES, relative_range
+from gateway.services.audit.transparency import VerifyResult
+from gateway.services.deliveries import synthetic
+from gateway.services.platform import installation
+from gateway.services.platform import keys as keys_service
+from gateway.services.platform.bootstrap import open_runtime
+from gateway.services.retention import erasure
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -64,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
 
 def keys_init(_args: argparse.Namespace) -> int:
     settings = Settings()
-    created = init_key_folder(settings.resolved_keys_dir)
+    created = installation.init_keys(settings)
     folder = settings.resolved_keys_dir
     print(
         f"key folder {folder}: "
@@ -80,13 +79,11 @@ def keys_init(_args: argparse.Namespace) -> int:
 def keys_show_public(_args: argparse.Namespace) -> int:
     """Print a public key. Reads only: creates no key, no database and no log entry (a
     missing key is an error that says what to do)."""
-    settings = Settings()
-    master = master_key_source(settings.resolved_keys_dir, settings.master_key).load()
-    print(audit_checkpointer(settings, KeyRing(master)).signer.vkey)
+    print(installation.log_vkey(Settings()))
     return 0
 
 
-def _local(organisation: str, role: Role) -> Principal:
+def local_principal(organisation: str, role: Role) -> Principal:
     """The person at the gateway's own terminal (named by their OS account in the audit
     entry): local verbs need access to the key folder, which is the authentication."""
     account = re.sub(r"[^a-z0-9._@+-]", "-", canonical(getpass.getuser())).lstrip("-._@+")
@@ -94,7 +91,7 @@ def _local(organisation: str, role: Role) -> Principal:
 
 
 def _operator() -> Principal:
-    return _local("hub-operations", Role.OPERATOR)
+    return local_principal("hub-operations", Role.OPERATOR)
 
 
 def keys_rotate(args: argparse.Namespace) -> int:
@@ -132,7 +129,7 @@ def keys_rewrap(args: argparse.Namespace) -> int:
 
 def synth_cmd(args: argparse.Namespace) -> int:
     catalogue = load_catalogue(Settings().policies_dir)
-    files = synth.generate(
+    files = synthetic.write(
         catalogue, args.out, period=args.period, seed=args.seed, scale=args.scale
     )
     lines = [f"{f.dataset:22} {f.rows:>8} rows  {args.out / f.path}" for f in files]
@@ -148,6 +145,8 @@ def policy_check(args: argparse.Namespace) -> int:
         f"{len(cat.recipients)} recipients, {len(cat.populations)} populations, "
         f"{len(cat.grants)} grants; policy hash {cat.policy_hash}"
     )
+    for warning in catalogue_warnings(cat, dt.date.today()):
+        print(f"warning: {warning}")
     return 0
 
 
@@ -167,8 +166,33 @@ def policy_explain(args: argparse.Namespace) -> int:
             lines.append(f"  [{r.outcome:5}] {r.rule}: {r.reason}")
             if r.citation:
                 lines.append(f"          citation: {r.citation}")
+        lines.extend(_retention_lines(cat, d.dataset, d.grant))
     _emit(args, decision.as_dict(), "\n".join(lines))
     return 0 if decision.allowed else 1
+
+
+def _retention_lines(cat: Catalogue, dataset: str, grant: Grant | None) -> list[str]:
+    """How long the hub keeps the dataset's deliveries and the grant's releases, and when the
+    recipient must confirm its deletion (docs/retention.md)."""
+    lines = []
+    kept = cat.datasets[dataset].retention if dataset in cat.datasets else None
+    if kept is not None:
+        lines.append(
+            f"  retention: deliveries kept {kept.years_after_period} years after their month; "
+            f"replaced versions {kept.superseded_months} months; withdrawn "
+            f"{kept.withdrawn_days} days"
+        )
+    if grant is not None and grant.retention is not None:
+        terms = grant.retention
+        lines.append(
+            f"  retention: a release is kept at the hub {terms.days_after_pull} days after its "
+            f"last pull, never beyond the grant's end; the recipient confirms deletion within "
+            f"{terms.recipient_deletion_days} days after the grant ends"
+        )
+        lines.append(f"          citation: {terms.citation}")
+    if grant is not None and grant.dpia is not None:
+        lines.append(f"  dpia: {grant.dpia.reference} (review by {grant.dpia.review_by})")
+    return lines
 
 
 def policy_doc(_args: argparse.Namespace) -> int:
@@ -228,7 +252,7 @@ def policy_table(args: argparse.Namespace) -> int:
 
 
 def _auditor() -> Principal:
-    return _local("hub-dpo", Role.AUDITOR)
+    return local_principal("hub-dpo", Role.AUDITOR)
 
 
 def _show_verify(args: argparse.Namespace, result: VerifyResult) -> int:
@@ -262,36 +286,41 @@ def audit_index_subjects(_: argparse.Namespace) -> int:
     return 0
 
 
-def verifier_key(value: str) -> NoteVerifier:
-    """The log's verifier key from ``--key``: the key's text (``name+hash+base64``) or the
-    path of a file holding it (``vkey.txt`` of an export). A value that is neither is a
-    wrong key format, said as such, never as a log that does not verify."""
-    path = Path(value)
-    text = path.read_text().strip() if path.is_file() else value.strip()
-    try:
-        return NoteVerifier.from_vkey(text)
-    except NoteError:
-        shown = "the file's content" if path.is_file() else "the value"
-        raise InvalidRequest(
-            f"wrong key format: {shown} is not a verifier key (expected name+hash+base64, "
-            "as in the export's vkey.txt or `gateway keys show-public`, or that file's path)"
-        ) from None
-
-
 def audit_verify_receipt(args: argparse.Namespace) -> int:
-    verifier = verifier_key(args.key or str(args.key_file))
     receipt = json.loads(args.file.read_text())
-    checked = receipts.verify_receipt(receipt, verifier)
+    checked = transparency.verify_receipt(receipt, args.key or str(args.key_file))
     print(
         f"receipt OK: entry {checked.index} ({checked.type}) is in the log of "
         f"'{checked.origin}' at size {checked.tree_size}, checkpoint signed by the key"
     )
+    if (erased := _erased_on(receipt)) is not None:
+        print(f"the content it is about was erased on {erased[:10]} (retention; docs/retention.md)")
     return 0
+
+
+def _erased_on(receipt: dict[str, Any]) -> str | None:
+    """On the hub's own machine, whether the receipt's content has since been erased; None
+    elsewhere (the check above needs only the key)."""
+    settings = Settings()
+    if not settings.data_dir.is_dir():
+        return None
+    try:
+        runtime = open_runtime(settings)
+    except (GatewayError, OSError):
+        return None
+    try:
+        return erasure.erased_on(
+            runtime.context,
+            delivery_id=receipt.get("delivery_id"),
+            release_id=receipt.get("id") if str(receipt.get("id", "")).startswith("rel-") else None,
+        )
+    finally:
+        runtime.close()
 
 
 def audit_verify_export(args: argparse.Namespace) -> int:
     folder: Path = args.dir
-    return _show_verify(args, receipts.verify_export(folder, verifier_key(args.key)))
+    return _show_verify(args, transparency.verify_export(folder, args.key))
 
 
 def audit_export(args: argparse.Namespace) -> int:
@@ -307,9 +336,25 @@ def audit_subject(_args: argparse.Namespace) -> int:
     # Never from argv: the command line is visible to other users and kept in shell history.
     prompt = sys.stdin.isatty()
     cpr = getpass.getpass("CPR (not echoed): ") if prompt else sys.stdin.readline()
-    for entry in audit_service.subject_lookup(ctx, by=_auditor(), cpr=cpr):
-        sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")
+    found = [
+        audit_service.entry_json(e) for e in subjects.subject_lookup(ctx, by=_auditor(), cpr=cpr)
+    ]
+    _print_entries(found, getattr(_args, "json", False))
     return 0
+
+
+def entry_line(entry: dict[str, Any]) -> str:
+    """One audit entry as a line a person reads: its index, the minute (UTC), what happened,
+    who did it, and what it was about; ``--json`` gives every field."""
+    when = str(entry.get("recorded_at", entry.get("time", "")))[:16].replace("T", " ")
+    about = "; ".join(f"{k} {v}" for k, v in (entry.get("refs") or {}).items())
+    return f"#{entry['index']:<7} {when}  {entry['type']:<28} {entry['actor']}  {about}".rstrip()
+
+
+def _print_entries(entries: list[dict[str, Any]], as_json: bool) -> None:
+    for entry in entries:
+        line = json.dumps(entry, ensure_ascii=False) if as_json else entry_line(entry)
+        sys.stdout.write(line + "\n")
 
 
 def audit_search(args: argparse.Namespace) -> int:
@@ -331,8 +376,7 @@ def audit_search(args: argparse.Namespace) -> int:
         offset=args.offset,
     )
     found, total = audit_service.search_page(ctx, by=_auditor(), query=query)
-    for entry in found:
-        sys.stdout.write(json.dumps(audit_service.entry_json(entry), ensure_ascii=False) + "\n")
+    _print_entries([audit_service.entry_json(e) for e in found], getattr(args, "json", False))
     shown = f"entries {args.offset + 1}-{args.offset + len(found)}" if found else "no entries"
     more = total - args.offset - len(found)
     notice = f"; {more} more (use --offset {args.offset + len(found)})" if more > 0 else ""
@@ -342,10 +386,6 @@ def audit_search(args: argparse.Namespace) -> int:
 
 def db_upgrade(_args: argparse.Namespace) -> int:
     """The migration job: upgrade the schema, then check the installation starts."""
-    settings = Settings()
-    store = SqlStore.open(settings.resolved_database_url, migrate_schema=True)
-    revision = migrate.current_revision(store.engine)
-    store.dispose()
-    runtime = open_runtime(settings.model_copy(update={"auto_migrate": False}))
-    print(f"database ready at revision {revision}: {runtime.store.audit_size()} audit entries")
+    revision, entries = installation.upgrade_database(Settings())
+    print(f"database ready at revision {revision}: {entries} audit entries")
     return 0

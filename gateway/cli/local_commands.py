@@ -16,7 +16,7 @@ import click
 
 from gateway.cli import local, transparency
 from gateway.cli.framework import CONTEXT, PATH, json_flag
-from gateway.services.audit_filters import CATEGORIES
+from gateway.services.audit.filters import CATEGORIES
 
 
 def _date(_: click.Context, __: click.Parameter, value: str | None) -> dt.date | None:
@@ -210,9 +210,11 @@ def audit_export(**params: Any) -> int:
 
 
 @audit.command("subject")
-def audit_subject() -> int:
-    """Every entry about one person; the CPR is read from standard input, never an argument."""
-    return local.audit_subject(Namespace())
+@json_flag
+def audit_subject(json: bool) -> int:
+    """Every entry about one person, one line each (JSON Lines with --json); the CPR is read
+    from standard input, never an argument."""
+    return local.audit_subject(Namespace(json=json))
 
 
 @audit.command("search")
@@ -230,8 +232,10 @@ def audit_subject() -> int:
 @click.option(
     "--offset", type=int, default=0, show_default=True, help="skip this many entries first"
 )
+@json_flag
 def audit_search(refusals: bool, **params: Any) -> int:
-    """List audit entries (the total, and any truncation, on stderr)."""
+    """List audit entries, one readable line each (JSON Lines with --json; the total, and any
+    truncation, on stderr)."""
     if refusals:
         params["category"] = "refusals"
     return local.audit_search(Namespace(**params))

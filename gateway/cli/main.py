@@ -54,6 +54,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "witness": ("transparency", "run a witness for a gateway's audit log (C2SP tlog-witness)"),
     "provider": ("provider", "the development identity provider (oidc-provider on Node.js)"),
     "demo": ("demo", "run the whole flow against a real server and summarise"),
+    "retention": ("retention_commands", "what the hub keeps until when; erase what is due"),
+    "records": ("retention_commands", "the records of processing (GDPR art. 30)"),
+    "holds": ("retention_commands", "legal holds: place, lift (two persons), list"),
+    "deletions": ("retention_commands", "recipients confirm deleting their copies"),
     "backup": ("ops", "copy database, blobs and checkpoints (not the keys)"),
     "restore": ("ops", "restore a backup into an empty data folder"),
 }

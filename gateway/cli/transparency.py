@@ -12,17 +12,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import click
 
-from gateway.audit.proof_bundle import parse_bundle, verify_bundle
-from gateway.audit.tile_client import TileClient, monitor
-from gateway.audit.trust_policy import TrustPolicy, parse_policy
-from gateway.audit.witness.core import Witness
 from gateway.cli.framework import CONTEXT, PATH
-from gateway.errors import InvalidRequest
+from gateway.services.audit import transparency
 
 
 @click.group("witness", context_settings=CONTEXT)
@@ -99,27 +94,8 @@ def add_audit_verbs(audit: click.Group) -> None:
         return audit_monitor(argparse.Namespace(**params))
 
 
-def _policy(path: Path) -> TrustPolicy:
-    try:
-        return parse_policy(path.read_text(encoding="utf-8"))
-    except ValueError as exc:
-        raise InvalidRequest(f"{path}: {exc}") from None
-
-
-def _bundle_text(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("{"):  # a receipt or release: its audit member carries it
-        audit = json.loads(text).get("audit") or {}
-        if "tlog_proof" not in audit:
-            raise InvalidRequest(f"{path} carries no tlog_proof (issued before witnessing?)")
-        return str(audit["tlog_proof"])
-    return text
-
-
 def audit_verify_proof(args: argparse.Namespace) -> int:
-    bundle = parse_bundle(_bundle_text(args.proof))
-    entry = args.entry.read_bytes() if args.entry else None
-    checked = verify_bundle(bundle, _policy(args.policy), entry)
+    checked = transparency.verify_proof(args.proof, args.policy, args.entry)
     if args.json:
         print(json.dumps({**checked.__dict__, "ok": True}, ensure_ascii=False, indent=2))
     else:
@@ -132,9 +108,8 @@ def audit_verify_proof(args: argparse.Namespace) -> int:
 
 
 def audit_prove(args: argparse.Namespace) -> int:
-    entry = args.entry.read_bytes() if args.entry else None
-    with TileClient(args.log, token=os.environ.get("GATEWAY_TOKEN")) as client:
-        text = client.prove(args.index, _policy(args.policy), entry).text()
+    token = os.environ.get("GATEWAY_TOKEN")
+    text = transparency.prove(args.index, args.log, args.policy, args.entry, token)
     if args.out:
         args.out.write_text(text, encoding="utf-8")
     else:
@@ -143,20 +118,18 @@ def audit_prove(args: argparse.Namespace) -> int:
 
 
 def audit_monitor(args: argparse.Namespace) -> int:
-    with TileClient(args.log) as client:
-        result = monitor(client, _policy(args.policy), args.state, args.size)
+    result = transparency.monitor_log(args.log, args.policy, args.state, args.size)
     print(f"ok: the log grew from {result.old_size} to {result.new_size} entries, consistently")
     return 0
 
 
 def witness_init(args: argparse.Namespace) -> int:
-    witness = Witness.init(args.dir, args.name, args.algorithm)
-    print(witness.cosigner.vkey)
+    print(transparency.witness_init(args.dir, args.name, args.algorithm))
     return 0
 
 
 def witness_add_log(args: argparse.Namespace) -> int:
-    Witness(args.dir).add_log(args.vkey, args.url)
+    transparency.witness_add_log(args.dir, args.vkey, args.url)
     return 0
 
 

@@ -11,10 +11,10 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from gateway.console.web import principal, render, router, runtime
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.permissions import authorize
-from gateway.services import audit as audit_service
-from gateway.services.audit_filters import CATEGORIES
-from gateway.services.ports import AuditQuery
+from gateway.services.audit import trail as audit_service
+from gateway.services.audit.filters import CATEGORIES
 
 LIMIT = 1000  # entries per page; the page says when there are more
 

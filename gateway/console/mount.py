@@ -1,5 +1,5 @@
-"""Mount the console on the app: its pages, its static assets, its session sealing key, and
-the answer to a page that needs a login (a redirect to the provider's login)."""
+"""Mount the console on the app: its pages, its static assets, and the answer to a page that
+needs a login (a redirect to the provider's login)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import ledgers, pages  # noqa: F401 - registers the pages on the router
-from gateway.console.session import LABEL
+from gateway.console import ledgers, pages, retention_pages  # noqa: F401 - registers the pages on the router
 from gateway.console.web import LoginRequired, render, router, security_headers
-from gateway.crypto.keys import Labels
 from gateway.errors import GatewayError
-from gateway.services.bootstrap import Runtime
 
 STATIC = Path(__file__).parent / "static"
 
 
-def install(app: FastAPI, runtime: Runtime) -> None:
-    app.state.console_session_key = runtime.context.keys.derive(LABEL)
-    app.state.console_answer_key = runtime.context.keys.derive(Labels.CONSOLE_ANSWER)
+def install(app: FastAPI) -> None:
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
     app.include_router(router)
     app.state.console_error_page = error_page

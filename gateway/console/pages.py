@@ -14,7 +14,6 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gateway.audit.checkpoints import Checkpoint
 from gateway.console.web import (
     check_csrf,
     principal,
@@ -25,16 +24,17 @@ from gateway.console.web import (
     security_headers,
     session_of,
 )
-from gateway.crypto.cookies import seal, unseal
 from gateway.domain import identifiers
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.principals import Identity, Principal
 from gateway.errors import GatewayError
-from gateway.reports.bundle import unzip
-from gateway.services import aggregates, deliveries, extracts, reviews
-from gateway.services import audit as audit_service
-from gateway.services.audit_filters import CATEGORIES, RANGES, relative_range
-from gateway.services.ports import AuditQuery
+from gateway.services.audit import subjects
+from gateway.services.audit import trail as audit_service
+from gateway.services.audit.filters import CATEGORIES, RANGES, relative_range
+from gateway.services.deliveries import reads as deliveries
+from gateway.services.releases import aggregates, extracts, reviews
+from gateway.services.retention import terms as retention_terms
 
 PAGE = 50
 
@@ -78,7 +78,7 @@ MAX_CELLS = 500  # rows shown per table; the review folder (SACRO Viewer) has th
 def _cells(ctx: Any, by: Principal, release: Any) -> list[dict[str, Any]]:
     """Each held table cell by cell, as SACRO Viewer shows it: the published row (labels and
     statistic, empty where suppressed) beside what the checker found in it."""
-    files = unzip(aggregates.review_bundle(ctx, by=by, release=release))
+    files = aggregates.review_files(ctx, by=by, release=release)
     report = json.loads(files["results.json"])
     tables = []
     for uid, output in report["results"].items():
@@ -141,10 +141,6 @@ async def review_release(request: Request, release_id: str, action: str) -> Resp
     return await _decide(request, action, release_id)
 
 
-ANSWER_SECONDS = 300  # how long the answer page's sealed reference stays valid
-_ANSWER_AAD = b"gateway console lookup answer v1"
-
-
 @router.get("/lookup", response_class=HTMLResponse)
 def lookup_form(request: Request, answer: str | None = None) -> Response:
     """The form; with ``answer``, the answer to the lookup just posted. The answer's address
@@ -154,16 +150,16 @@ def lookup_form(request: Request, answer: str | None = None) -> Response:
     authorize(by, "audit.subject-lookup")
     if answer is None:
         return render(request, "lookup.html", by=by, entries=None)
-    sealed = unseal(request.app.state.console_answer_key, answer, _ANSWER_AAD)
-    reference = json.loads(sealed) if sealed else {}
-    session = session_of(request)
-    if reference.get("s") != session.state.csrf or reference.get("exp", 0) < time.time():
-        return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
-    found = audit_service.subject_lookup_by_key(
-        runtime(request).context, by=by, subject=bytes.fromhex(reference["k"])
+    found = subjects.lookup_by_reference(
+        runtime(request).context, by=by, token=answer, bound_to=session_of(request).state.csrf
     )
+    if found is None:
+        return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
     entries = [audit_service.entry_json(e) for e in found]
-    return render(request, "lookup.html", by=by, entries=entries, answered=time.strftime("%F"))
+    kept = retention_terms.for_entries(runtime(request).context, entries)
+    return render(
+        request, "lookup.html", by=by, entries=entries, kept=kept, answered=time.strftime("%F")
+    )
 
 
 @router.post("/lookup", response_class=HTMLResponse)
@@ -176,12 +172,14 @@ async def lookup(request: Request) -> Response:
     check_csrf(request, form)
     authorize(by, "audit.subject-lookup")
     try:
-        subject = audit_service.subject_key_of(runtime(request).context, str(form.get("cpr", "")))
+        token = subjects.reference(
+            runtime(request).context,
+            by=by,
+            cpr=str(form.get("cpr", "")),
+            bound_to=session_of(request).state.csrf,
+        )
     except GatewayError as exc:
         return render(request, "lookup.html", exc.status, by=by, entries=None, error=exc.detail)
-    reference = {"k": subject.hex(), "exp": time.time() + ANSWER_SECONDS}
-    reference["s"] = session_of(request).state.csrf
-    token = seal(request.app.state.console_answer_key, json.dumps(reference).encode(), _ANSWER_AAD)
     return security_headers(RedirectResponse(f"/console/lookup?answer={token}", 303))
 
 
@@ -338,28 +336,18 @@ class _Verification:
 VERIFICATION = _Verification()
 
 
-def _last_verified(request: Request) -> dict[str, Any] | None:
-    store = runtime(request).context.store
-    total = store.count_audit(AuditQuery(event_type="audit.verified"))
-    if total == 0:
-        return None
-    last = store.search_audit(AuditQuery(event_type="audit.verified", offset=total - 1, limit=1))
-    return audit_service.entry_json(last[0]) if last else None
-
-
 @router.get("/integrity", response_class=HTMLResponse)
 def integrity(request: Request) -> Response:
     by = principal(request)
     authorize(by, "audit.verify")
     ctx = runtime(request).context
-    note = ctx.store.latest_checkpoint()
-    checkpoint = Checkpoint.parse(note.split("\n\n")[0] + "\n") if note else None
+    checkpoint = audit_service.latest_checkpoint(ctx)
     return render(
         request,
         "integrity.html",
         by=by,
         checkpoint=checkpoint,
-        last=_last_verified(request),
+        last=audit_service.last_verification(ctx),
         running=VERIFICATION.running,
         result=VERIFICATION.result,
         elapsed=int(time.time() - VERIFICATION.started) if VERIFICATION.running else 0,
@@ -381,14 +369,15 @@ def grants(request: Request) -> Response:
     by = principal(request)
     authorize(by, "catalogue.read")
     catalogue = runtime(request).context.catalogue
-    today = dt.date.today()
+    today = runtime(request).context.today()
     rows = []
     for grant in sorted(catalogue.grants, key=lambda g: (g.recipient, g.dataset, g.id)):
         expiring = grant.valid_to is not None and today <= grant.valid_to <= today + dt.timedelta(
             days=60
         )
         revoked = grant.revoked is not None and grant.revoked <= today
-        rows.append({"grant": grant, "expiring": expiring, "revoked": revoked})
+        expired = grant.valid_to is not None and grant.valid_to < today
+        rows.append({"grant": grant, "expiring": expiring, "revoked": revoked, "expired": expired})
     return render(
         request,
         "grants.html",

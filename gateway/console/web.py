@@ -5,7 +5,7 @@ Login is the authorization code flow with PKCE (RFC 7636) at the first trusted i
 the public client ``console_client_id`` of the trusted issuers file; the access token it yields
 is verified on every request by the same verifier as the API, so a console user is exactly the
 principal the API would see. The session is kept by the gateway
-(:mod:`gateway.services.console_sessions`): the cookie holds a random id; the token is renewed
+(:mod:`gateway.services.platform.sessions`): the cookie holds a random id; the token is renewed
 with the refresh token at least every five minutes, and a change of organisation, unit or
 roles ends the session. Logging out ends it here and at the provider (RP-initiated logout).
 """
@@ -31,9 +31,9 @@ from gateway.console.texts import LANGUAGES, text
 from gateway.domain.principals import Principal
 from gateway.errors import Forbidden, GatewayError, NotAuthenticated
 from gateway.identity.oauth import OAuthClient
-from gateway.services import console_sessions as sessions
-from gateway.services.bootstrap import Runtime
-from gateway.services.console_sessions import Session
+from gateway.services.platform import sessions
+from gateway.services.platform.bootstrap import Runtime
+from gateway.services.platform.sessions import Session
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Environment(
@@ -54,17 +54,10 @@ def runtime(request: Request) -> Runtime:
     return value
 
 
-def _key(state: Any) -> bytes:
-    key: bytes = state.console_session_key
-    return key
-
-
 def session_of(request: Request) -> Session:
     cached: Session | None = getattr(request.state, "console_session", None)
     if cached is None:
-        cached = sessions.load(
-            runtime(request).context, _key(request.app.state), request.cookies.get(COOKIE)
-        )
+        cached = sessions.load(runtime(request).context, request.cookies.get(COOKIE))
         request.state.console_session = cached
     return cached
 
@@ -87,7 +80,7 @@ def save(response: Response, request: Request, session: Session) -> Response:
     unless the gateway is on a loopback address."""
     if session.record is None and session.state.state is None:
         return response  # a visitor who has not begun to log in: nothing to keep
-    sessions.save(runtime(request).context, _key(request.app.state), session)
+    sessions.save(runtime(request).context, session)
     host = request.url.hostname or ""
     secure = request.url.scheme == "https" or host not in ("127.0.0.1", "localhost", "::1")
     response.set_cookie(
@@ -102,7 +95,7 @@ def save(response: Response, request: Request, session: Session) -> Response:
     return response
 
 
-def _renew(rt: Runtime, key: bytes, session: Session) -> Principal | None:
+def _renew(rt: Runtime, session: Session) -> Principal | None:
     """Renew the access token with the refresh token; the principal it names, or None if the
     provider refused (the session then ends) or the person's roles changed (likewise)."""
     refresh = session.state.refresh_token
@@ -139,11 +132,11 @@ def _renew(rt: Runtime, key: bytes, session: Session) -> Principal | None:
     session.state.refresh_token = str(body.get("refresh_token") or refresh)
     session.state.token_expires_at = now + float(body.get("expires_in", 300))
     session.state.checked_at = now
-    sessions.save(rt.context, key, session)
+    sessions.save(rt.context, session)
     return principal
 
 
-def authenticated(rt: Runtime, key: bytes, session: Session) -> Principal | None:
+def authenticated(rt: Runtime, session: Session) -> Principal | None:
     """The session's person, verified now: the token renewed when it is about to expire or
     was last renewed more than five minutes ago (so a role change shows); None if there is
     no live session."""
@@ -154,16 +147,16 @@ def authenticated(rt: Runtime, key: bytes, session: Session) -> Principal | None
         now > session.state.token_expires_at - 30
         or now - session.state.checked_at > sessions.RECHECK
     ):
-        return _renew(rt, key, session)
+        return _renew(rt, session)
     try:
         return rt.verifier.verify(session.state.token)
     except NotAuthenticated:
-        return _renew(rt, key, session)
+        return _renew(rt, session)
 
 
 def principal(request: Request) -> Principal:
     """The logged-in person, verified now; otherwise off to the login page."""
-    verified = authenticated(runtime(request), _key(request.app.state), session_of(request))
+    verified = authenticated(runtime(request), session_of(request))
     if verified is None:
         raise LoginRequired(request.url.path)
     return verified
@@ -179,8 +172,8 @@ def console_principal(state: Any, cookie_header: str | None) -> Principal:
         cookies = SimpleCookie()
     morsel = cookies.get(COOKIE)
     rt: Runtime = state.runtime
-    session = sessions.load(rt.context, _key(state), morsel.value if morsel else None)
-    verified = authenticated(rt, _key(state), session)
+    session = sessions.load(rt.context, morsel.value if morsel else None)
+    verified = authenticated(rt, session)
     if verified is None:
         raise NotAuthenticated("log in to the console first")
     return verified
@@ -294,7 +287,6 @@ def callback(request: Request, code: str = "", state: str = "") -> Response:
         return render(request, "error.html", exc.status, message=exc.detail)
     new = sessions.begin(
         rt.context,
-        _key(request.app.state),
         session,
         verified,
         token=token,
@@ -313,7 +305,7 @@ async def logout(request: Request) -> Response:
     check_csrf(request, await request.form())
     session = session_of(request)
     rt = runtime(request)
-    by = authenticated(rt, _key(request.app.state), session) if session.logged_in else None
+    by = authenticated(rt, session) if session.logged_in else None
     sessions.end(rt.context, session, "logout", by=by)
     back = f"{request.url.scheme}://{request.url.netloc}/console/login-page"
     target = "/console/login-page"

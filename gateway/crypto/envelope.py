@@ -94,6 +94,29 @@ def rewrap(blob: BinaryIO, *, blob_id: str, kek_for: KekLookup, new_version: int
     return True
 
 
+def shredded_header(header: bytes) -> bytes:
+    """A blob's header with its wrapped data key replaced by random bytes: with the key gone,
+    no key-encryption key (and so not the master key) opens the chunks any more. The rest of
+    the header (magic, KEK version, chunk size) stays, so the blob still says what it was."""
+    if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+        raise IntegrityError("not a sealed gateway blob header")
+    return header[:8] + os.urandom(_WRAPPED) + header[8 + _WRAPPED :]
+
+
+def destroy_data_key(blob: BinaryIO) -> bool:
+    """Crypto-shred a blob in place: overwrite its wrapped data key (one write at offset 0)
+    and sync. False if it is not a sealed blob (already shredded blobs are, and stay so)."""
+    blob.seek(0)
+    header = blob.read(HEADER_SIZE)
+    if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+        return False
+    blob.seek(0)
+    blob.write(shredded_header(header))
+    blob.flush()
+    os.fsync(blob.fileno())
+    return True
+
+
 class SealingWriter(io.RawIOBase):
     """A write-only file object that seals everything written to it into ``sink``."""
 

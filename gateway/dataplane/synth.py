@@ -39,6 +39,7 @@ import pyarrow.parquet as pq
 
 from gateway.dataplane import synth_registers
 from gateway.dataplane.synth_shared import People, date_array, dates, pick, repeat
+from gateway.dataplane.synth_social import flis, hjemloese, prescriptions, uip
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.extracts import month_end, month_start
 
@@ -134,10 +135,10 @@ def generate(
         "dfdg-indsats": _dfdg(rng, people, course, ended, employment, start, end),
         "lpr": _lpr(rng, people, health, ended, background, start, end),
         "ssr": _ssr(rng, people, health, background, start, end),
-        "flis-voksenhandicap": _flis(rng, people, social, background, valid_social, start, end),
-        "sfi-hjemloese": _hjemloese(rng, people, course, background, start, end),
-        "uip-spor2": _uip(rng, people, course, background, start),
-        "laegemiddelstatistik": _prescriptions(rng, people, course, start, end),
+        "flis-voksenhandicap": flis(rng, people, social, background, valid_social, start, end),
+        "sfi-hjemloese": hjemloese(rng, people, course, background, start, end),
+        "uip-spor2": uip(rng, people, course, background, start),
+        "laegemiddelstatistik": prescriptions(rng, people, course, start, end),
     }
     # Finished courses and weekly status draw from their own generator, so the tables above stay
     # the same for a seed whatever is added here.
@@ -332,196 +333,3 @@ def _ssr(
             "services": pa.array(rng.integers(1, 4, idx.size)),
         }
     )
-
-
-def _flis(
-    rng: np.random.Generator,
-    people: People,
-    social: np.ndarray,
-    background: np.ndarray,
-    valid: np.ndarray,
-    start: dt.date,
-    end: dt.date,
-) -> pa.Table:
-    who = np.concatenate([social, background[rng.random(background.size) < 0.05]])
-    who = who[np.isin(people.kommune[who], valid)]  # invalid municipalities deliver nothing usable
-    idx = repeat(rng, who, 1, 2)
-    cprs, kommune = people.take(idx, dashed=True)
-    s = dates(rng, dt.date(2014, 1, 1), end, idx.size)
-    return pa.table(
-        {
-            "cpr": cprs,
-            "kommune": kommune,
-            "paragraph": pick(
-                rng,
-                {
-                    "SEL85": 0.45,
-                    "SEL97": 0.05,
-                    "SEL98": 0.02,
-                    "SEL99": 0.03,
-                    "SEL102": 0.05,
-                    "SEL103": 0.1,
-                    "SEL104": 0.1,
-                    "SEL107": 0.12,
-                    "SEL108": 0.08,
-                },
-                idx.size,
-            ),
-            "target_group": pick(
-                rng,
-                {
-                    "sindslidelse": 0.35,
-                    "psykisk": 0.15,
-                    "fysisk": 0.15,
-                    "udviklingshaemning": 0.1,
-                    "hjerneskade": 0.08,
-                    "misbrug": 0.12,
-                    "andet": 0.05,
-                },
-                idx.size,
-            ),
-            "start_date": date_array(s),
-            "end_date": date_array(
-                np.maximum(s + rng.integers(30, 900, idx.size), start.toordinal()),
-                rng.random(idx.size) < 0.3,
-            ),
-        }
-    )
-
-
-def _hjemloese(
-    rng: np.random.Generator,
-    people: People,
-    course: np.ndarray,
-    background: np.ndarray,
-    start: dt.date,
-    end: dt.date,
-) -> pa.Table:
-    idx = np.concatenate(
-        [course[rng.random(course.size) < 0.02], background[rng.random(background.size) < 0.01]]
-    )
-    cprs, kommune = people.take(idx, dashed=True)
-    return pa.table(
-        {
-            "cpr": cprs,
-            "kommune": kommune,
-            "count_date": date_array(dates(rng, start, end, idx.size)),
-            "situation": pick(
-                rng,
-                {
-                    "gadesovende": 0.1,
-                    "natvarmestue": 0.1,
-                    "herberg": 0.3,
-                    "hos_familie_venner": 0.3,
-                    "hotel_vandrerhjem": 0.05,
-                    "andet": 0.15,
-                },
-                idx.size,
-            ),
-        }
-    )
-
-
-def _uip(
-    rng: np.random.Generator,
-    people: People,
-    course: np.ndarray,
-    background: np.ndarray,
-    start: dt.date,
-) -> pa.Table:
-    idx = np.concatenate(
-        [course[rng.random(course.size) < 0.08], background[rng.random(background.size) < 0.05]]
-    )
-    cprs, kommune = people.take(idx, dashed=False)
-    months = np.array([f"{start.year}-{m:02d}" for m in range(1, start.month + 1)])
-    return pa.table(
-        {
-            "cpr": cprs,
-            "kommune": kommune,
-            "metode": pick(rng, {"FIT": 0.4, "CTI": 0.3, "IPS": 0.3}, idx.size),
-            "start_month": pa.array(months[rng.integers(0, months.size, idx.size)]),
-            "status": pick(rng, {"i_gang": 0.6, "afbrudt": 0.15, "gennemfoert": 0.25}, idx.size),
-            "maalgruppe": pick(rng, {"udsatte_voksne": 0.6, "handicap": 0.4}, idx.size),
-            "undertema": pa.array(["misbrug"] * idx.size, mask=rng.random(idx.size) >= 0.7),
-            "funktionsvurdering": pa.array(rng.integers(0, 5, idx.size).astype(str)),
-            "henvisningsgrundlag": pick(
-                rng, {"SEL": 0.7, "LAB": 0.2, "SUL": 0.05, "andet": 0.05}, idx.size
-            ),
-        }
-    )
-
-
-def _prescriptions(
-    rng: np.random.Generator, people: People, course: np.ndarray, start: dt.date, end: dt.date
-) -> pa.Table:
-    idx = repeat(rng, course[rng.random(course.size) < 0.1], 1, 2)
-    cprs, _ = people.take(idx, dashed=False)
-    return pa.table(
-        {
-            "cpr": cprs,
-            "dispensing_date": date_array(dates(rng, start, end, idx.size)),
-            "atc_code": pick(rng, {"N06AB04": 0.4, "N02BE01": 0.4, "A10BA02": 0.2}, idx.size),
-            "packages": pa.array(rng.integers(1, 3, idx.size)),
-        }
-    )
-
-
-def lpr_like(
-    catalogue: Catalogue, path: Path, *, rows: int, persons: int, seed: int = 6
-) -> SynthFile:
-    """An LPR delivery of exactly ``rows`` rows over ``persons`` distinct synthetic CPRs
-    (for benchmarks: a month of national hospital contacts is about a million rows)."""
-    rng = np.random.default_rng(seed)
-    codes = np.array(sorted(catalogue.municipalities))
-    people = People(rng, persons, codes)
-    idx = rng.integers(0, persons, rows)
-    cprs, kommune = people.take(idx, dashed=False)
-    start = dates(rng, dt.date(2016, 11, 1), dt.date(2016, 11, 30), rows)
-    chapters = np.array(list("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
-    table = pa.table(
-        {
-            "cpr": cprs,
-            "kommune": kommune,
-            "contact_start": date_array(start),
-            "contact_end": date_array(start + rng.integers(0, 5, rows), rng.random(rows) < 0.9),
-            "contact_type": pick(rng, {"somatisk": 0.8, "psykiatrisk": 0.2}, rows),
-            "diagnosis_chapter": pa.array(chapters[rng.integers(0, chapters.size, rows)]),
-        }
-    )
-    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
-    return SynthFile("lpr", "sundhedsdatastyrelsen", "2016-11", path.name, "csv", rows)
-
-
-def rows_like(
-    catalogue: Catalogue, dataset: str, *, rows: int, persons: int, seed: int, period: str
-) -> pa.Table:
-    """``rows`` schema-valid rows of any dataset over ``persons`` synthetic CPRs (the same
-    persons for the same ``persons`` count, whatever the dataset), events in ``period``."""
-    ds = catalogue.datasets[dataset]
-    people = People(
-        np.random.default_rng(persons), persons, np.array(sorted(catalogue.municipalities))
-    )
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, persons, rows)
-    cprs, kommune = people.take(idx, dashed=False)
-    first, last = month_start(period), month_end(period)
-    columns: dict[str, pa.Array] = {}
-    for col in ds.columns:
-        kind = col.type.value
-        if kind == "cpr":
-            columns[col.name] = cprs
-        elif kind == "municipality":
-            columns[col.name] = kommune
-        elif kind == "date":
-            valid = None if col.required else rng.random(rows) < 0.8
-            columns[col.name] = date_array(dates(rng, first, last, rows), valid)
-        elif kind == "month":
-            columns[col.name] = pa.repeat(pa.scalar(period), rows)
-        elif kind == "integer":
-            columns[col.name] = pa.array(rng.integers(1, 5, rows))
-        elif kind == "category":
-            values = list(col.values or ())
-            columns[col.name] = pa.array(np.array(values)[rng.integers(0, len(values), rows)])
-        else:
-            columns[col.name] = pa.repeat(pa.scalar("x"), rows)
-    return pa.table(columns)

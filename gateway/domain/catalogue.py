@@ -18,6 +18,7 @@ from gateway.domain.disclosure.ptable import PTable, generated, load_cached
 from gateway.domain.identifiers import screened
 from gateway.domain.principals import FourEyes
 from gateway.domain.quality import QualityRules
+from gateway.domain.retention_terms import DeliveryRetention, Dpia, ReleaseRetention
 
 # Identifiers and column names reach audit entries and logs: strict, bounded, never CPR-shaped.
 Identifier = Annotated[
@@ -135,6 +136,11 @@ class Dataset(_Frozen):
         description="How many months beyond the current one a delivery's period may lie "
         "(plans and bookings delivered ahead); none by default.",
     )
+    retention: DeliveryRetention | None = Field(
+        None,
+        description="How long its deliveries are kept (required: policy check refuses a "
+        "dataset without it).",
+    )
     changes: tuple[str, ...] = ()
 
     @property
@@ -233,6 +239,14 @@ class Grant(_Frozen):
     aggregates: AggregateTerms = Field(
         default_factory=AggregateTerms, description="How this grant's aggregates are protected."
     )
+    retention: ReleaseRetention | None = Field(
+        None,
+        description="How long its releases stay at the hub and when the recipient confirms "
+        "its own deletion (required: policy check refuses a grant without it).",
+    )
+    dpia: Dpia | None = Field(
+        None, description="The DPIA covering this processing (required, with its review date)."
+    )
     changes: tuple[str, ...] = ()
 
     def in_force(self, on: dt.date) -> bool:
@@ -277,6 +291,23 @@ class ReportDefinition(_Frozen):
     changes: tuple[str, ...] = ()
 
 
+class Contact(_Frozen):
+    name: str = Field(min_length=3)
+    contact: str = Field(min_length=3, description="An address, a mailbox, a telephone number.")
+
+
+class Controller(_Frozen):
+    """Who is responsible for the hub's processing, and its data protection officer (GDPR art.
+    30(1)(a)): ``controller.yaml``."""
+
+    name: str = Field(min_length=3)
+    contact: str = Field(min_length=3)
+    dpo: Contact
+    supervisory_authority: str = Field(
+        min_length=3, description="Where a data subject complains (GDPR art. 77)."
+    )
+
+
 class Catalogue(_Frozen):
     """Everything in ``policies/``, cross-checked, with the hash of the files it came from."""
 
@@ -295,6 +326,9 @@ class Catalogue(_Frozen):
         description="Every p-table file the rules name, by its name, as an absolute path.",
     )
     policy_hash: str = Field(description="SHA-256 over the policy files, recorded in decisions.")
+    controller: Controller | None = Field(
+        None, description="The controller and its DPO (required in policy files)."
+    )
 
     def disclosure_rules(
         self, datasets: list[str], method: Method | None = None

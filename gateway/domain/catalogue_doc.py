@@ -38,23 +38,36 @@ def _why(cat: Catalogue, ds: Dataset) -> str:
     return " ".join(_cell(r) for r in reasons)
 
 
+def _kept(ds: Dataset) -> str:
+    """How long the hub keeps the dataset's deliveries (docs/retention.md)."""
+    if ds.retention is None:
+        return "no rule (refused by policy check)"
+    r = ds.retention
+    return (
+        f"{r.years_after_period} years after the month; replaced versions "
+        f"{r.superseded_months} months; withdrawn {r.withdrawn_days} days"
+    )
+
+
 def catalogue_markdown(cat: Catalogue) -> str:
     lines = [
         "# The catalogue",
         "",
         "Every dataset the gateway knows, one line each: what it is, who owns it, the purposes",
-        "it may serve, what the gateway lets whom do with it, and why. Written from `policies/`",
-        "by `gateway policy doc`; a test fails when this page and the policies differ.",
+        "it may serve, what the gateway lets whom do with it, how long the hub keeps it, and",
+        "why. Written from `policies/` by `gateway policy doc`; a test fails when this page and",
+        "the policies differ. Retention and erasure: `docs/retention.md`.",
         "",
-        "| dataset | what it is | owner | purposes | who may receive what | why |",
-        "|---|---|---|---|---|---|",
+        "| dataset | what it is | owner | purposes | who may receive what | kept at the hub "
+        "| why |",
+        "|---|---|---|---|---|---|---|",
     ]
     for ds in sorted(cat.datasets.values(), key=lambda d: d.id):
         owner = cat.sources[ds.owner].name if ds.owner in cat.sources else ds.owner
         purposes = ", ".join(sorted(p.value for p in ds.purposes))
         lines.append(
             f"| `{ds.id}` | {_cell(ds.title)} ({ds.cadence}) | {_cell(owner)} | {purposes} | "
-            f"{_cell(_who(cat, ds))} | {_why(cat, ds)} |"
+            f"{_cell(_who(cat, ds))} | {_kept(ds)} | {_why(cat, ds)} |"
         )
     lines += [
         "",

@@ -30,6 +30,8 @@ PERIOD = re.compile(r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])")
 DELIVERY_ID = re.compile(r"dlv-[0-9a-f]{32}")
 EXTRACT_ID = re.compile(r"ext-[0-9a-f]{32}")
 RELEASE_ID = re.compile(r"rel-[0-9a-f]{32}")
+HOLD_ID = re.compile(r"hold-[0-9a-f]{32}")
+DELETION_ID = re.compile(r"del-[0-9a-f]{32}")
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 # A principal: its organisation, the unit inside it (if the issuer names one), and the person,
 # machine client or local account acting (gateway.domain.principals).
@@ -65,18 +67,38 @@ def is_valid(pattern: re.Pattern[str], value: str) -> bool:
     return pattern.fullmatch(value) is not None and not has_cpr(value)
 
 
+_FORMS = {
+    CATALOGUE_ID.pattern: "lower-case letters, digits and hyphens, as the catalogue names them",
+    COLUMN_NAME.pattern: "lower-case letters, digits and underscores, as the catalogue names them",
+    DELIVERY_ID.pattern: "dlv- and 32 hexadecimal digits, as the receipt gives it",
+    EXTRACT_ID.pattern: "ext- and 32 hexadecimal digits, as the request's answer gives it",
+    RELEASE_ID.pattern: "rel- and 32 hexadecimal digits, as the run's answer gives it",
+    HOLD_ID.pattern: "hold- and 32 hexadecimal digits",
+    DELETION_ID.pattern: "del- and 32 hexadecimal digits",
+}
+
+
 def identifier(field: str, value: str, pattern: re.Pattern[str] = CATALOGUE_ID) -> str:
-    """``value`` if it is a well-formed identifier; else a 422 naming ``field`` (not the value)."""
+    """``value`` if it is a well-formed identifier; else a 422 naming ``field`` and the form it
+    must have (never the value)."""
     if not isinstance(value, str) or not is_valid(pattern, value):
+        form = _FORMS.get(pattern.pattern)
+        expected = f": expected {form}" if form else ""
         raise InvalidRequest(
-            f"'{field}' is not a valid identifier", errors=[{"field": field, "problem": "pattern"}]
+            f"'{field}' is not a valid identifier{expected}",
+            errors=[{"field": field, "problem": "pattern"}],
         )
     return value
 
 
 def period(field: str, value: str) -> str:
-    """A month ``YYYY-MM`` between 1900 and 2999."""
-    return identifier(field, value, PERIOD)
+    """A month ``YYYY-MM`` between 1900 and 2999; else a 422 that says the expected form."""
+    if not isinstance(value, str) or not is_valid(PERIOD, value):
+        raise InvalidRequest(
+            f"'{field}' is not a month: expected YYYY-MM (for example 2016-11)",
+            errors=[{"field": field, "problem": "expected YYYY-MM"}],
+        )
+    return value
 
 
 def free_text(field: str, value: str | None, max_length: int = MAX_FREE_TEXT) -> str | None:

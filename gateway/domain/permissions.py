@@ -82,6 +82,23 @@ _CASES = (
     UseCase("operations.metrics", {OP: ANY}, "Prometheus metrics"),
     UseCase("session.list", {OP: ANY}, "the console sessions that are live"),
     UseCase("session.revoke", {OP: ANY}, "end console sessions (a person's, an organisation's)"),
+    UseCase(
+        "retention.plan",
+        {D: ANY, OP: ANY},
+        "what the hub keeps, until when and why; holds; erasures with their audit entries",
+    ),
+    UseCase("retention.sweep", {OP: ANY}, "erase what is due now (the workers do it hourly)"),
+    UseCase("hold.list", {D: ANY, OP: ANY}, "the legal holds, standing and lifted"),
+    UseCase("hold.place", {D: ANY}, "place a legal hold: nothing it covers is erased"),
+    UseCase("hold.lift", {D: ANY}, "ask to lift a legal hold, or (another person) lift it"),
+    UseCase("deletion.list", {R: OWN, D: ANY}, "recipients' deletion requests and confirmations"),
+    UseCase("deletion.confirm", {R: OWN}, "confirm one's own deletion after a grant ended"),
+    UseCase(
+        "records.read",
+        {A: ANY, D: ANY, OP: ANY},
+        "the records of processing (GDPR art. 30) and their approved versions",
+    ),
+    UseCase("records.snapshot", {D: ANY}, "approve and freeze the records of processing"),
 )
 PERMISSIONS: dict[str, UseCase] = {case.name: case for case in _CASES}
 # Routes that need no token at all: liveness and a bare readiness answer; the audit log's

@@ -24,6 +24,8 @@ class DeliveryRecord:
     audit_index: int
     vault_blob_key: str
     quality: str | None = None  # the quality report, JSON
+    discarded_at: str | None = None  # withdrawn by its source while held for confirmation
+    erased_at: str | None = None  # its content crypto-shredded under a retention rule
 
     def quality_report(self) -> dict[str, Any] | None:
         """The stored quality report (none for deliveries accepted before migration 0011)."""
@@ -106,6 +108,8 @@ class ReleaseRecord:
     reviewed_at: str | None = None
     review_note: str | None = None
     inputs: str | None = None  # JSON: the deliveries (and versions of their months) it read
+    last_pulled_at: str | None = None  # the recipient's latest pull
+    erased_at: str | None = None  # its content crypto-shredded under a retention rule
 
 
 @dataclass(frozen=True)
@@ -133,3 +137,57 @@ class SessionRecord:
     sealed: str
     ended_at: float | None = None
     end_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ErasureRecord:
+    """One erasure: begun (the row), then the data keys destroyed and the blobs deleted, then
+    finished (``done_at``, with the audit entry that records it)."""
+
+    kind: str  # delivery | release
+    object_id: str
+    rule: str
+    due: str
+    blob_keys: str  # JSON list
+    started_at: str
+    done_at: str | None = None
+    audit_index: int | None = None
+
+    def blob_key_list(self) -> list[str]:
+        keys: list[str] = json.loads(self.blob_keys)
+        return keys
+
+
+@dataclass(frozen=True)
+class DeletionRequest:
+    """The hub's request that a recipient confirm it deleted its copies of the releases it
+    pulled under a grant that has ended."""
+
+    id: str
+    recipient: str
+    grant_id: str
+    releases: str  # JSON list of release ids
+    due: str
+    created_at: str
+    reminded_at: str | None = None
+    reminders: int = 0
+    confirmed_by: str | None = None
+    confirmed_at: str | None = None
+    note: str | None = None
+
+    def release_ids(self) -> list[str]:
+        ids: list[str] = json.loads(self.releases)
+        return ids
+
+
+@dataclass(frozen=True)
+class RecordSnapshot:
+    """An approved, frozen version of the records of processing."""
+
+    version: int
+    created_at: str
+    approved_by: str
+    policy_hash: str
+    sha256: str
+    body: str  # the record, JSON
+    audit_index: int

@@ -13,9 +13,10 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.audit.tiles import TileCache
 from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
-from gateway.domain.principals import Principal
-from gateway.errors import GatewayError
-from gateway.services.ports import BlobStore, Cosigning, Store, WorkArea
+from gateway.domain.permissions import permits
+from gateway.domain.principals import Principal, acts_as_person
+from gateway.errors import Forbidden, GatewayError
+from gateway.ports import BlobStore, Cosigning, Store, WorkArea
 
 BLOB_KEK_VERSION = "blob-kek-version"
 RECIPIENT_KEY_VERSION = "pseudonym-key-version/"
@@ -88,3 +89,23 @@ class Context:
             entry = uow.append_audit(AuditEvent(event, by.label, refs, body))
         error.extra.setdefault("audit_index", entry.index)
         raise error
+
+    def require_person(
+        self, by: Principal, case: str, *, refs: dict[str, str], role: str, act: str
+    ) -> None:
+        """A decision (approve, vote) needs the use case's role and a person, never a machine
+        client; each refusal is an ``approval.refused`` audit entry."""
+        if not permits(by.roles, case, owner=False):
+            self.refuse(
+                Forbidden(f"{act} needs the '{role}' role"),
+                event=EventType.APPROVAL_REFUSED,
+                by=by,
+                refs=refs,
+            )
+        if not acts_as_person(by):
+            self.refuse(
+                Forbidden(f"{act} is a person's act: a machine client cannot do it"),
+                event=EventType.APPROVAL_REFUSED,
+                by=by,
+                refs=refs,
+            )

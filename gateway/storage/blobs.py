@@ -3,7 +3,7 @@
 A blob is durable when ``create`` returns: the file is fsynced before the rename and its folder
 after it. The temporary name carries the writing process's work token
 (``.name.<token>.partial``), so a file left by a crashed writer is recognised and removed by the
-sweep (:mod:`gateway.services.janitor`) and never mistaken for one still being written.
+sweep (:mod:`gateway.services.platform.janitor`) and never mistaken for one still being written.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from gateway.crypto.envelope import destroy_data_key
 from gateway.errors import NotFound
 from gateway.files import fsync_dir
 
@@ -79,6 +80,19 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def shred(self, key: str) -> bool:
+        """Destroy the blob's data key in place (synced), then the file (and sync its folder):
+        a crash between the two leaves a file no key opens. False if there was no blob."""
+        path = self._path(key)
+        try:
+            with open(path, "r+b") as fh:
+                destroy_data_key(fh)
+        except FileNotFoundError:
+            return False
+        path.unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        return True
 
     def exists(self, key: str) -> bool:
         return self._path(key).exists()

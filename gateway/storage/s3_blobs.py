@@ -16,7 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any, BinaryIO, cast
 
-from gateway.errors import ConfigurationError, NotFound
+from gateway.crypto.envelope import HEADER_SIZE, shredded_header
+from gateway.errors import ConfigurationError, IntegrityError, NotFound
 
 _KEY = re.compile(r"[a-z0-9][a-z0-9._/-]*")
 SPOOL_IN_MEMORY = 8 << 20
@@ -134,6 +135,31 @@ class S3BlobStore:
 
     def delete(self, key: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self._name(key))
+
+    def shred(self, key: str) -> bool:
+        """Destroy the data key, then the ciphertext: the object is replaced by its header with
+        the wrapped key overwritten (no chunk left), then deleted. An object cannot be changed
+        in place; with bucket versioning, earlier versions must expire by the bucket's own
+        lifecycle rule (docs/retention.md). False if there was no object."""
+        from botocore.exceptions import ClientError
+
+        name = self._name(key)
+        try:
+            head = self.client.get_object(
+                Bucket=self.bucket, Key=name, Range=f"bytes=0-{HEADER_SIZE - 1}"
+            )["Body"].read()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                return False
+            raise
+        if len(head) == HEADER_SIZE:
+            try:
+                shredded = shredded_header(head)
+            except IntegrityError:
+                shredded = b""
+            self.client.put_object(Bucket=self.bucket, Key=name, Body=shredded)
+        self.client.delete_object(Bucket=self.bucket, Key=name)
+        return True
 
     def partials(self) -> Iterator[tuple[Path, str]]:
         """An object becomes visible only when its upload completes: no partial files."""

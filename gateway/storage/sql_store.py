@@ -1,4 +1,4 @@
-"""The SQLAlchemy implementation of :class:`gateway.services.ports.Store`."""
+"""The SQLAlchemy implementation of :class:`gateway.ports.Store`."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ from gateway.audit.checkpointer import Checkpointer
 from gateway.audit.events import AuditEntry
 from gateway.audit.merkle import root
 from gateway.audit.tiles import Tile, TileHashes
+from gateway.domain.audit_query import AuditQuery
 from gateway.errors import ConfigurationError
-from gateway.services.ports import AuditQuery
 from gateway.storage import log_checks, migrate, subject_index, tlog
 from gateway.storage import tables as t
 from gateway.storage.dialects import (

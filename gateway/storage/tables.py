@@ -41,6 +41,8 @@ deliveries = Table(
     Column("audit_index", BigInteger, nullable=False),
     Column("vault_blob_key", String(300), nullable=False),
     Column("quality", Text),  # the quality report, JSON (none for deliveries before 0011)
+    Column("discarded_at", String(40)),  # withdrawn by its source while held (migration 0014)
+    Column("erased_at", String(40)),  # its content crypto-shredded under a retention rule
     UniqueConstraint("dataset", "period", "sha256", name="uq_delivery_content"),
     Index("ix_deliveries_dataset_period", "dataset", "period"),
 )
@@ -100,6 +102,8 @@ releases = Table(
     Column("reviewed_at", String(40)),
     Column("review_note", Text),
     Column("inputs", Text),
+    Column("last_pulled_at", String(40)),  # the recipient's latest pull (migration 0014)
+    Column("erased_at", String(40)),  # its content crypto-shredded under a retention rule
 )
 
 release_ledger = Table(
@@ -163,6 +167,72 @@ console_sessions = Table(
     Column("ended_at", Float),
     Column("end_reason", String(40)),
     Index("ix_console_sessions_principal", "principal"),
+)
+
+# Storage limitation (migration 0014). An erasure is begun (a row), carried out (data keys
+# destroyed, then the blobs), and finished (done_at, with its audit entry) in that order, so a
+# crash at any point leaves a begun row that the next sweep completes.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("kind", String(20), primary_key=True),  # delivery | release
+    Column("object_id", String(40), primary_key=True),
+    Column("rule", String(40), nullable=False),
+    Column("due", String(10), nullable=False),
+    Column("blob_keys", Text, nullable=False),  # JSON list
+    Column("started_at", String(40), nullable=False),
+    Column("done_at", String(40)),
+    Column("audit_index", BigInteger),
+)
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("reason", Text, nullable=False),
+    Column("placed_by", String(300), nullable=False),
+    Column("placed_at", String(40), nullable=False),
+    Column("dataset", String(100)),
+    Column("source", String(100)),
+    Column("period_from", String(7)),
+    Column("period_to", String(7)),
+    Column("release", String(40)),
+    Column("lift_requested_by", String(300)),
+    Column("lift_requested_at", String(40)),
+    Column("lift_reason", Text),
+    Column("lifted_by", String(300)),
+    Column("lifted_at", String(40)),
+)
+
+# A recipient's confirmation that it deleted its copies once a grant ended.
+deletion_requests = Table(
+    "deletion_requests",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("recipient", String(100), nullable=False, index=True),
+    Column("grant_id", String(100), nullable=False),
+    Column("releases", Text, nullable=False),  # JSON list of release ids
+    Column("due", String(10), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("reminded_at", String(40)),
+    Column("reminders", Integer, nullable=False, server_default="0"),
+    Column("confirmed_by", String(300)),
+    Column("confirmed_at", String(40)),
+    Column("note", Text),
+    UniqueConstraint("recipient", "grant_id", name="uq_deletion_request"),
+)
+
+# Approved, frozen versions of the records of processing (GDPR art. 30).
+record_snapshots = Table(
+    "record_snapshots",
+    metadata,
+    Column("version", Integer, primary_key=True, autoincrement=False),
+    Column("created_at", String(40), nullable=False),
+    Column("approved_by", String(300), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("body", Text, nullable=False),  # the record, JSON
+    Column("audit_index", BigInteger, nullable=False),
 )
 
 audit_entries = Table(

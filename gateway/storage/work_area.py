@@ -10,9 +10,10 @@ process has in flight lives under ``run/<token>/``:
 * ``abandoned/``: markers of operations that failed in this process, to be resolved by the
   next sweep (the blob is deleted only if no record refers to it).
 
-A sweep (at start-up and periodically, :mod:`gateway.services.janitor`) takes each lease whose
-lock is free, i.e. whose process is gone: for every marker it asks the database whether the
-blob is referenced and deletes the blob only if not; then it removes the spool and the lease.
+A sweep (at start-up and periodically, :mod:`gateway.services.platform.janitor`) takes each
+lease whose lock is free, i.e. whose process is gone: for every marker it asks the database
+whether the blob is referenced and deletes the blob only if not; then it removes the spool and
+the lease.
 Partly written blob files (``.name.<token>.partial``) carry their writer's token and are
 removed the same way. A committed blob is never deleted: the database is asked first.
 """

@@ -17,9 +17,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.principals import Role
 from gateway.reports.bundle import json_bytes
-from gateway.services.ports import AuditQuery
 from tests.conftest import EXACT_COUNTS, Gateway, Synthetic, edited_policies, running_gateway
 from tests.identity import bearer, provider
 from tests.integration.test_extracts_api import push_all
@@ -327,6 +327,13 @@ EXCEPTION_GRANT = """  - id: star-statistik-sfi-hjemloese
     columns: [kommune, count_date, situation]
     outputs: [aggregate]
     valid_from: 2013-01-01
+    retention:
+      days_after_pull: 30
+      recipient_deletion_days: 30
+      citation: Test fixture - aggregates only; the hub keeps nothing person-level for it.
+    dpia:
+      reference: "DPIA fixture: aggregated counts of homelessness"
+      review_by: 2030-01-01
 """
 
 

@@ -35,3 +35,6 @@ def test_an_analyst_pulls_a_release_as_typed_tables(served: Served, synthetic: S
         with pytest.raises(analyst.GatewayClientError) as refused:
             gw.pull("rel-" + "0" * 32)
         assert refused.value.http_status == 404
+        with pytest.raises(analyst.GatewayClientError) as misread:
+            gw.pull("rel-12345")  # a mistyped id: the answer says what an id looks like
+        assert "expected rel- and 32 hexadecimal digits" in misread.value.detail

@@ -24,8 +24,8 @@ from gateway.audit.verify import verify_log
 from gateway.crypto.notes import NoteSigner, NoteVerifier
 from gateway.domain.principals import Principal, Role
 from gateway.errors import IntegrityError
-from gateway.services import audit as audit_service
-from gateway.services.subject_indexer import SubjectIndexer
+from gateway.services.audit import trail as audit_service
+from gateway.services.audit.subject_indexer import SubjectIndexer
 from gateway.storage import subject_index
 from gateway.storage.sql_store import SqlStore
 from gateway.storage.tables import APPEND_ONLY
@@ -396,6 +396,11 @@ def test_subject_lookup_finds_every_entry_about_a_person_and_is_audited(
     delivered = {e["refs"]["dataset"] for e in entries if e["type"] == "delivery.accepted"}
     assert {"lpr", "dfdg-indsats"} <= delivered
     assert "release.created" in [e["type"] for e in entries]
+    # How long it is kept (art. 15(1)(d)): at the hub per dataset, and by the recipient.
+    kept = {(k["who"], k["what"].split()[0]): k for k in r.json()["kept"]}
+    assert "15 years after the month" in kept[("the hub", "lpr")]["kept"]
+    assert "art. 5" in kept[("the hub", "lpr")]["citation"]
+    assert "30 days after the recipient's pull" in kept[("star-analyse", "lpr")]["kept"]
     assert person not in r.text
     assert (
         gateway.client.post(

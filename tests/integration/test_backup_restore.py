@@ -14,8 +14,8 @@ from gateway.cli.main import main
 from gateway.crypto.notes import NoteVerifier
 from gateway.domain.principals import Role
 from gateway.errors import KeyUnavailable
-from gateway.services import audit as audit_service
-from gateway.services.bootstrap import open_runtime
+from gateway.services.audit import trail as audit_service
+from gateway.services.platform.bootstrap import open_runtime
 from tests.conftest import POLICIES, Synthetic, make_settings, running_gateway
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 

@@ -12,8 +12,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from gateway.errors import NotFound
-from gateway.services import keys as key_service
-from gateway.services.ports import BlobStore
+from gateway.ports import BlobStore
+from gateway.services.platform import keys as key_service
 from gateway.storage.blobs import LocalBlobStore
 from tests.conftest import Synthetic, running_gateway
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
@@ -97,3 +97,21 @@ def test_the_whole_flow_on_s3(tmp_path: Path, s3_endpoint: str, synthetic: Synth
             f"/v1/releases/{release['id']}/content", headers=gw.auth("star-analyse", Role.RECIPIENT)
         )
         assert pq.read_table(io.BytesIO(pulled.content)).equals(table)
+
+
+def test_shred_destroys_the_key_then_the_blob(store: BlobStore) -> None:
+    """Crypto-shredding (the retention sweep's step): a sealed blob opens before; after, it is
+    gone, and nothing under its key opens, on either store; a second shred finds nothing."""
+    from gateway.crypto.envelope import OpeningReader, SealingWriter
+
+    kek = b"k" * 32
+    key = "deliveries/lpr/2016-11/dlv-shred.gwb"
+    with store.create(key) as fh, SealingWriter(fh, blob_id=key, kek=kek, kek_version=1) as w:
+        w.write(b"PAR1" + b"x" * 300_000)
+    with store.open(key) as fh:
+        assert OpeningReader(fh, blob_id=key, kek_for=lambda _v: kek).read(4) == b"PAR1"
+    assert store.shred(key)
+    assert not store.exists(key) and list(store.keys("deliveries/")) == []
+    with pytest.raises(NotFound):
+        store.open(key)
+    assert not store.shred(key)

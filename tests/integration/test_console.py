@@ -146,7 +146,7 @@ def test_a_session_ends_on_idle_a_role_change_and_an_operators_revoke(
     the provider, it is over at the next renewal; an operator revokes it, it is over. Each
     time the browser's cookie opens nothing more."""
     from gateway.identity.dev_provider import Person
-    from gateway.services import console_sessions
+    from gateway.services.platform import sessions as console_sessions
     from gateway.storage import tables as t
 
     base = str(console.client.base_url).rstrip("/")
@@ -321,6 +321,8 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result"))
         assert "delivery.accepted" in driver.page_source
+        assert "Hvor længe oplysningerne opbevares" in driver.page_source  # art. 15(1)(d)
+        assert "15 years after the month" in driver.page_source
         assert not any(s in driver.page_source for s in shapes)
         assert not any(s in driver.current_url for s in shapes)
         assert driver.find_element(By.ID, "cpr").get_attribute("value") == ""
@@ -368,6 +370,38 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert run.json()["sha256"] in driver.page_source
         assert serious_violations(driver) == []
         _shoot(driver, shots, "releases")
+        # Storage limitation: what is kept until when; a legal hold placed and its lifting
+        # asked here, confirmed by another person; the records of processing as a page.
+        _open(driver, f"{base}/console/retention")
+        assert "Opbevaring og sletning" in driver.page_source
+        assert serious_violations(driver) == []
+        driver.find_element(By.ID, "hold-reason").send_keys("Rigsrevisionens inspektion")
+        driver.find_element(By.ID, "hold-dataset").send_keys("lpr")
+        driver.find_element(By.CSS_SELECTOR, "form.place-hold button").click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role=status].done"))
+        page = driver.page_source
+        assert "dataset lpr" in page and "Rigsrevisionens inspektion" in page
+        assert re.search(r"Udskyder</dt><dd>[12] sletninger", page)  # the delivery, its release
+        hold_id = re.search(r"hold-[0-9a-f]{32}", page)
+        assert hold_id is not None
+        driver.find_element(By.ID, f"lift-{hold_id[0]}").send_keys("inspektionen er afsluttet")
+        driver.find_element(By.CSS_SELECTOR, f"form[action$='{hold_id[0]}/lift'] button").click()
+        wait.until(lambda d: "Ophævelse anmodet af" in d.page_source)
+        assert "en anden person skal bekræfte" in driver.page_source  # not the asker's button
+        assert not driver.find_elements(By.CSS_SELECTOR, f"form[action$='{hold_id[0]}/lift']")
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "retention")
+        second = console.client.post(
+            f"/v1/retention/holds/{hold_id[0]}/lift",
+            headers=console.auth("dpo@star.dk", Role.AUDITOR),
+        )
+        assert second.status_code == 200 and second.json()["lifted_at"], second.text
+        _open(driver, f"{base}/console/retention")
+        assert "ophævet" in driver.page_source
+        driver.get(f"{base}/console/records")
+        wait.until(lambda d: "Datatilsynet" in d.page_source)
+        assert "DPIA STAR-2013-04" in driver.page_source
+        _shoot(driver, shots, "records-of-processing")
         _open(driver, f"{base}/console/lang/en?next=/console/grants")
         assert "Legal bases in force" in driver.page_source
     # The browser's own records (history, cache, form data, session) hold no CPR either.
@@ -452,3 +486,34 @@ def test_search_filters_stay_out_of_the_address_and_a_refused_one_out_of_the_pag
         assert str(found.url) == f"{base}/console/audit" and 'id="total"' in found.text
         csv_ = browser.get(f"{base}/console/audit.csv")
         assert csv_.status_code == 200 and csv_.text.startswith("index,time,type")
+
+
+def test_an_expired_grant_is_marked_and_no_longer_decides(tmp_path: Path) -> None:
+    """A grant past its valid_to: marked on the grants page, and a request under it refused by
+    the legal-basis rule."""
+    from tests.conftest import edited_policies
+
+    policies = edited_policies(
+        tmp_path / "policies",
+        {
+            "grants/star-analyse.yaml": (
+                "    columns: [contact_start, contact_end, contact_type, diagnosis_chapter]\n"
+                "    valid_from: 2013-01-01\n",
+                "    columns: [contact_start, contact_end, contact_type, diagnosis_chapter]\n"
+                "    valid_from: 2013-01-01\n    valid_to: 2020-12-31\n",
+            )
+        },
+    )
+    with serving_gateway(tmp_path / "var", policies_dir=policies) as gw:
+        base = str(gw.client.base_url).rstrip("/")
+        with closing(_login(base, "dpo")) as browser:
+            page = browser.get(f"{base}/console/grants").text
+        row = re.search(r"<td>star-analyse-lpr <strong>([^<]+)</strong>", page)
+        assert row is not None and row[1].startswith("Udløbet"), page[:2000]
+        r = gw.client.post(
+            "/v1/extracts", json=LINKED, headers=gw.auth("star-analyse", Role.RECIPIENT)
+        )
+        assert r.status_code == 403
+        denied = [d for d in r.json()["decision"]["datasets"] if not d["allowed"]]
+        assert [d["dataset"] for d in denied] == ["lpr"]
+        assert denied[0]["deciding_rule"] == "legal-basis"

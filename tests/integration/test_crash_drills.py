@@ -21,11 +21,11 @@ import httpx
 import pyarrow.csv as pacsv
 import pytest
 
-from gateway.dataplane import synth
+from gateway.dataplane import synth, synth_sized
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import Role
-from gateway.services.audit import verify
-from gateway.services.bootstrap import open_runtime
+from gateway.services.audit.trail import verify
+from gateway.services.platform.bootstrap import open_runtime
 from tests.conftest import POLICIES
 from tests.integration.test_aggregates_api import BY_KOMMUNE
 from tests.server import Server
@@ -36,7 +36,7 @@ PAUSE = 0.1  # between 1 MiB chunks: the body takes about two seconds to arrive
 
 
 def _big_lpr(rows: int) -> bytes:
-    table = synth.rows_like(
+    table = synth_sized.rows_like(
         load_catalogue(POLICIES), "lpr", rows=rows, persons=rows // 4, seed=5, period="2016-11"
     )
     sink = io.BytesIO()

@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 from gateway.domain.principals import Role
-from gateway.services import audit as audit_service
+from gateway.services.audit import trail as audit_service
 from tests.conftest import Gateway, Synthetic
 
 LPR_HEADER = "cpr,kommune,contact_start,contact_end,contact_type,diagnosis_chapter\n"

@@ -15,7 +15,7 @@ from gateway.dataplane import synth
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.principals import Principal, Role
 from gateway.errors import Forbidden
-from gateway.services import deliveries
+from gateway.services.deliveries import reads as deliveries
 from tests.conftest import Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 

@@ -17,8 +17,8 @@ import pytest
 
 from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
 from gateway.domain import cpr
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.principals import Role
-from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 
 PERIOD = {"period_from": "2016-11", "period_to": "2016-11"}

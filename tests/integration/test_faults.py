@@ -23,8 +23,8 @@ import pytest
 from gateway.api.app import create_app
 from gateway.domain.principals import Role
 from gateway.errors import IntegrityError
-from gateway.services.audit import verify
-from gateway.services.janitor import sweep
+from gateway.services.audit.trail import verify
+from gateway.services.platform.janitor import sweep
 from gateway.storage.sql_store import SqlUnitOfWork
 from tests import pg
 from tests.conftest import Gateway, Synthetic, make_settings, running_gateway

@@ -21,6 +21,7 @@ import pytest
 from gateway.cli.main import COMMANDS
 from gateway.domain.principals import Role
 from tests.conftest import Synthetic
+from tests.cpr_scan import input_cprs
 from tests.identity import provider
 from tests.integration.test_aggregates_api import (
     BY_KOMMUNE,
@@ -60,13 +61,20 @@ class Runner:
         self.ran: set[str] = set()
         self.stderr = ""  # the last command's
 
-    def __call__(self, *words: str, who: tuple[str, Role] | None = None, ok: bool = True) -> Any:
+    def __call__(
+        self,
+        *words: str,
+        who: tuple[str, Role] | None = None,
+        ok: bool = True,
+        lines: bool = False,
+        stdin: str | None = None,
+    ) -> Any:
         args = list(words)
         if who is not None:
             token = provider().token(who[0], who[1])
             args += ["--url", self.server.url, "--token", token]
         env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
-        done = gateway_cmd(*args, "--json", data_dir=self.server.data, env=env)
+        done = gateway_cmd(*args, "--json", data_dir=self.server.data, env=env, stdin=stdin)
         command = " ".join(w for w in words if not w.startswith("-"))
         self.stderr = done.stderr
         assert (done.returncode == 0) is ok, (command, done.stdout, done.stderr)
@@ -78,6 +86,8 @@ class Runner:
             assert done.stdout == "", (command, done.stdout)  # the problem goes to stderr
             return None
         try:
+            if lines:  # JSON Lines: one object per line, nothing else
+                return [json.loads(line) for line in done.stdout.splitlines()]
             return json.loads(done.stdout)
         except ValueError as exc:
             raise AssertionError(f"{command}: not JSON on stdout: {done.stdout[:500]!r}") from exc
@@ -159,6 +169,18 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     assert "sessions" in run("sessions", "list", who=operator)
     assert run("sessions", "revoke", "--organisation", "nobody", who=operator)["ended"] == 0
 
+    # Storage limitation: holds and deletions over HTTP, the plan and a sweep at the terminal.
+    dpo = ("hub-dpo", Role.AUDITOR)
+    hold = run("holds", "place", "--reason", "inspection of 2016", "--dataset", "lpr", who=dpo)
+    assert hold["standing"] is True
+    assert run("holds", "lift", hold["id"], "--reason", "closed", who=dpo)["lift_requested_by"]
+    assert run("holds", "list", who=dpo)["holds"]
+    assert run("deletions", "list", who=analyst)["requests"] == []
+    run("deletions", "confirm", "del-" + "0" * 32, who=analyst, ok=False)
+    assert run("retention", "plan")["summary"]["held_at_the_hub"] > 0
+    assert "erased" in run("retention", "sweep")
+    assert run("records", "approve")["version"] == 1
+
     explain = ("--recipient", ANALYSE, "--dataset", "lpr", "--purpose", "analysis")
     assert run("policy", "explain", *explain)["allowed"] is True
     assert run("policy", "table")
@@ -172,6 +194,11 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
         fh.write(b'{"note": "gateway.local/audit\\n12')
     assert run("audit", "verify")["ok"] is True
     assert "torn last line" in run.stderr  # said, on standard error
+    found = run("audit", "search", "--category", "deliveries", lines=True)
+    assert found and all(e["type"].startswith("delivery.") for e in found)
+    person = sorted(input_cprs([synthetic.path("lpr")]))[0]
+    about = run("audit", "subject", lines=True, stdin=person + "\n")
+    assert any(e["type"] == "delivery.accepted" for e in about) and person not in str(about)
 
     export = tmp / "export"
     gateway_cmd("audit", "export", "--out", str(export), data_dir=run.server.data, check=True)

@@ -11,6 +11,7 @@ checks that every use case enforces exactly its row, whatever roles a token comb
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,8 +21,10 @@ import jsonschema
 import pytest
 
 from gateway.api.use_cases import KEY
+from gateway.domain import identifiers
 from gateway.domain.permissions import INNER, PERMISSIONS, PUBLIC, permits
 from gateway.domain.principals import Role
+from gateway.domain.records import DeletionRequest
 from tests import pg
 from tests.conftest import Gateway, Synthetic, serving_gateway
 from tests.integration.test_aggregates_api import (
@@ -48,6 +51,7 @@ class World:
     held: str  # star-statistik's aggregate held for review
     lpr: bytes = b""
     months: int = 0
+    requests: int = 0
 
     def request(self, recipient: str, spec: dict[str, Any]) -> str:
         r = self.gw.client.post(
@@ -82,6 +86,32 @@ class World:
         """A delivery held for its source's confirmation (another month's file)."""
         return self._push(confirm=False)
 
+    def fresh_hold(self) -> str:
+        r = self.gw.client.post(
+            "/v1/retention/holds",
+            json={"reason": "inspection by the audit office", "dataset": "lpr"},
+            headers=self.gw.auth("hub-dpo", Role.AUDITOR),
+        )
+        assert r.status_code == 201, r.text
+        return str(r.json()["id"])
+
+    def fresh_deletion_request(self) -> str:
+        """A deletion request to star-analyse for its release (as the follow-up makes them
+        when a grant ends)."""
+        self.requests += 1
+        request_number = self.requests
+        request = DeletionRequest(
+            identifiers.new_id("del"),
+            ANALYSE,
+            f"star-analyse-lpr-{request_number}",  # one request per recipient and grant
+            json.dumps([self.release]),
+            "2030-01-01",
+            "2026-01-01T00:00:00.000000Z",
+        )
+        with self.gw.runtime.context.store.unit_of_work() as uow:
+            assert uow.add_deletion_request(request)
+        return request.id
+
     def _push(self, *, confirm: bool) -> str:
         self.months += 1
         r = self.gw.client.post(
@@ -109,6 +139,10 @@ def _world(gw: Gateway, synthetic: Synthetic) -> World:
     w.release = w.run(ANALYSE, w.extract)
     w.aggregate = w.run(STATISTIK, w.approve(w.request(STATISTIK, BY_KOMMUNE)))
     w.held = w.fresh_held()
+    approved = gw.client.post(
+        "/v1/processing-records/approvals", headers=gw.auth("hub-dpo", Role.AUDITOR)
+    )
+    assert approved.status_code == 201, approved.text
     return w
 
 
@@ -234,6 +268,51 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/audit/verify"): Call(None, None, lambda w, _: ("/v1/audit/verify", {})),
     ("GET", "/tile/entries/{rest}"): Call(None, None, lambda w, _: ("/tile/entries/000.p/1", {})),
     ("GET", "/metrics"): Call(None, None, lambda w, _: ("/metrics", {})),
+    ("GET", "/v1/retention/plan"): Call(None, None, lambda w, _: ("/v1/retention/plan", {})),
+    ("POST", "/v1/retention/sweep"): Call(None, None, lambda w, _: ("/v1/retention/sweep", {})),
+    ("GET", "/v1/retention/erasures"): Call(
+        None, None, lambda w, _: ("/v1/retention/erasures", {})
+    ),
+    ("GET", "/v1/retention/holds"): Call(None, None, lambda w, _: ("/v1/retention/holds", {})),
+    ("POST", "/v1/retention/holds"): Call(
+        None,
+        None,
+        lambda w, _: (
+            "/v1/retention/holds",
+            {"json": {"reason": "the permission walk", "source": LPR_SOURCE}},
+        ),
+    ),
+    ("POST", "/v1/retention/holds/{hold_id}/lift"): Call(
+        None,
+        None,
+        lambda w, _: (
+            f"/v1/retention/holds/{w.fresh_hold()}/lift",
+            {"json": {"reason": "inspection over"}},
+        ),
+    ),
+    ("GET", "/v1/retention/deletions"): Call(
+        None, None, lambda w, _: ("/v1/retention/deletions", {})
+    ),
+    ("POST", "/v1/retention/deletions/{request_id}/confirm"): Call(
+        ANALYSE,
+        STATISTIK,
+        lambda w, _: (
+            f"/v1/retention/deletions/{w.fresh_deletion_request()}/confirm",
+            {"json": {"note": "deleted from the analysis server"}},
+        ),
+    ),
+    ("GET", "/v1/processing-records"): Call(
+        None, None, lambda w, _: ("/v1/processing-records", {})
+    ),
+    ("POST", "/v1/processing-records/approvals"): Call(
+        None, None, lambda w, _: ("/v1/processing-records/approvals", {})
+    ),
+    ("GET", "/v1/processing-records/approvals"): Call(
+        None, None, lambda w, _: ("/v1/processing-records/approvals", {})
+    ),
+    ("GET", "/v1/processing-records/approvals/{version}"): Call(
+        None, None, lambda w, _: ("/v1/processing-records/approvals/1", {})
+    ),
 }
 
 

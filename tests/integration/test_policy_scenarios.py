@@ -14,10 +14,10 @@ import pytest
 
 from gateway.crypto.envelope import header_version
 from gateway.crypto.pseudonyms import internal_pseudonyms, recipient_pseudonyms
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.principals import Principal, Role
 from gateway.errors import Forbidden
-from gateway.services import keys as key_service
-from gateway.services.ports import AuditQuery
+from gateway.services.platform import keys as key_service
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 from tests.integration.test_extracts_api import LINKED, expected_population, push_all, release_for
 

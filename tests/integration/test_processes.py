@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -22,7 +23,11 @@ from tests.identity import free_port
 
 
 def gateway_cmd(
-    *args: str, data_dir: Path, check: bool = False, env: dict[str, str] | None = None
+    *args: str,
+    data_dir: Path,
+    check: bool = False,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """The CLI as a process, on ``data_dir`` (and ``env``'s variables, if given)."""
     env = {
@@ -38,6 +43,7 @@ def gateway_cmd(
         text=True,
         timeout=300,
         check=check,
+        input=stdin,
     )
 
 
@@ -56,6 +62,8 @@ def test_demo_runs_against_a_real_server_and_leaves_no_cpr(tmp_path: Path) -> No
         "purpose-binding",
         "four-eyes",
         "share 0 of",
+        "sweep: 1 erased (crypto-shredded)",
+        "sent again it answers HTTP 410",
     ):
         assert expected in out, expected
     # The same seed and scale give the same synthetic CPRs the demo pushed.
@@ -135,8 +143,13 @@ def test_cli_keys_policy_and_audit(tmp_path: Path) -> None:
         conn.execute("DROP TRIGGER audit_entries_no_update")
         conn.execute("UPDATE audit_entries SET actor = 'someone-else' WHERE idx = 1")
     searched = gateway_cmd("audit", "search", "--event-type", "keys.rotated", data_dir=data)
-    assert searched.returncode == 0 and searched.stdout.count('"keys.rotated"') == 2
+    assert searched.returncode == 0 and searched.stdout.count(" keys.rotated ") == 2
     assert "entries 1-2 of 2 matching" in searched.stderr
+    assert re.match(r"#\d+ +\d{4}-\d{2}-\d{2} \d{2}:\d{2}  keys\.rotated", searched.stdout)
+    lines = gateway_cmd(
+        "audit", "search", "--event-type", "keys.rotated", "--json", data_dir=data
+    ).stdout.splitlines()
+    assert [json.loads(line)["type"] for line in lines] == ["keys.rotated"] * 2
     recent = gateway_cmd(
         "audit", "search", "--since", "30d", "--category", "keys-and-policy", "--limit", "1",
         data_dir=data,

@@ -17,9 +17,9 @@ import pytest
 
 from gateway.cli import client as cli_client
 from gateway.dataplane import synth
+from gateway.domain.audit_query import AuditQuery
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.principals import Role
-from gateway.services.ports import AuditQuery
 from tests.conftest import Gateway, Synthetic, edited_policies, running_gateway
 
 RUN = "/v1/reports/ressourceforloeb/runs"

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.crypto.keys import MASTER_KEY_FILE
 from gateway.errors import KeyUnavailable, PolicyFileError
-from gateway.services.bootstrap import open_runtime
+from gateway.services.platform.bootstrap import open_runtime
 from tests.conftest import POLICIES, make_settings
 
 

@@ -14,7 +14,7 @@ import pytest
 from gateway.audit import receipts
 from gateway.crypto.notes import NoteVerifier
 from gateway.domain.principals import Role
-from gateway.services import extracts as extracts_service
+from gateway.services.releases import extracts as extracts_service
 from tests.conftest import POLICIES, ROOT, Gateway, Synthetic
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 

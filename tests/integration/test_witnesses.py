@@ -28,7 +28,7 @@ from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
 from gateway.domain.principals import Role
 from gateway.errors import IntegrityError
-from gateway.services.bootstrap import audit_checkpointer
+from gateway.services.platform.bootstrap import audit_checkpointer
 from tests.conftest import Gateway, Synthetic, serving_gateway
 
 

@@ -19,8 +19,8 @@ from gateway.crypto.keys import init_key_folder
 from gateway.dataplane import synth
 from gateway.domain.policy_files import load_catalogue
 from gateway.domain.principals import Role
-from gateway.services import audit as audit_service
-from gateway.services.bootstrap import open_runtime
+from gateway.services.audit import trail as audit_service
+from gateway.services.platform.bootstrap import open_runtime
 from tests.conftest import POLICIES, ROOT
 from tests.identity import provider, write_trusted_issuers
 from tests.integration.test_extracts_api import LINKED

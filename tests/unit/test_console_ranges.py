@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from gateway.errors import InvalidRequest
-from gateway.services.audit_filters import relative_range
+from gateway.services.audit.filters import relative_range
 
 
 def test_relative_ranges() -> None:

@@ -56,6 +56,17 @@ def _replace(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
+def _without_block(path: Path, key: str) -> None:
+    """Remove a YAML mapping block (``key`` and every line indented under it)."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.rstrip() == key)
+    indent = len(key) - len(key.lstrip())
+    end = start + 1
+    while end < len(lines) and (len(lines[end]) - len(lines[end].lstrip()) > indent):
+        end += 1
+    path.write_text("".join(lines[:start] + lines[end:]))
+
+
 CASES = {
     "municipal grant on everyone's data": (
         lambda r: _replace(
@@ -240,6 +251,30 @@ CASES = {
         lambda r: _replace(r / "disclosure.yaml", "method: cell-key", "method: rounding"),
         "disclosure.yaml: document: (entry): Value error, method 'rounding' needs a rounding_base",
     ),
+    "a dataset without a retention rule": (
+        lambda r: _without_block(r / "datasets/ssr.yaml", "retention:"),
+        "datasets/ssr.yaml: dataset 'ssr': no retention rule",
+    ),
+    "a grant without a retention rule": (
+        lambda r: _without_block(r / "grants/kommune-101.yaml", "    retention:"),
+        "grant 'kommune-101-dfdg-indsats': no retention rule",
+    ),
+    "a grant without a DPIA": (
+        lambda r: _without_block(r / "grants/kommune-101.yaml", "    dpia:"),
+        "grant 'kommune-101-dfdg-indsats': no DPIA",
+    ),
+    "a citation that leans on a development document": (
+        lambda r: _replace(
+            r / "grants/kommune-101.yaml",
+            "Lov om organisering",
+            "seed 000 and Lov om organisering",
+        ),
+        "cites 'seed 000', a development reference",
+    ),
+    "no controller": (
+        lambda r: (r / "controller.yaml").unlink(),
+        "policies/controller.yaml: file is missing",
+    ),
     "report without sanction": (
         lambda r: _replace(r / "reports/ressourceforloeb.yaml", "sanction:", "sanctioned:"),
         "reports/ressourceforloeb.yaml: entry 'ressourceforloeb': sanction: Field required",
@@ -264,6 +299,8 @@ def test_an_explicit_exception_makes_a_restricted_grant_valid(tmp_path: Path) ->
         "    restricted_exception: Hypothetical written consent of SFI, for this test only\n"
         "    population: everyone\n    columns: [kommune]\n    outputs: [aggregate]\n"
         "    valid_from: 2016-01-01\n"
+        "    retention: {days_after_pull: 30, citation: A hypothetical rule for this test}\n"
+        "    dpia: {reference: DPIA-TEST, review_by: 2030-01-01}\n"
     )
     cat = load_catalogue(root)
     assert any(g.restricted_exception for g in cat.grants)

@@ -186,7 +186,7 @@ def test_a_bundle_verifies_offline_and_only_with_the_quorum() -> None:
 
 def test_the_gateway_refuses_a_witness_policy_for_another_log(tmp_path: Path) -> None:
     from gateway.errors import ConfigurationError
-    from gateway.services.witnessing import load_policy
+    from gateway.services.audit.witnessing import load_policy
 
     other = NoteSigner.from_seed("other.example/audit", b"\x03" * 32)
     path = tmp_path / "witness-policy.txt"

@@ -11,8 +11,10 @@ from gateway.api import schemas
 from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
-from gateway.services import audit as audit_service
-from gateway.services.ports import AuditQuery
+from gateway.domain.audit_query import AuditQuery
+from gateway.services.audit import subjects
+from gateway.services.audit import trail as audit_service
+from gateway.services.retention import terms as retention_terms
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 MAX_INDEX = 2**53  # beyond any log; keeps integers inside every database's range
@@ -107,11 +109,12 @@ def entries(
     summary="Every entry that involved one person (auditor)",
     openapi_extra=use_case("audit.subject-lookup"),
     response_model=None,
-    responses=answer(schemas.AuditEntries, "Every entry about the person"),
+    responses=answer(schemas.SubjectEntries, "Every entry about the person, and how long kept"),
 )
 def subject_lookup(body: SubjectLookup, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    found = audit_service.subject_lookup(ctx, by=by, cpr=body.cpr)
-    return {"entries": [audit_service.entry_json(e) for e in found]}
+    found = subjects.subject_lookup(ctx, by=by, cpr=body.cpr)
+    entries = [audit_service.entry_json(e) for e in found]
+    return {"entries": entries, "kept": retention_terms.for_entries(ctx, entries)}
 
 
 @router.get(

@@ -15,10 +15,10 @@ from gateway.api import metrics, schemas
 from gateway.api.deps import Ctx, CurrentPrincipal, get_runtime
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
-from gateway.crypto.spool import SealedSpool
-from gateway.domain.records import DeliveryRecord
 from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
-from gateway.services import deliveries, delivery_versions
+from gateway.services.deliveries import ingest as deliveries
+from gateway.services.deliveries import reads, uploads
+from gateway.services.deliveries import versions as delivery_versions
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 # The body is streamed, not parsed by FastAPI, so the OpenAPI document is told its forms here.
@@ -60,7 +60,7 @@ async def push(
 ) -> dict[str, Any]:
     settings = get_runtime(request).settings
     # Spooled in this process's work area: a crash leaves it to the sweep, never unexplained.
-    spool = SealedSpool(ctx.work.spool)
+    spool = uploads.receive(ctx)
     label = dataset if dataset in ctx.catalogue.datasets else "unknown"  # metric labels
     # The delivery is processed while its body arrives: the push reads the spool as it grows.
     started = threading.Event()  # set once the push has an ingestion thread
@@ -108,7 +108,7 @@ async def push(
         response.status_code = 200
         metrics.DELIVERIES.labels(label, "duplicate").inc()
     else:
-        request.app.state.subject_indexer.poke()  # its persons, into the lookup index
+        request.app.state.workers.deliveries_arrived()  # its persons, into the lookup index
         metrics.DELIVERIES.labels(label, "accepted").inc()
         metrics.DELIVERY_ROWS.labels(label).inc(receipt.rows)
     return receipt.as_dict()
@@ -160,10 +160,7 @@ def _ingest_limiter(request: Request) -> anyio.CapacityLimiter:
     responses=answer(schemas.Delivery, "The delivery, its version and the month's history"),
 )
 def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    record = deliveries.get_delivery(ctx, by=by, delivery_id=delivery_id)
-    described = delivery_versions.describe(ctx, record)
-    status = "held" if described["held"] else "accepted"
-    return {**_public(record), "status": status, **described}
+    return reads.show(ctx, by=by, delivery_id=delivery_id)
 
 
 @router.get(
@@ -174,7 +171,7 @@ def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     responses=answer(schemas.DeliveryQuality, "The quality report"),
 )
 def quality(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    return deliveries.get_quality(ctx, by=by, delivery_id=delivery_id)
+    return reads.get_quality(ctx, by=by, delivery_id=delivery_id)
 
 
 class WithdrawalNote(BaseModel):
@@ -204,16 +201,3 @@ def withdraw(
 )
 def confirm(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return delivery_versions.confirm_held(ctx, by=by, delivery_id=delivery_id)
-
-
-def _public(record: DeliveryRecord) -> dict[str, Any]:
-    """The record without its storage keys (where blobs live is the hub's business)."""
-    hidden = {"blob_key", "vault_blob_key", "quality"}
-    public = {k: v for k, v in record.__dict__.items() if k not in hidden}
-    report = record.quality_report()
-    public["quality"] = (
-        {"status": report["status"], "flags": [f["code"] for f in report["flags"]]}
-        if report
-        else None
-    )
-    return public

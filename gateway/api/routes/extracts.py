@@ -17,8 +17,8 @@ from gateway.api.use_cases import use_case
 from gateway.domain.extracts import ExtractSpec
 from gateway.domain.principals import Principal
 from gateway.domain.records import ExtractRecord, ReleaseRecord
-from gateway.services import aggregates, extracts, reviews
-from gateway.services import audit as audit_service
+from gateway.services.audit import trail as audit_service
+from gateway.services.releases import aggregates, extracts, pulls, reviews
 
 router = APIRouter(prefix="/v1", tags=["extracts"])
 
@@ -177,7 +177,7 @@ def withhold_release(
     openapi_extra=use_case("release.report"),
 )
 def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
+    record = pulls.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
     return aggregates.disclosure_report(ctx, record)
 
 
@@ -190,7 +190,7 @@ def disclosure_report(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[s
     responses={200: binary("The reviewers' folder", "application/zip")},
 )
 def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
-    record = extracts.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
+    record = pulls.get_release(ctx, by=by, release_id=release_id, use_case="release.report")
     return Response(
         aggregates.review_bundle(ctx, by=by, release=record),
         media_type="application/zip",
@@ -205,7 +205,7 @@ def review_bundle(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> Response:
     responses=answer(schemas.Release, "The release's metadata"),
 )
 def get_release(release_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    return _release(extracts.get_release(ctx, by=by, release_id=release_id))
+    return _release(pulls.get_release(ctx, by=by, release_id=release_id))
 
 
 @router.get(
@@ -228,7 +228,7 @@ def content(
     by: CurrentPrincipal,
     format: str | None = Query(None, pattern="^(parquet|csv|zip)$"),
 ) -> StreamingResponse:
-    pulled = extracts.pull_release(ctx, by=by, release_id=release_id, fmt=format)
+    pulled = pulls.pull_release(ctx, by=by, release_id=release_id, fmt=format)
     return StreamingResponse(
         pulled.chunks,
         media_type=pulled.media_type,

@@ -7,11 +7,9 @@ they say only alive, ready or not ready. An operator's token on ``/readyz`` adds
 
 from __future__ import annotations
 
-import datetime as dt
 import hmac
 from typing import Any
 
-import structlog
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -21,14 +19,11 @@ from gateway.api.media import text
 from gateway.api.problems import PROBLEM
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
-from gateway.audit import fast_verify
-from gateway.crypto.pseudonyms import HMAC_KERNEL
 from gateway.domain.permissions import authorize, permits
 from gateway.errors import GatewayError, problem_type
-from gateway.services.ports import AuditQuery
+from gateway.services.platform import health
 
 router = APIRouter(tags=["operations"])
-log = structlog.get_logger("gateway.health")
 RETRY_AFTER = "5"
 
 
@@ -51,11 +46,7 @@ def healthz() -> dict[str, str]:
     responses=answer(schemas.Ready, "Ready (details with an operator's token)"),
 )
 def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
-    try:
-        ctx.store.ping()
-        ctx.keys.internal_pseudonym_key()
-    except Exception as exc:
-        log.warning("not ready", error_type=type(exc).__name__)
+    if not health.ready(ctx):
         return JSONResponse(
             {
                 "type": problem_type("not-ready"),
@@ -74,13 +65,7 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
         except GatewayError:
             return body
         if permits(by.roles, "operations.metrics", owner=False):
-            body.update(
-                audit_entries=ctx.store.audit_size(),
-                policy_hash=ctx.catalogue.policy_hash,
-                pseudonym_kernel=HMAC_KERNEL,  # native, or the slower Python fallback
-                audit_kernel=fast_verify.KERNEL,
-                witnesses=ctx.witnessing.report() if ctx.witnessing is not None else {},
-            )
+            body.update(health.details(ctx))
     return body
 
 
@@ -94,20 +79,10 @@ def readyz(ctx: Ctx, request: Request) -> dict[str, Any] | JSONResponse:
 def prometheus(ctx: Ctx, request: Request) -> Response:
     if not _scrape_token_matches(request):
         authorize(get_principal(request), "operations.metrics")
-    size = ctx.store.audit_size()
-    age = None
-    if size:
-        newest = ctx.store.search_audit(AuditQuery(offset=size - 1, limit=1))
-        if newest:
-            stamp = dt.datetime.fromisoformat(newest[0].recorded_at.replace("Z", "+00:00"))
-            age = (dt.datetime.now(dt.UTC) - stamp).total_seconds()
-    try:
-        ctx.store.ping()
-        ready = True
-    except Exception:
-        ready = False
-    witnesses = ctx.witnessing.report() if ctx.witnessing is not None else None
-    body = metrics.render(size, last_entry_age=age, ready=ready, witnesses=witnesses)
+    now = health.figures(ctx)
+    body = metrics.render(
+        now.audit_size, last_entry_age=now.last_entry_age, ready=now.ready, witnesses=now.witnesses
+    )
     return Response(body, media_type=metrics.CONTENT_TYPE)
 
 

@@ -12,7 +12,7 @@ from gateway.api.routes.extracts import released
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.permissions import authorize
-from gateway.services import reports
+from gateway.services.releases import reports
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -13,7 +13,7 @@ from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain import identifiers
-from gateway.services import console_sessions
+from gateway.services.platform import sessions as console_sessions
 
 router = APIRouter(prefix="/v1/sessions", tags=["operations"])
 

@@ -16,9 +16,7 @@ from fastapi import APIRouter, Path, Request, Response
 from gateway.api.deps import Ctx, get_principal
 from gateway.api.media import binary, text
 from gateway.api.use_cases import use_case
-from gateway.audit.tiles import Tile, parse_tile_path
-from gateway.errors import NotFound
-from gateway.services import audit as audit_service
+from gateway.services.audit import trail as audit_service
 
 router = APIRouter(tags=["audit log (C2SP tlog-tiles)"])
 TEXT = "text/plain; charset=utf-8"
@@ -59,8 +57,7 @@ def historical(ctx: Ctx, size: int = Path(ge=0, le=MAX_SIZE)) -> Response:
     responses={200: binary("Entries, each a big-endian uint16 length and its bytes", OCTETS)},
 )
 def entry_bundle(rest: str, ctx: Ctx, request: Request) -> Response:
-    tile = _parse(f"tile/entries/{rest}")
-    data = audit_service.tile(ctx, tile, by=get_principal(request))
+    data = audit_service.tile(ctx, f"tile/entries/{rest}", by=get_principal(request))
     if "gzip" in request.headers.get("accept-encoding", ""):
         return Response(
             gzip.compress(data, 6),
@@ -78,13 +75,5 @@ def entry_bundle(rest: str, ctx: Ctx, request: Request) -> Response:
     responses={200: binary("Concatenated 32-byte SHA-256 hashes", OCTETS)},
 )
 def hash_tile(level: str, rest: str, ctx: Ctx) -> Response:
-    tile = _parse(f"tile/{level}/{rest}")
-    data = audit_service.tile(ctx, tile, by=None)
+    data = audit_service.tile(ctx, f"tile/{level}/{rest}", by=None)
     return Response(data, media_type="application/octet-stream", headers=IMMUTABLE)
-
-
-def _parse(path: str) -> Tile:
-    try:
-        return parse_tile_path(path)
-    except ValueError as exc:
-        raise NotFound(f"not a tile path: {exc}") from None

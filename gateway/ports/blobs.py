@@ -1,0 +1,36 @@
+"""The blob port: sealed files by key. Implemented by :mod:`gateway.storage.blobs` (a folder)
+and :mod:`gateway.storage.s3_blobs` (an S3-compatible bucket)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO, Protocol
+
+
+class BlobStore(Protocol):
+    def create(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A file to write; it becomes visible under ``key`` only if the block ends normally."""
+
+    def open(self, key: str) -> BinaryIO:
+        """Raises :class:`gateway.errors.NotFound` if there is no blob under ``key``."""
+
+    def open_for_update(self, key: str) -> BinaryIO:
+        """Read-write access in place (for header re-wraps). Raises NotFound if missing."""
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        """Every blob key starting with ``prefix``, in sorted order."""
+
+    def delete(self, key: str) -> None: ...
+
+    def shred(self, key: str) -> bool:
+        """Crypto-shred: destroy the blob's data key, then its ciphertext, so that nothing
+        left behind (a crash between the two, a copy of the bytes) opens with any key. False
+        if there was no blob."""
+
+    def exists(self, key: str) -> bool: ...
+
+    def partials(self) -> Iterator[tuple[Path, str]]:
+        """Partly written local files and their writer's work token (none for object stores,
+        which make an object visible only when it is complete)."""
