@@ -84,7 +84,8 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "RFC 9457 problem details; 'type' is a page the gateway serves "
     "(/problems/<code>). Extension members: 'errors' (which field, what problem, suggestions), "
     "'decision' (a policy refusal's rules and citations), 'failed' (disclosure control), "
-    "'missing' (undelivered inputs).",
+    "'missing' (undelivered inputs), 'needs_roles' (a refusal for want of a role: the roles "
+    "that would do).",
     "required": ["type", "title", "status"],
     "properties": {
         "type": {"type": "string", "format": "uri-reference"},

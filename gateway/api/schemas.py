@@ -157,6 +157,9 @@ class Extract(Answer):
     decided_by: str | None = None
     decided_at: str | None = None
     decision_note: str | None = None
+    decision: dict[str, Any] | None = Field(
+        None, description="One specification's answer: the policy's decision today, every rule"
+    )
 
 
 class Extracts(Answer):
@@ -275,6 +278,20 @@ class SubjectEntries(AuditEntries):
         description="How long the person's data are kept, at the hub and by each recipient "
         "(GDPR art. 15, stk. 1, litra d)"
     )
+    answer: dict[str, Any] = Field(
+        description="The article 15 answer: per release the recipient, purpose, legal basis "
+        "and citation, data categories, dates, approver and pulls; the sources; how long the "
+        "data are kept; the rights; the controller and where to complain"
+    )
+
+
+class Impact(Answer):
+    delivery: dict[str, Any] = Field(description="The delivery: source, dataset, month, counts")
+    releases: list[dict[str, Any]] = Field(
+        description="Every release that read it: recipient, kind, status, rows, persons (the "
+        "release's own count), when collected, when erased"
+    )
+    summary: dict[str, Any]
 
 
 class Verification(Answer):

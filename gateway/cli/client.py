@@ -142,6 +142,39 @@ def call(args: argparse.Namespace, method: str, path: str, json_body: Any | None
         return show(client.request(method, path, json=json_body), args.json)
 
 
+def decide(args: argparse.Namespace, extract_id: str, verb: str, note: str | None) -> int:
+    """Approve or reject after seeing what: the specification and the policy's decision go to
+    standard error first; at a terminal without ``--note``, the note is asked for (it goes in
+    the audit entry)."""
+    with http_client(args) as client:
+        shown = client.get(f"/v1/extracts/{extract_id}")
+        if not shown.is_success:
+            return show(shown, args.json)
+        print(_spec_summary(shown.json()), file=sys.stderr)
+        if note is None and not args.json and sys.stdin.isatty():
+            note = input(f"note for the audit trail, why {verb} (Enter: none): ").strip() or None
+        response = client.post(f"/v1/extracts/{extract_id}/{verb}", json={"note": note})
+        return show(response, args.json)
+
+
+def _spec_summary(body: dict[str, Any]) -> str:
+    spec, decision = body.get("spec", {}), body.get("decision") or {}
+    datasets = "; ".join(
+        f"{d['dataset']}: {', '.join(d.get('columns', []))}" for d in spec.get("datasets", [])
+    )
+    until = spec.get("valid_until") or "no end date"
+    lines = [
+        f"{body.get('id')} asked by {body.get('requested_by')} for {body.get('recipient')}",
+        f"  purpose {spec.get('purpose')}, population {spec.get('population')}, "
+        f"{spec.get('period_from')} to {spec.get('period_to')}, output {spec.get('output')}",
+        f"  datasets: {datasets}",
+        f"  the approval covers {spec.get('runs', 1)} run(s), until {until}",
+    ]
+    if decision.get("summary"):
+        lines.append(f"  policy: {decision['summary']}")
+    return "\n".join(lines)
+
+
 def _chunks(path: Path, advance: Advance, size: int = 1 << 20) -> Iterator[bytes]:
     with open(path, "rb") as fh:
         while block := fh.read(size):

@@ -66,6 +66,15 @@ def delivery_quality(delivery_id: str, **params: Any) -> int:
     return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}/quality")
 
 
+@delivery.command("impact")
+@click.argument("delivery_id")
+@http_options
+def delivery_impact(delivery_id: str, **params: Any) -> int:
+    """Which recipients and releases hold data from a delivery, with persons and whether each
+    was collected (auditors; a breach question)."""
+    return client.call(Namespace(**params), "GET", f"/v1/deliveries/{delivery_id}/impact")
+
+
 @delivery.command("confirm")
 @click.argument("delivery_id")
 @http_options
@@ -118,11 +127,11 @@ def _decide(verb: str) -> click.Command:
     @NOTE
     @http_options
     def decide(extract_id: str, note: str | None, **params: Any) -> int:
-        path = f"/v1/extracts/{extract_id}/{verb}"
-        return client.call(Namespace(**params), "POST", path, json_body={"note": note})
+        return client.decide(Namespace(**params), extract_id, verb, note)
 
     decide.__doc__ = (
-        f"{verb.capitalize()} a pending specification (an approver, not its requester)."
+        f"{verb.capitalize()} a pending specification (an approver, not its requester): shows "
+        "the specification and the policy's decision first, and at a terminal asks for a note."
     )
     return click.command(verb)(decide)
 

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from gateway.console.web import principal, render, router, runtime
 from gateway.domain.audit_query import AuditQuery
-from gateway.domain.permissions import authorize
+from gateway.domain.permissions import authorize, permits
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES
+from gateway.services.releases import impact as releases_impact
 
 LIMIT = 1000  # entries per page; the page says when there are more
 
@@ -49,7 +50,16 @@ def deliveries(request: Request) -> Response:
         groups=[(f"{source} - {period}", rows) for (source, period), rows in ordered],
         total=total,
         shown=len(entries),
+        impact=permits(principal(request).roles, "delivery.impact", owner=False),
     )
+
+
+@router.get("/impact", response_class=HTMLResponse)
+def impact(request: Request, delivery: str = "") -> Response:
+    """Which recipients and releases hold data from one delivery (a breach question)."""
+    by = principal(request)
+    answer = releases_impact.of_delivery(runtime(request).context, by=by, delivery_id=delivery)
+    return render(request, "impact.html", by=by, answer=answer)
 
 
 @router.get("/releases", response_class=HTMLResponse)

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from gateway.console import ledgers, pages, retention_pages  # noqa: F401 - registers the pages on the router
-from gateway.console.web import LoginRequired, render, router, security_headers
-from gateway.errors import GatewayError
+from gateway.console.web import LoginRequired, principal, render, router, security_headers
+from gateway.errors import Forbidden, GatewayError
 
 STATIC = Path(__file__).parent / "static"
 
@@ -28,6 +28,28 @@ def install(app: FastAPI) -> None:
         return security_headers(RedirectResponse(target, status_code=303))
 
 
+ROLES_DA = {
+    "source": "dataejer",
+    "recipient": "modtager",
+    "approver": "godkender",
+    "auditor": "revisor eller databeskyttelsesrådgiver",
+    "operator": "drift",
+}
+
+
 def error_page(request: Request, exc: GatewayError) -> Response:
-    """A refusal or fault on a console page, as a page: what happened, in words."""
-    return render(request, "error.html", exc.status, message=exc.detail)
+    """A refusal or fault on a console page, as a page in the console's words, with its
+    navigation (for a logged-in person): a refusal for want of a role names the roles."""
+    try:
+        by = principal(request)
+    except (LoginRequired, GatewayError):
+        by = None
+    roles = exc.extra.get("needs_roles") if isinstance(exc, Forbidden) else None
+    return render(
+        request,
+        "error.html",
+        exc.status,
+        by=by,
+        message=exc.detail,
+        needs=[(ROLES_DA.get(r, r), r) for r in roles] if roles else None,
+    )

@@ -29,12 +29,11 @@ from gateway.domain.audit_query import AuditQuery
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.principals import Identity, Principal
 from gateway.errors import GatewayError
-from gateway.services.audit import subjects
+from gateway.services.audit import access_answer, subjects
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES, RANGES, relative_range
 from gateway.services.deliveries import reads as deliveries
-from gateway.services.releases import aggregates, extracts, reviews
-from gateway.services.retention import terms as retention_terms
+from gateway.services.releases import aggregates, extracts, pulls, reviews
 
 PAGE = 50
 
@@ -69,7 +68,31 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
     for release in reviews.releases_in(ctx, by=by) if reviewing else []:
         votes = reviews.vote_status(ctx, by=by, release=release)
         held.append({"release": release, "outputs": _cells(ctx, by, release), "votes": votes})
-    return render(request, "queue.html", by=by, items=items, held=held, done=done, error=error)
+    decided = _decided(ctx, by, done) if reviewing else None
+    return render(
+        request,
+        "queue.html",
+        by=by,
+        items=items,
+        held=held,
+        done=done,
+        decided=decided,
+        error=error,
+    )
+
+
+def _decided(ctx: Any, by: Principal, done: str | None) -> dict[str, Any] | None:
+    """After a review's last vote: its outcome and every vote with its note (open now)."""
+    if not done or not identifiers.is_valid(identifiers.RELEASE_ID, done):
+        return None
+    try:
+        release = pulls.get_release(ctx, by=by, release_id=done)
+        if release.status not in ("released", "withheld"):
+            return None
+        votes = reviews.vote_status(ctx, by=by, release=release)
+    except GatewayError:
+        return None
+    return {"release": release.id, "status": str(release.status), "ballots": votes.get("ballots")}
 
 
 MAX_CELLS = 500  # rows shown per table; the review folder (SACRO Viewer) has them all
@@ -156,9 +179,9 @@ def lookup_form(request: Request, answer: str | None = None) -> Response:
     if found is None:
         return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
     entries = [audit_service.entry_json(e) for e in found]
-    kept = retention_terms.for_entries(runtime(request).context, entries)
+    letter = access_answer.answer(runtime(request).context, entries)
     return render(
-        request, "lookup.html", by=by, entries=entries, kept=kept, answered=time.strftime("%F")
+        request, "lookup.html", by=by, entries=entries, letter=letter, answered=time.strftime("%F")
     )
 
 
@@ -347,6 +370,7 @@ def integrity(request: Request) -> Response:
         "integrity.html",
         by=by,
         checkpoint=checkpoint,
+        witnesses=audit_service.witness_health(ctx),
         last=audit_service.last_verification(ctx),
         running=VERIFICATION.running,
         result=VERIFICATION.result,

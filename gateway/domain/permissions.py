@@ -50,6 +50,11 @@ _CASES = (
     UseCase("delivery.withdraw", {S: OWN}, "withdraw one's own month's current delivery"),
     UseCase("delivery.confirm", {S: OWN}, "confirm one's own delivery held for confirmation"),
     UseCase("delivery.quality", {S: OWN, A: ANY}, "a delivery's quality report"),
+    UseCase(
+        "delivery.impact",
+        {D: ANY},
+        "which recipients and releases hold data from a delivery (a breach question)",
+    ),
     UseCase("catalogue.read", EVERYONE, "the datasets and the legal bases in force"),
     UseCase("extract.request", {R: OWN}, "request a specification for oneself"),
     UseCase("extract.list", {R: OWN, A: ANY, D: ANY}, "list specifications"),
@@ -125,7 +130,10 @@ def authorize(by: Principal, use_case: str, owner: str | None = None) -> None:
             f"'{role}'" + (" (own only)" if reach is OWN else "")
             for role, reach in case.allowed.items()
         )
-        raise Forbidden(f"'{use_case}' needs one of the roles {needed}")
+        raise Forbidden(
+            f"'{use_case}' needs one of the roles {needed}",
+            needs_roles=sorted(str(role) for role in case.allowed),
+        )
 
 
 def reaches_all(by: Principal, use_case: str) -> bool:

@@ -401,6 +401,17 @@ def test_subject_lookup_finds_every_entry_about_a_person_and_is_audited(
     assert "15 years after the month" in kept[("the hub", "lpr")]["kept"]
     assert "art. 5" in kept[("the hub", "lpr")]["citation"]
     assert "30 days after the recipient's pull" in kept[("star-analyse", "lpr")]["kept"]
+    # The article 15 answer in words: who, for what, on which basis, which data, when, who
+    # approved; where the data came from; the rights and where to complain.
+    letter = r.json()["answer"]
+    lpr_out = next(x for x in letter["received"] if x["dataset"] == "lpr")
+    assert lpr_out["recipient"] == "star-analyse" and lpr_out["purpose"][0] == "analyse"
+    assert "Lov nr." in lpr_out["citation"] and lpr_out["grant"] == "star-analyse-lpr"
+    assert "diagnosis_chapter" in lpr_out["columns"] and lpr_out["approved_by"]
+    assert len(lpr_out["pulled_on"]) == 1  # release_for pulled it: the pull is listed
+    assert {s["dataset"] for s in letter["sources"]} >= {"lpr", "dfdg-indsats"}
+    assert any("art. 21" in en for _da, en in letter["rights"])
+    assert "Datatilsynet" in letter["controller"]["supervisory_authority"]
     assert person not in r.text
     assert (
         gateway.client.post(

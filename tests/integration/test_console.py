@@ -215,6 +215,9 @@ def test_console_pages_check_the_same_permissions_as_the_api(console: Gateway) -
             r = browser.get(f"{base}{page}")
             assert r.status_code == 403, page
             assert r.headers["content-type"].startswith("text/html"), page
+            # In words, with the navigation kept: which role the page needs, no internal id.
+            assert "Den kræver en af rollerne" in r.text and "revisor" in r.text, r.text
+            assert "<nav" in r.text and "audit." not in r.text
         queue = browser.get(f"{base}/console/")
         assert queue.status_code == 200 and "ext-" not in queue.text  # anna's is star-analyse's
         token = _csrf(queue.text)
@@ -321,8 +324,12 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result"))
         assert "delivery.accepted" in driver.page_source
-        assert "Hvor længe oplysningerne opbevares" in driver.page_source  # art. 15(1)(d)
-        assert "15 years after the month" in driver.page_source
+        letter = driver.page_source  # the article 15 answer, as a letter
+        assert "Hvor længe oplysningerne opbevares" in letter  # art. 15(1)(d)
+        assert "15 years after the month" in letter
+        for words in ("Dine rettigheder", "Datatilsynet", "Retsgrundlag", "Hvor oplysningerne"):
+            assert words in letter, words
+        assert serious_violations(driver) == []
         assert not any(s in driver.page_source for s in shapes)
         assert not any(s in driver.current_url for s in shapes)
         assert driver.find_element(By.ID, "cpr").get_attribute("value") == ""
@@ -370,6 +377,16 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert run.json()["sha256"] in driver.page_source
         assert serious_violations(driver) == []
         _shoot(driver, shots, "releases")
+        # A breach question: who holds data from the hospital contacts' delivery?
+        accepted = console.client.get(
+            "/v1/audit/entries",
+            params={"event_type": "delivery.accepted", "dataset": "lpr"},
+            headers=console.auth("hub-dpo", Role.AUDITOR),
+        ).json()["entries"]
+        _open(driver, f"{base}/console/impact?delivery={accepted[0]['refs']['delivery']}")
+        assert run.json()["id"] in driver.page_source and "ikke hentet" in driver.page_source
+        assert serious_violations(driver) == []
+        _shoot(driver, shots, "impact")
         # Storage limitation: what is kept until when; a legal hold placed and its lifting
         # asked here, confirmed by another person; the records of processing as a page.
         _open(driver, f"{base}/console/retention")
@@ -453,6 +470,9 @@ def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: 
             assert "1 / 2" in page and "checked" not in page  # nothing of the first vote
             done = second.post(action, data={"csrf": _csrf(page)})
             assert done.status_code == 200 and f'id="votes-{held["id"]}"' not in done.text
+            # Decided: the outcome, and now every vote with its note.
+            assert "Afgjort: udleveret" in done.text, done.text[:3000]
+            assert "person:jurist" in done.text and '"checked"' in done.text
         # Decided: the decision entry opens every vote, with its note.
         decided = gw.client.get(
             "/v1/audit/entries", params={"event_type": "release.review-released"}, headers=dpo

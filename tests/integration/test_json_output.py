@@ -116,6 +116,7 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     negative = tmp / "ssr.parquet"  # a correction booked as a negative count: held for review
     negative.write_bytes(_ssr_with_a_negative_value(synthetic))
     files = {"dfdg-indsats": synthetic.path("dfdg-indsats"), "lpr": synthetic.path("lpr")}
+    receipts: dict[str, str] = {}
     for dataset, path in {**files, "ssr": negative}.items():
         f = synthetic.files[dataset]
         receipt = run(
@@ -123,6 +124,7 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
             "--period", "2016-11", who=(f.source, Role.SOURCE),
         )  # fmt: skip
         assert receipt["delivery_id"]
+        receipts[dataset] = receipt["delivery_id"]
     lpr = str(synthetic.path("lpr"))
     held = run(
         "push", lpr, "--source", LPR, "--dataset", "lpr", "--period", "2016-08", who=source
@@ -140,6 +142,7 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     assert run("extract", "show", extract, who=analyst)["id"] == extract
     assert run("extract", "list", who=analyst)
     assert run("extract", "approve", extract, "--note", "within the grant", who=approver)
+    assert "purpose analysis" in run.stderr and "policy: allowed" in run.stderr  # what, first
     release = run("extract", "release", extract, who=analyst)["id"]
     pulled = run("extract", "pull", release, "--out", str(tmp / "linked.parquet"), who=analyst)
     assert pulled["sha256"] and pulled["matches_audit_entry"] is True and pulled["rows"] > 0
@@ -147,6 +150,9 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     run(*again, who=analyst, ok=False)  # an existing file is never replaced silently
     assert "--force" in run.stderr
     assert run(*again, "--force", who=analyst)["sha256"] == pulled["sha256"]
+    impact = run("delivery", "impact", receipts["lpr"], who=("hub-dpo", Role.AUDITOR))
+    assert [r["release"] for r in impact["releases"]] == [release]
+    assert impact["summary"]["collected_by_recipient"] == 1
     other = run("extract", "request", _spec(tmp, "again", LINKED), who=analyst)["id"]
     assert run("extract", "reject", other, "--note", "one is enough", who=approver)
 

@@ -175,6 +175,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/deliveries/{delivery_id}/quality"): Call(
         LPR_SOURCE, OTHER_SOURCE, lambda w, _: (f"/v1/deliveries/{w.delivery}/quality", {})
     ),
+    ("GET", "/v1/deliveries/{delivery_id}/impact"): Call(
+        None, None, lambda w, _: (f"/v1/deliveries/{w.delivery}/impact", {})
+    ),
     ("POST", "/v1/deliveries/{delivery_id}/withdraw"): Call(
         LPR_SOURCE,
         OTHER_SOURCE,

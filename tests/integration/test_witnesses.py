@@ -5,9 +5,11 @@ proofs computed from them verify, and a log that rolls back or shows two histori
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -134,6 +136,14 @@ def test_receipts_carry_bundles_cosigned_by_both_witnesses(
         assert not any(w["rolled_back"] for w in ready["witnesses"].values())
         scraped = gw.client.get("/metrics", headers=operator).text
         assert 'gateway_witness_cosigned_size{witness="w1"}' in scraped
+        # The DPO sees them on the console's integrity page: how far each cosigned, in words.
+        from tests.integration.test_console import _login
+
+        base = str(gw.client.base_url).rstrip("/")
+        with closing(_login(base, "dpo")) as browser:
+            page = browser.get(f"{base}/console/integrity").text
+        rows = re.findall(r"<tr><td>(w[12])</td><td>(\d+)</td><td>(\d+)</td><td>i orden</td>", page)
+        assert [name for name, _, _ in rows] == ["w1", "w2"], page[:3000]
 
         # Tiles and checkpoints need no token; entry bundles need an auditor.
         with httpx.Client(base_url=str(gw.client.base_url)) as anonymous:

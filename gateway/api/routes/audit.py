@@ -12,9 +12,8 @@ from gateway.api.deps import Ctx, CurrentPrincipal
 from gateway.api.schemas import answer
 from gateway.api.use_cases import use_case
 from gateway.domain.audit_query import AuditQuery
-from gateway.services.audit import subjects
+from gateway.services.audit import access_answer, subjects
 from gateway.services.audit import trail as audit_service
-from gateway.services.retention import terms as retention_terms
 
 router = APIRouter(prefix="/v1/audit", tags=["audit"])
 MAX_INDEX = 2**53  # beyond any log; keeps integers inside every database's range
@@ -114,7 +113,8 @@ def entries(
 def subject_lookup(body: SubjectLookup, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     found = subjects.subject_lookup(ctx, by=by, cpr=body.cpr)
     entries = [audit_service.entry_json(e) for e in found]
-    return {"entries": entries, "kept": retention_terms.for_entries(ctx, entries)}
+    letter = access_answer.answer(ctx, entries)
+    return {"entries": entries, "kept": letter["kept"], "answer": letter}
 
 
 @router.get(

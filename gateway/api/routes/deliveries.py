@@ -19,6 +19,7 @@ from gateway.errors import BodyTooLarge, DeliveryRejected, GatewayError
 from gateway.services.deliveries import ingest as deliveries
 from gateway.services.deliveries import reads, uploads
 from gateway.services.deliveries import versions as delivery_versions
+from gateway.services.releases import impact as releases_impact
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 # The body is streamed, not parsed by FastAPI, so the OpenAPI document is told its forms here.
@@ -172,6 +173,17 @@ def get(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
 )
 def quality(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     return reads.get_quality(ctx, by=by, delivery_id=delivery_id)
+
+
+@router.get(
+    "/deliveries/{delivery_id}/impact",
+    summary="Which recipients and releases hold data from this delivery (auditors)",
+    openapi_extra=use_case("delivery.impact"),
+    response_model=None,
+    responses=answer(schemas.Impact, "The delivery and every release that read it"),
+)
+def impact(delivery_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    return releases_impact.of_delivery(ctx, by=by, delivery_id=delivery_id)
 
 
 class WithdrawalNote(BaseModel):

@@ -77,7 +77,12 @@ def list_extracts(ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
     responses=answer(schemas.Extract, "The specification and its decision"),
 )
 def get_extract(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
-    return _extract(extracts.get_extract(ctx, by=by, extract_id=extract_id))
+    record = extracts.get_extract(ctx, by=by, extract_id=extract_id)
+    # The policy's decision as of today, with its rules and citations: what an approver weighs.
+    return {
+        **_extract(record),
+        "decision": extracts.decide(ctx, record.recipient, record.spec).as_dict(),
+    }
 
 
 @router.post(

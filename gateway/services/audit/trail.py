@@ -60,6 +60,24 @@ def last_verification(ctx: Context) -> dict[str, Any] | None:
     return entry_json(last[0]) if last else None
 
 
+def witness_health(ctx: Context) -> list[dict[str, Any]]:
+    """Each witness of the log's policy: the largest size it cosigned, how many entries it is
+    behind the log, its last error, and whether it saw the log roll back (none: no policy)."""
+    if ctx.witnessing is None:
+        return []
+    size = ctx.store.audit_size()
+    return [
+        {
+            "name": name,
+            "cosigned": status.get("cosigned") or 0,
+            "behind": max(0, size - int(status.get("cosigned") or 0)),  # type: ignore[call-overload]
+            "last_error": status.get("last_error"),
+            "rolled_back": bool(status.get("rolled_back")),
+        }
+        for name, status in sorted(ctx.witnessing.report().items())
+    ]
+
+
 def checkpoint(ctx: Context) -> dict[str, Any]:
     note, cp = _latest(ctx)
     return {"checkpoint": note, "size": cp.size, "root": cp.root.hex(), "vkey": verifier_key(ctx)}
