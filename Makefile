@@ -6,16 +6,29 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: demo serve test check lint typecheck policy-check bench clean
 
+DEMO_STAMP := $(VENV)/.installed-demo
+
+# The test, lint and benchmark tools (several hundred MB: browsers' drivers, fuzzers, data
+# frames); `make test` and `make check` install them on first use.
 $(STAMP): pyproject.toml setup.py $(wildcard gateway/*/_*.c)
+	@echo "== installing the gateway with its test and lint tools into $(VENV) (first run only; a few minutes)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)  ## the main job end to end on the embedded default (SQLite + local files)
+# The demo and the server need only the gateway and Node.js for the development provider.
+$(DEMO_STAMP): pyproject.toml setup.py $(wildcard gateway/*/_*.c)
+	@echo "== installing the gateway and Node.js into $(VENV) (first run only; about a minute)"
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[demo]'
+	touch $(DEMO_STAMP)
+
+demo: $(DEMO_STAMP)  ## the main job end to end on the embedded default (SQLite + local files)
 	$(BIN)/gateway demo
 
-serve: $(STAMP)  ## the HTTP server in the foreground on 127.0.0.1:8000
+serve: $(DEMO_STAMP)  ## the HTTP server in the foreground on 127.0.0.1:8000
 	$(BIN)/gateway serve
 
 test: $(STAMP)  ## the test suite

@@ -60,8 +60,16 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
             if weighs_quality
             else None
         )
+        asked = dt.datetime.fromisoformat(record.created_at.replace("Z", "+00:00"))
+        age = max(0, (ctx.clock() - asked).days)
         items.append(
-            {"record": record, "decision": decision, "requester": requester, "inputs": inputs}
+            {
+                "record": record,
+                "decision": decision,
+                "requester": requester,
+                "inputs": inputs,
+                "age": age,
+            }
         )
     held = []
     reviewing = permits(by.roles, "release.list", owner=False)

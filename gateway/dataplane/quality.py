@@ -55,6 +55,9 @@ class QualityCounter:
         self.rows = 0
         self.missing = {c.name: 0 for c in ds.columns if c.type is not ColumnType.CPR}
         self.invalid: dict[str, int] = {}
+        self.below = {
+            c.name: 0 for c in ds.columns if c.type is ColumnType.INTEGER and c.minimum is not None
+        }
         kcols = [c.name for c in ds.columns if c.type is ColumnType.MUNICIPALITY]
         self.kommune = kcols[0] if kcols else None
         self.by_municipality = np.zeros(len(municipalities), dtype=np.int64)
@@ -82,6 +85,10 @@ class QualityCounter:
             self.by_municipality += np.bincount(
                 positions[positions >= 0], minlength=len(self.municipalities)
             )[: len(self.municipalities)]
+        for name in self.below:  # below the column's plausible minimum (vectorised)
+            minimum = self.ds.column(name).minimum
+            low = pc.sum(pc.less(typed[name], minimum)).as_py()
+            self.below[name] += int(low or 0)
         self._events(typed)
         self._precision(typed)
         self._repeats(typed, person, numbers, n)
@@ -229,6 +236,9 @@ class QualityCounter:
             },
             "duplicates": {"rows": self.duplicates, "exact": self.exact},
         }
+        for name, low in self.below.items():
+            out["columns"][name]["below_minimum"] = low
+            out["columns"][name]["minimum"] = self.ds.column(name).minimum
         if self.kommune is not None:
             out["municipalities"] = {
                 "column": self.kommune,

@@ -11,7 +11,14 @@ import datetime as dt
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 from gateway.domain.disclosure import DisclosureRules, Method, Scope
 from gateway.domain.disclosure.ptable import PTable, generated, load_cached
@@ -79,7 +86,18 @@ class Column(_Frozen):
     type: ColumnType
     required: bool = True
     values: tuple[str, ...] | None = Field(None, description="Allowed values of a category.")
+    minimum: int | None = Field(
+        None,
+        description="An integer's smallest plausible value: smaller ones are counted and "
+        "flagged by the quality report, not refused (a correction may be booked as negative).",
+    )
     description: str = ""
+
+    @model_validator(mode="after")
+    def _minimum_is_for_integers(self) -> Column:
+        if self.minimum is not None and self.type is not ColumnType.INTEGER:
+            raise ValueError(f"column '{self.name}': 'minimum' applies to integer columns only")
+        return self
 
 
 class Implication(_Frozen):

@@ -155,6 +155,15 @@ def assess(
                     f"(threshold {least:.0%})",
                 )
             )
+    for name, col in sorted(figures["columns"].items()):
+        if col.get("below_minimum"):
+            flags.append(
+                _flag(
+                    "below-minimum",
+                    f"{col['below_minimum']} row(s) of column '{name}' are below "
+                    f"{col['minimum']}: a correction, or an error?",
+                )
+            )
     by_code: dict[str, int] | None = figures.get("municipalities", {}).get("rows")
     if by_code is not None:
         delivered = sorted(code for code, n in by_code.items() if n)

@@ -308,7 +308,10 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
             assert words in page, words
         # Beside the decision, the quality of the months the specification reads.
         assert "Datakvalitet i de måneder, der læses" in page
-        assert re.search(r"<td>lpr</td><td colspan=\"2\">1 måneder</td><td>i orden</td>", page)
+        assert re.search(r"<td>lpr</td><td colspan=\"2\">1 måned</td><td>i orden</td>", page)
+        # Who asked, when and why, in words (not "person: anna").
+        assert re.search(r"Anmodet</dt><dd>\d{4}-\d{2}-\d{2} \(0 dage siden\)", page)
+        assert "Anmoderens begrundelse" in page and "person: anna" not in page
         # What the approval covers: the runs and the last day the specification states.
         assert re.search(r"Godkendelsen dækker</dt><dd>\d+ kørsler, ", page)
         assert serious_violations(driver) == []

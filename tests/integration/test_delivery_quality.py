@@ -100,3 +100,20 @@ def test_the_months_quality_an_approver_weighs_is_a_sources_own_only(
             deliveries.month_quality(
                 ctx, by=Principal("star-analyse", frozenset({role})), dataset="lpr", months=months
             )
+
+
+def test_counts_below_their_plausible_minimum_are_flagged_not_refused(
+    gateway: Gateway, synthetic: Synthetic
+) -> None:
+    """SSR's services are at least 0 (policies/datasets/ssr.yaml): a negative count may be a
+    correction, so the delivery is accepted, and its quality report flags it with the count."""
+    from tests.integration.test_aggregates_api import _ssr_with_a_negative_value
+
+    r = gateway.push(SOURCE, "ssr", _ssr_with_a_negative_value(synthetic))
+    assert r.status_code == 201, r.text
+    report = r.json()["quality"]
+    flags = {f["code"]: f["detail"] for f in report["flags"]}
+    assert "below-minimum" in flags and "column 'services' are below 0" in flags["below-minimum"]
+    assert report["columns"]["services"]["below_minimum"] >= 1
+    clean = gateway.push(SOURCE, "ssr", synthetic.bytes("ssr"))
+    assert "below-minimum" not in {f["code"] for f in clean.json()["quality"]["flags"]}
