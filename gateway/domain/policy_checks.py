@@ -121,6 +121,8 @@ def check_dataset(ld: Loader, ds: Dataset, path: Path, sources: dict[str, Source
         ("restriction_citation", ds.restriction_citation),
         ("collection_basis", ds.collection_basis),
         ("retention.citation", ds.retention.citation if ds.retention else None),
+        *((f"quality_notes[{i}]", note) for i, note in enumerate(ds.quality_notes)),
+        *((f"changes[{i}]", note) for i, note in enumerate(ds.changes)),
     ):
         ld.problems.extend(citation_problems(where, field, text))
     if ds.owner not in sources:
@@ -187,6 +189,7 @@ def check_grant(
         ("restricted_exception", grant.restricted_exception),
         ("aggregates.confidential_citation", grant.aggregates.confidential_citation),
         ("retention.citation", grant.retention.citation if grant.retention else None),
+        *((f"changes[{i}]", note) for i, note in enumerate(grant.changes)),
     ):
         ld.problems.extend(citation_problems(where, field, text))
     if grant.recipient not in recipients:

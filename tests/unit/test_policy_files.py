@@ -271,6 +271,14 @@ CASES = {
         ),
         "cites 'seed 000', a development reference",
     ),
+    "a change note that names a work item": (
+        lambda r: _replace(
+            r / "datasets/ssr.yaml",
+            "quality rules for the quality report of each delivery.",
+            "quality rules (issue 17).",
+        ),
+        "dataset 'ssr': changes[1]: cites 'issue 17', a development reference",
+    ),
     "no controller": (
         lambda r: (r / "controller.yaml").unlink(),
         "policies/controller.yaml: file is missing",
