@@ -10,7 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from gateway.console import ledgers, pages, retention_pages  # noqa: F401 - registers the pages on the router
+from gateway.console import ledgers, lookup, pages, retention_pages  # noqa: F401 - registers the pages on the router
 from gateway.console.web import LoginRequired, principal, render, router, security_headers
 from gateway.errors import Forbidden, GatewayError
 

@@ -29,7 +29,6 @@ from gateway.domain.audit_query import AuditQuery
 from gateway.domain.permissions import authorize, permits
 from gateway.domain.principals import Identity, Principal
 from gateway.errors import GatewayError
-from gateway.services.audit import access_answer, subjects
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES, RANGES, relative_range
 from gateway.services.deliveries import reads as deliveries
@@ -170,48 +169,6 @@ async def review_release(request: Request, release_id: str, action: str) -> Resp
     if action not in ("release", "withhold"):
         return render(request, "error.html", 404, message="no such action")
     return await _decide(request, action, release_id)
-
-
-@router.get("/lookup", response_class=HTMLResponse)
-def lookup_form(request: Request, answer: str | None = None) -> Response:
-    """The form; with ``answer``, the answer to the lookup just posted. The answer's address
-    holds a sealed, expiring reference to the keyed subject (bound to this session), never the
-    CPR; each view is an audited lookup."""
-    by = principal(request)
-    authorize(by, "audit.subject-lookup")
-    if answer is None:
-        return render(request, "lookup.html", by=by, entries=None)
-    found = subjects.lookup_by_reference(
-        runtime(request).context, by=by, token=answer, bound_to=session_of(request).state.csrf
-    )
-    if found is None:
-        return render(request, "lookup.html", 410, by=by, entries=None, expired=True)
-    entries = [audit_service.entry_json(e) for e in found]
-    letter = access_answer.answer(runtime(request).context, entries)
-    return render(
-        request, "lookup.html", by=by, entries=entries, letter=letter, answered=time.strftime("%F")
-    )
-
-
-@router.post("/lookup", response_class=HTMLResponse)
-async def lookup(request: Request) -> Response:
-    """The CPR arrives in the body only and is turned into the keyed subject at once; the
-    browser is sent on (303) to the answer page, so its history keeps no form body with the
-    number (Chrome keeps a POST's body to offer resubmission)."""
-    by = principal(request)
-    form = await request.form()
-    check_csrf(request, form)
-    authorize(by, "audit.subject-lookup")
-    try:
-        token = subjects.reference(
-            runtime(request).context,
-            by=by,
-            cpr=str(form.get("cpr", "")),
-            bound_to=session_of(request).state.csrf,
-        )
-    except GatewayError as exc:
-        return render(request, "lookup.html", exc.status, by=by, entries=None, error=exc.detail)
-    return security_headers(RedirectResponse(f"/console/lookup?answer={token}", 303))
 
 
 def _query(params: dict[str, str], limit: int, offset: int) -> AuditQuery:
