@@ -346,7 +346,7 @@ def audit_subject(_args: argparse.Namespace) -> int:
 def entry_line(entry: dict[str, Any]) -> str:
     """One audit entry as a line a person reads: its index, the minute (UTC), what happened,
     who did it, and what it was about; ``--json`` gives every field."""
-    when = str(entry.get("recorded_at", entry.get("time", "")))[:16].replace("T", " ")
+    when = str(entry.get("time", ""))[:16].replace("T", " ")
     about = "; ".join(f"{k} {v}" for k, v in (entry.get("refs") or {}).items())
     return f"#{entry['index']:<7} {when}  {entry['type']:<28} {entry['actor']}  {about}".rstrip()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -409,6 +410,8 @@ def test_subject_lookup_finds_every_entry_about_a_person_and_is_audited(
     assert "Lov nr." in lpr_out["citation"] and lpr_out["grant"] == "star-analyse-lpr"
     assert "diagnosis_chapter" in lpr_out["columns"] and lpr_out["approved_by"]
     assert len(lpr_out["pulled_on"]) == 1  # release_for pulled it: the pull is listed
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", lpr_out["released_on"])
+    assert lpr_out["pulled_on"][0] >= lpr_out["released_on"]
     assert {s["dataset"] for s in letter["sources"]} >= {"lpr", "dfdg-indsats"}
     assert any("art. 21" in en for _da, en in letter["rights"])
     assert "Datatilsynet" in letter["controller"]["supervisory_authority"]

@@ -127,7 +127,7 @@ def answer(ctx: Context, entries: list[dict[str, Any]]) -> dict[str, Any]:
                     "output": OUTPUTS.get(output, (output, output)),
                     "grant": grant.id if grant else d.get("grant"),
                     "citation": grant.citation if grant else "",
-                    "released_on": str(entry.get("recorded_at", ""))[:10],
+                    "released_on": str(entry.get("time", ""))[:10],
                     "approved_by": extract.decided_by if extract else None,
                     "pulled_on": _pulls(ctx, recipient, release_id),
                 }
@@ -167,5 +167,5 @@ def _pulls(ctx: Context, recipient: str, release_id: str) -> list[str]:
     for entry in found:
         body = json.loads(entry.body)
         if body.get("refs", {}).get("release") == release_id:
-            days.add(str(body.get("recorded_at", entry.recorded_at))[:10])
+            days.add(entry.recorded_at[:10])
     return sorted(days)
