@@ -42,6 +42,7 @@ from gateway.identity.issuers import (
     TrustedIssuer,
     write_identity_config,
 )
+from gateway.identity.oauth import TokenSet
 
 POLICIES = Path(__file__).resolve().parent.parent / "policies"
 # Organisations the tests act for beyond the catalogue's sources and recipients.
@@ -79,7 +80,7 @@ class TestProvider:
         self.process = ProviderProcess(self.state, int(self.state.issuer.rsplit(":", 1)[1]))
         self.process.start()
         self.tokens = DevTokens(self.state, AUDIENCE)
-        self._people: dict[str, str] = {}
+        self._people: dict[str, TokenSet] = {}
 
     @property
     def issuer(self) -> str:
@@ -106,10 +107,12 @@ class TestProvider:
         return self.tokens.token(organisation, *roles, unit=unit, alg=alg)
 
     def person(self, login: str) -> str:
-        """A person's access token, by the device flow through the provider's own pages."""
-        if login not in self._people:
-            self._people[login] = self.tokens.person_token(login).access_token
-        return self._people[login]
+        """A person's access token, by the device flow through the provider's own pages; reused
+        until a minute before it expires (they live five minutes; a long run outlives them)."""
+        held = self._people.get(login)
+        if held is None or not held.fresh():
+            held = self._people[login] = self.tokens.person_token(login)
+        return held.access_token
 
     def trusted_issuer(self, **overrides: Any) -> TrustedIssuer:
         catalogue = load_catalogue(POLICIES)

@@ -19,7 +19,7 @@ from gateway.cli.demo_witnesses import witnessed_receipt
 from gateway.identity.client_keys import ClientKey
 from gateway.identity.dev_setup import AUDIENCE
 from gateway.identity.dev_tokens import DevTokens
-from gateway.identity.oauth import OAuthClient
+from gateway.identity.oauth import OAuthClient, TokenSet
 from gateway.services.audit import transparency
 from gateway.services.deliveries import synthetic
 
@@ -34,7 +34,7 @@ class Demo:
         self.folder = folder
         self.tokens = tokens
         self.url = url
-        self._people: dict[str, str] = {}
+        self._people: dict[str, TokenSet] = {}
 
     def _client(self, token: str) -> httpx.Client:
         return httpx.Client(
@@ -50,9 +50,10 @@ class Demo:
 
     def person(self, login: str) -> httpx.Client:
         """A person logged in at the provider (device flow, confirmed in its pages)."""
-        if login not in self._people:
-            self._people[login] = self.tokens.person_token(login).access_token
-        return self._client(self._people[login])
+        held = self._people.get(login)
+        if held is None or not held.fresh():  # person tokens live minutes; a long demo renews
+            held = self._people[login] = self.tokens.person_token(login)
+        return self._client(held.access_token)
 
     def say(self, text: str) -> None:
         print(text, flush=True)
