@@ -59,6 +59,11 @@ class Context:
     def today(self) -> dt.date:
         return self.clock().date()
 
+    def stamp(self) -> str:
+        """Now as the records store their times (UTC, microseconds, ``Z``): what retention
+        counts from (a withdrawal, a pull, an erasure, a hold)."""
+        return self.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
+
     def _version(self, key: str) -> int:
         with self.store.unit_of_work() as uow:
             value = uow.get_meta(key)

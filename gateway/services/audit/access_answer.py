@@ -100,6 +100,7 @@ def answer(ctx: Context, entries: list[dict[str, Any]]) -> dict[str, Any]:
     catalogue = ctx.catalogue
     grants = {g.id: g for g in catalogue.grants}
     received = []
+    pulled: dict[str, dict[str, list[str]]] = {}  # recipient -> release -> days (one search each)
     for entry in (e for e in entries if e["type"] == "release.created"):
         refs, details = entry["refs"], entry.get("details", {})
         decision = details.get("decision", {})
@@ -129,7 +130,9 @@ def answer(ctx: Context, entries: list[dict[str, Any]]) -> dict[str, Any]:
                     "citation": grant.citation if grant else "",
                     "released_on": str(entry.get("time", ""))[:10],
                     "approved_by": extract.decided_by if extract else None,
-                    "pulled_on": _pulls(ctx, recipient, release_id),
+                    "pulled_on": pulled.setdefault(recipient, _pulls(ctx, recipient)).get(
+                        release_id, []
+                    ),
                 }
             )
     sources = []
@@ -159,13 +162,12 @@ def answer(ctx: Context, entries: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _pulls(ctx: Context, recipient: str, release_id: str) -> list[str]:
-    """The days the recipient pulled this release (its ``release.pulled`` entries)."""
+def _pulls(ctx: Context, recipient: str) -> dict[str, list[str]]:
+    """The days the recipient pulled each of its releases (its ``release.pulled`` entries)."""
     query = AuditQuery(event_type="release.pulled", recipient=recipient, limit=10_000)
-    found = ctx.store.search_audit(query)
-    days = set()
-    for entry in found:
-        body = json.loads(entry.body)
-        if body.get("refs", {}).get("release") == release_id:
-            days.add(entry.recorded_at[:10])
-    return sorted(days)
+    days: dict[str, set[str]] = {}
+    for entry in ctx.store.search_audit(query):
+        release = json.loads(entry.body).get("refs", {}).get("release")
+        if release:
+            days.setdefault(release, set()).add(entry.recorded_at[:10])
+    return {release: sorted(found) for release, found in days.items()}

@@ -129,7 +129,7 @@ def _discard(
 ) -> dict[str, Any]:
     """A held delivery its source withdraws: it never becomes current (the month's current
     version stays) and its retention rule's withdrawal term applies (audited)."""
-    at = ctx.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
+    at = ctx.stamp()
     with ctx.store.unit_of_work() as uow:
         if not uow.discard_delivery(record.id, at):
             raise Conflict(f"delivery '{record.id}' was already withdrawn")

@@ -96,7 +96,7 @@ def pull_release(
                 {"format": fmt, "sha256": release.sha256},
             )
         )
-        uow.mark_pulled(release_id, entry_time(ctx))
+        uow.mark_pulled(release_id, ctx.stamp())
     if aggregate:
         if fmt == "csv":
             return ReleaseContent(
@@ -118,11 +118,6 @@ def pull_release(
         pacsv.write_csv(pq.read_table(reader), spool)
     spool.seek(0)
     return ReleaseContent(release, "text/csv; charset=utf-8", f"{release_id}.csv", _stream(spool))
-
-
-def entry_time(ctx: Context) -> str:
-    """Now, as the records store it (retention counts from a release's latest pull)."""
-    return ctx.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _stream(fh: Any, size: int = 1 << 20) -> Iterator[bytes]:

@@ -28,10 +28,6 @@ REMIND_EVERY = dt.timedelta(days=7)
 ACTOR = "hub-operations/local:retention-sweep[operator]"
 
 
-def _now(ctx: Context) -> str:
-    return ctx.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def follow_up(ctx: Context, *, on: dt.date) -> tuple[int, int]:
     """Ask for the deletions of grants that have ended, and remind where the deadline is
     near or past; how many requests were made and reminders sent."""
@@ -64,7 +60,7 @@ def follow_up(ctx: Context, *, on: dt.date) -> tuple[int, int]:
             grant.id,
             json.dumps(held),
             due.isoformat(),
-            _now(ctx),
+            ctx.stamp(),
         )
         with ctx.store.unit_of_work() as uow:
             if uow.add_deletion_request(request):
@@ -85,7 +81,7 @@ def follow_up(ctx: Context, *, on: dt.date) -> tuple[int, int]:
         if on < due - REMIND_EVERY or (last is not None and on - last < REMIND_EVERY):
             continue
         with ctx.store.unit_of_work() as uow:
-            uow.remind_deletion(request.id, _now(ctx))
+            uow.remind_deletion(request.id, ctx.stamp())
             uow.append_audit(
                 AuditEvent(
                     EventType.DELETION_REMINDED,
@@ -133,7 +129,7 @@ def confirm(ctx: Context, *, by: Principal, request_id: str, note: str | None) -
     if request is None:
         raise NotFound(f"no deletion request '{request_id}'")
     authorize(by, "deletion.confirm", owner=request.recipient)
-    at = _now(ctx)
+    at = ctx.stamp()
     with ctx.store.unit_of_work() as uow:
         uow.confirm_deletion(request_id, by=by.label, at=at, note=note)
         uow.append_audit(

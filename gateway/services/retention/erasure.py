@@ -52,10 +52,6 @@ class SweepResult:
         return dict(self.__dict__)
 
 
-def _now(ctx: Context) -> str:
-    return ctx.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def sweep(ctx: Context, *, by: Principal = SWEEPER, on: dt.date | None = None) -> SweepResult:
     """Erase what is due on ``on`` (today by default): finish erasures an earlier sweep began,
     then begin and finish each new one; then ask recipients to confirm their deletions.
@@ -82,7 +78,7 @@ def sweep(ctx: Context, *, by: Principal = SWEEPER, on: dt.date | None = None) -
             item.due.rule.value,
             item.due.on.isoformat(),
             json.dumps(list(item.blob_keys)),
-            _now(ctx),
+            ctx.stamp(),
         )
         with ctx.store.unit_of_work() as uow:
             uow.begin_erasure(record)
@@ -104,7 +100,7 @@ def _finish(
     for key in record.blob_key_list():
         ctx.blobs.shred(key)
     facts = item or _item_of(ctx, record)
-    at = _now(ctx)
+    at = ctx.stamp()
     details = {
         "rule": record.rule,
         "due": record.due,

@@ -20,10 +20,6 @@ from gateway.services.context import Context
 _PERIOD = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
-def _now(ctx: Context) -> str:
-    return ctx.clock().isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
 def view(hold: Hold) -> dict[str, Any]:
     return {**hold.__dict__, "scope": hold.scope(), "standing": hold.standing}
 
@@ -78,7 +74,7 @@ def place(
         identifiers.new_id("hold"),
         text,
         by.label,
-        _now(ctx),
+        ctx.stamp(),
         dataset,
         source,
         period_from,
@@ -110,7 +106,7 @@ def lift(ctx: Context, *, by: Principal, hold_id: str, reason: str | None) -> di
         raise NotFound(f"no legal hold '{hold_id}'")
     if not hold.standing:
         raise Conflict(f"legal hold '{hold_id}' was lifted on {hold.lifted_at}")
-    at = _now(ctx)
+    at = ctx.stamp()
     with ctx.store.unit_of_work() as uow:
         if hold.lift_requested_by is None:
             if not text:
