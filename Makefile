@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo serve test check lint typecheck policy-check bench clean
+.PHONY: demo serve serve-demo test check lint typecheck policy-check bench clean
 
 DEMO_STAMP := $(VENV)/.installed-demo
 
@@ -28,8 +28,12 @@ $(DEMO_STAMP): pyproject.toml setup.py $(wildcard gateway/*/_*.c)
 demo: $(DEMO_STAMP)  ## the main job end to end on the embedded default (SQLite + local files)
 	$(BIN)/gateway demo
 
-serve: $(DEMO_STAMP)  ## the HTTP server in the foreground on 127.0.0.1:8000
+serve: $(DEMO_STAMP)  ## the HTTP server in the foreground on 127.0.0.1:8000, on the data in var/
+	@echo "== serving the data folder $${GATEWAY_DATA_DIR:-var} (the demo's data: make serve-demo)"
 	$(BIN)/gateway serve
+
+serve-demo: $(DEMO_STAMP)  ## serve what `make demo` left in var/demo (console at 127.0.0.1:8000/console/)
+	$(BIN)/gateway demo --serve
 
 test: $(STAMP)  ## the test suite
 	$(BIN)/gateway policy check

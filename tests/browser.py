@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -101,3 +102,35 @@ def serious_violations(driver: Any) -> list[dict[str, Any]]:
         " nodes: v.nodes.length, help: v.help}))));"
     )
     return [v for v in result if v["impact"] in ("serious", "critical")]
+
+
+def _code_words() -> tuple[list[str], list[str]]:
+    """The codes no Danish page may show: those with a dot or hyphen anywhere in the text,
+    single words where they are a cell's or a term's whole text."""
+    from gateway.console.codes import CODES
+
+    codes = {code for words in CODES.values() for code in words}
+    return sorted(c for c in codes if "." in c or "-" in c), sorted(
+        c for c in codes if "." not in c and "-" not in c
+    )
+
+
+def page_problems(driver: Any, width: int = 1280) -> list[str]:
+    """What is wrong with the page as a person reads it: wider than ``width`` (a horizontal
+    scroll bar), or a raw code where words belong (visible text only; folded details and
+    attribute values do not count)."""
+    compound, single = _code_words()
+    found: list[str] = []
+    wide = driver.execute_script("return document.documentElement.scrollWidth")
+    if wide > width:
+        found.append(f"{driver.current_url} is {wide} px wide, wider than {width}")
+    text = driver.execute_script("return document.querySelector('main').innerText")
+    for code in compound:
+        if re.search(rf"(?<![\w./-]){re.escape(code)}(?![\w/-])", text):
+            found.append(f"raw code {code!r} on the page")
+    cells = driver.execute_script(
+        "return Array.from(document.querySelectorAll('main td, main dd, main li, main caption'))"
+        ".map(e => e.innerText.trim())"
+    )
+    found += [f"raw code {c!r} as a cell" for c in sorted(set(cells) & set(single))]
+    return found

@@ -23,6 +23,7 @@ class EventType(StrEnum):
     EXTRACT_REFUSED = "extract.refused"  # the policy said no at request time
     EXTRACT_APPROVED = "extract.approved"
     EXTRACT_REJECTED = "extract.rejected"
+    EXTRACT_RETURNED = "extract.returned"
     APPROVAL_REFUSED = "approval.refused"  # e.g. self-approval
     RELEASE_CREATED = "release.created"
     RELEASE_REFUSED = "release.refused"  # the policy said no at release time

@@ -153,6 +153,8 @@ def decide(args: argparse.Namespace, extract_id: str, verb: str, note: str | Non
         print(_spec_summary(shown.json()), file=sys.stderr)
         if note is None and not args.json and sys.stdin.isatty():
             note = input(f"note for the audit trail, why {verb} (Enter: none): ").strip() or None
+        if verb == "return" and not note:
+            raise InvalidRequest("'return' needs --note: what the requester should change")
         response = client.post(f"/v1/extracts/{extract_id}/{verb}", json={"note": note})
         return show(response, args.json)
 
@@ -329,3 +331,42 @@ def _say(args: argparse.Namespace, body: dict[str, Any], text: str) -> None:
     """``body`` as JSON with ``--json``, else ``text``: standard output holds one or the other."""
     as_json = getattr(args, "json", False)
     print(json.dumps(body, indent=2, ensure_ascii=False) if as_json else text)
+
+
+def dataset_sheet(dataset: dict[str, Any]) -> str:
+    """`catalogue show`: the dataset's facts as labelled lines, then its columns as a table
+    with a header (name, type, required, allowed values or minimum, description)."""
+    purposes = ", ".join(sorted(dataset.get("purposes", []))) or "(none)"
+    lines = [
+        f"{dataset['id']}: {dataset['title']}",
+        f"  owner:       {dataset['owner']} ({dataset['cadence']})",
+        f"  purposes:    {purposes} - {dataset['purpose_citation']}",
+        "  restricted:  "
+        + (f"yes - {dataset.get('restriction_citation') or ''}" if dataset["restricted"] else "no"),
+        f"  in time by:  {dataset['event_start']}"
+        + (f" to {dataset['event_end']}" if dataset.get("event_end") else ""),
+        "",
+    ]
+    rows = [("COLUMN", "TYPE", "REQUIRED", "VALUES", "DESCRIPTION")]
+    for column in dataset["columns"]:
+        values = ", ".join(column.get("values") or ())
+        if column.get("minimum") is not None:
+            values = f">= {column['minimum']}"
+        rows.append(
+            (
+                column["name"],
+                column["type"],
+                "yes" if column.get("required", True) else "no",
+                values if len(values) <= 40 else values[:37] + "...",
+                column.get("description", ""),
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        lines.append(
+            "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:4])) + "  " + row[4]
+        )
+    notes = dataset.get("quality_notes") or []
+    if notes:
+        lines += ["", "quality notes:"] + [f"  - {note}" for note in notes]
+    return "\n".join(line.rstrip() for line in lines)

@@ -131,13 +131,15 @@ def _decide(verb: str) -> click.Command:
 
     decide.__doc__ = (
         f"{verb.capitalize()} a pending specification (an approver, not its requester): shows "
-        "the specification and the policy's decision first, and at a terminal asks for a note."
+        "the specification and the policy's decision first, and at a terminal asks for a note"
+        + (" (required: the comment the requester reads)." if verb == "return" else ".")
     )
     return click.command(verb)(decide)
 
 
 extract.add_command(_decide("approve"))
 extract.add_command(_decide("reject"))
+extract.add_command(_decide("return"))
 
 
 @extract.command("release")
@@ -218,7 +220,7 @@ def catalogue_show(dataset: str, **params: Any) -> int:
     if args.json:
         print(json.dumps(known[dataset], indent=2, ensure_ascii=False))
     else:
-        print(client.readable(known[dataset]))
+        print(client.dataset_sheet(known[dataset]))
     return 0
 
 

@@ -41,8 +41,19 @@ from gateway.services.platform.bootstrap import open_runtime
     "--dir", "dir", type=PATH, default=Path("var/demo"), show_default=True, help="state (reset)"
 )
 @click.option("--scale", type=float, default=1.0, show_default=True, help="synthetic data size")
+@click.option(
+    "--serve",
+    is_flag=True,
+    help="do not run the demo again: serve the state it left in --dir (console, API) until Ctrl-C",
+)
+@click.option("--port", type=int, default=8000, show_default=True, help="the port --serve uses")
 def demo(**params: Any) -> int:
-    """Run the whole flow against a real server and summarise."""
+    """Run the whole flow against a real server and summarise (or, with --serve, serve what the
+    last run left so its console can be opened)."""
+    if params["serve"]:
+        from gateway.cli.demo_serve import serve
+
+        return serve(params["dir"], params["port"])
     return run(argparse.Namespace(**params))
 
 
@@ -125,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         f"{result.checkpoints} signed checkpoints, root {result.root[:16]}..."
     )
     print(f"  server log: {log_path}; state: {folder}; time {elapsed:.1f} s")
+    print("  its console, on this data: make serve-demo (gateway demo --serve)")
     return 0 if result.ok else 1
 
 

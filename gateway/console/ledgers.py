@@ -1,6 +1,7 @@
-"""Two console pages read from the audit trail through the audited search: what each source
-delivered per month (accepted, rejected and why, refused), and what each recipient was released
-(under which decision, with which content hash and checker status)."""
+"""The console's pages on what moved through the hub, in the domain's terms: what each source
+delivered month by month (versions, quality; refusals from the audit trail), what each
+recipient was released (status, grant, inputs, pulls, the checker's report), and which
+releases hold data from one delivery (a breach question)."""
 
 from __future__ import annotations
 
@@ -10,22 +11,29 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
+from gateway.console.reviewing import checked_cells
 from gateway.console.web import principal, render, router, runtime
+from gateway.domain import identifiers
 from gateway.domain.audit_query import AuditQuery
 from gateway.domain.permissions import authorize, permits
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES
+from gateway.services.deliveries import overview as deliveries_overview
 from gateway.services.releases import impact as releases_impact
+from gateway.services.releases import overview as releases_overview
+from gateway.services.releases import pulls
 
 LIMIT = 1000  # entries per page; the page says when there are more
 
 
-def _entries(request: Request, category: str) -> tuple[list[dict[str, Any]], int]:
+def _entries(
+    request: Request, category: str, only: tuple[str, ...] = ()
+) -> tuple[list[dict[str, Any]], int]:
     by = principal(request)
     authorize(by, "audit.search")
     params = request.query_params
     query = AuditQuery(
-        event_types=CATEGORIES[category],
+        event_types=only or CATEGORIES[category],
         dataset=params.get("dataset") or None,
         recipient=params.get("recipient") or None,
         limit=LIMIT,
@@ -35,22 +43,31 @@ def _entries(request: Request, category: str) -> tuple[list[dict[str, Any]], int
 
 
 @router.get("/deliveries", response_class=HTMLResponse)
-def deliveries(request: Request) -> Response:
-    entries, total = _entries(request, "deliveries")
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
-    for entry in entries:
-        refs = entry["refs"]
-        groups[(refs.get("source", "?"), refs.get("period", "?"))].append(entry)
-    ordered = sorted(groups.items(), key=lambda item: (item[0][0], item[0][1]), reverse=False)
+def deliveries(request: Request, source: str = "") -> Response:
+    """Each source's datasets month by month: the current version, rows, persons, quality,
+    and the month's other deliveries (held, replaced, withdrawn, erased); then the refused
+    and rejected attempts, which stored nothing, from the audit trail."""
+    by = principal(request)
+    ctx = runtime(request).context
+    chosen = source if source in ctx.catalogue.sources else None
+    months = deliveries_overview.by_month(ctx, by=by, source=chosen)
+    sources: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for month in months:
+        sources[month["source"]].append(month)
+    refusals: list[dict[str, Any]] = []
+    total = 0
+    if permits(by.roles, "audit.search", owner=False):
+        refusals, total = _entries(request, "refusals", ("delivery.rejected", "delivery.refused"))
     return render(
         request,
-        "ledger.html",
-        by=principal(request),
-        heading="deliveries.title",
-        groups=[(f"{source} - {period}", rows) for (source, period), rows in ordered],
-        total=total,
-        shown=len(entries),
-        impact=permits(principal(request).roles, "delivery.impact", owner=False),
+        "deliveries.html",
+        by=by,
+        sources=sorted(sources.items()),
+        names=ctx.catalogue.sources,
+        chosen=chosen or "",
+        refusals=refusals,
+        refused_total=total,
+        impact=permits(by.roles, "delivery.impact", owner=False),
     )
 
 
@@ -63,17 +80,31 @@ def impact(request: Request, delivery: str = "") -> Response:
 
 
 @router.get("/releases", response_class=HTMLResponse)
-def releases(request: Request) -> Response:
-    entries, total = _entries(request, "releases")
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for entry in entries:
-        groups[entry["refs"].get("recipient", "?")].append(entry)
+def releases(request: Request, recipient: str = "") -> Response:
+    """Each recipient's releases: kind, status, grant and purpose, inputs, persons, whether
+    collected, and a link to the checker's report where there is one."""
+    by = principal(request)
+    ctx = runtime(request).context
+    chosen = recipient if recipient in ctx.catalogue.recipients else None
+    groups = releases_overview.by_recipient(ctx, by=by, recipient=chosen)
     return render(
         request,
-        "ledger.html",
-        by=principal(request),
-        heading="releases.title",
-        groups=sorted(groups.items()),
-        total=total,
-        shown=len(entries),
+        "releases.html",
+        by=by,
+        groups=groups,
+        recipients=sorted(ctx.catalogue.recipients.values(), key=lambda r: r.name),
+        chosen=chosen or "",
+        reports=permits(by.roles, "release.report", owner=False),
+    )
+
+
+@router.get("/releases/{release_id}/report", response_class=HTMLResponse)
+def release_report(request: Request, release_id: str) -> Response:
+    """The output checker's report of one aggregate release, table by table and cell by cell."""
+    by = principal(request)
+    identifiers.identifier("release_id", release_id, identifiers.RELEASE_ID)
+    ctx = runtime(request).context
+    release = pulls.get_release(ctx, by=by, release_id=release_id)
+    return render(
+        request, "report.html", by=by, release=release, tables=checked_cells(ctx, by, release)
     )

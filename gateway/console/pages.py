@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.console.reviewing import checked_cells
 from gateway.console.web import (
     check_csrf,
     principal,
@@ -32,7 +33,7 @@ from gateway.errors import GatewayError
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES, RANGES, relative_range
 from gateway.services.deliveries import reads as deliveries
-from gateway.services.releases import aggregates, extracts, pulls, reviews
+from gateway.services.releases import extracts, pulls, reviews
 
 PAGE = 50
 
@@ -74,7 +75,9 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
     reviewing = permits(by.roles, "release.list", owner=False)
     for release in reviews.releases_in(ctx, by=by) if reviewing else []:
         votes = reviews.vote_status(ctx, by=by, release=release)
-        held.append({"release": release, "outputs": _cells(ctx, by, release), "votes": votes})
+        held.append(
+            {"release": release, "outputs": checked_cells(ctx, by, release), "votes": votes}
+        )
     decided = _decided(ctx, by, done) if reviewing else None
     return render(
         request,
@@ -89,7 +92,14 @@ def queue(request: Request, done: str | None = None, error: str | None = None) -
 
 
 def _decided(ctx: Any, by: Principal, done: str | None) -> dict[str, Any] | None:
-    """After a review's last vote: its outcome and every vote with its note (open now)."""
+    """After a decision on a specification: its outcome. After a review's last vote: its
+    outcome and every vote with its note (open now)."""
+    if done and identifiers.is_valid(identifiers.EXTRACT_ID, done):
+        try:
+            record = extracts.get_extract(ctx, by=by, extract_id=done)
+        except GatewayError:
+            return None
+        return {"extract": done, "status": str(record.status), "note": record.decision_note}
     if not done or not identifiers.is_valid(identifiers.RELEASE_ID, done):
         return None
     try:
@@ -102,37 +112,6 @@ def _decided(ctx: Any, by: Principal, done: str | None) -> dict[str, Any] | None
     return {"release": release.id, "status": str(release.status), "ballots": votes.get("ballots")}
 
 
-MAX_CELLS = 500  # rows shown per table; the review folder (SACRO Viewer) has them all
-
-
-def _cells(ctx: Any, by: Principal, release: Any) -> list[dict[str, Any]]:
-    """Each held table cell by cell, as SACRO Viewer shows it: the published row (labels and
-    statistic, empty where suppressed) beside what the checker found in it."""
-    files = aggregates.review_files(ctx, by=by, release=release)
-    report = json.loads(files["results.json"])
-    tables = []
-    for uid, output in report["results"].items():
-        name = output["files"][0]["name"]
-        rows = list(csv.reader(io.StringIO(files.get(name, b"").decode())))
-        outcome: dict[str, str] = next(iter(output.get("outcome", {}).values()), {})
-        cells = [
-            {"row": row, "finding": outcome.get(str(i), "")}
-            for i, row in enumerate(rows[1 : MAX_CELLS + 1])
-        ]
-        tables.append(
-            {
-                "uid": uid,
-                "title": output["properties"].get("title") or output["properties"]["name"],
-                "status": output["status"],
-                "summary": output["summary"],
-                "header": rows[0] if rows else [],
-                "cells": cells,
-                "more": max(0, len(rows) - 1 - MAX_CELLS),
-            }
-        )
-    return tables
-
-
 async def _decide(request: Request, action: str, target: str) -> Response:
     by = principal(request)
     form = await request.form()
@@ -140,9 +119,14 @@ async def _decide(request: Request, action: str, target: str) -> Response:
     ctx = runtime(request).context
     note = str(form.get("note", "")).strip() or None
     try:
-        if action in ("approve", "reject"):
+        if action in ("approve", "reject", "return"):
             extracts.decide_extract(
-                ctx, by=by, extract_id=target, approve=action == "approve", note=note
+                ctx,
+                by=by,
+                extract_id=target,
+                approve=action == "approve",
+                note=note,
+                send_back=action == "return",
             )
         else:
             reviews.review_release(
@@ -158,7 +142,7 @@ async def _decide(request: Request, action: str, target: str) -> Response:
 @router.post("/extracts/{extract_id}/{action}")
 async def decide_extract(request: Request, extract_id: str, action: str) -> Response:
     identifiers.identifier("extract_id", extract_id, identifiers.EXTRACT_ID)
-    if action not in ("approve", "reject"):
+    if action not in ("approve", "reject", "return"):
         return render(request, "error.html", 404, message="no such action")
     return await _decide(request, action, extract_id)
 
@@ -354,24 +338,44 @@ async def run_verification(request: Request) -> Response:
 
 
 @router.get("/grants", response_class=HTMLResponse)
-def grants(request: Request) -> Response:
+def grants(request: Request, recipient: str = "", dataset: str = "", state: str = "") -> Response:
+    """The legal bases, one section per recipient, filtered by recipient, dataset and state
+    (in force, expiring within 60 days, expired or revoked); details fold away."""
     by = principal(request)
     authorize(by, "catalogue.read")
     catalogue = runtime(request).context.catalogue
     today = runtime(request).context.today()
-    rows = []
+    groups: dict[str, list[dict[str, Any]]] = {}
     for grant in sorted(catalogue.grants, key=lambda g: (g.recipient, g.dataset, g.id)):
-        expiring = grant.valid_to is not None and today <= grant.valid_to <= today + dt.timedelta(
-            days=60
-        )
         revoked = grant.revoked is not None and grant.revoked <= today
         expired = grant.valid_to is not None and grant.valid_to < today
-        rows.append({"grant": grant, "expiring": expiring, "revoked": revoked, "expired": expired})
+        expiring = (
+            not revoked
+            and grant.valid_to is not None
+            and today <= grant.valid_to <= today + dt.timedelta(days=60)
+        )
+        shown = "revoked" if revoked else "expired" if expired else "expiring" if expiring else ""
+        if (recipient and grant.recipient != recipient) or (dataset and grant.dataset != dataset):
+            continue
+        if (state == "in-force" and (revoked or expired)) or (state == "ended" and not shown):
+            continue
+        if state == "expiring" and not expiring:
+            continue
+        groups.setdefault(grant.recipient, []).append({"grant": grant, "state": shown})
+    names = catalogue.recipients
     return render(
         request,
         "grants.html",
         by=by,
-        rows=rows,
+        groups=[
+            (names[r].name if r in names else r, r, rows)
+            for r, rows in sorted(
+                groups.items(), key=lambda i: names[i[0]].name if i[0] in names else i[0]
+            )
+        ],
+        recipients=sorted(catalogue.recipients.values(), key=lambda r: r.name),
         datasets=sorted(catalogue.datasets.values(), key=lambda d: d.id),
+        chosen={"recipient": recipient, "dataset": dataset, "state": state},
+        total=sum(len(rows) for rows in groups.values()),
         policy_hash=catalogue.policy_hash,
     )

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
+from gateway.console.codes import code, local_minute, rule_explanation
 from gateway.console.session import COOKIE, MAX_AGE
 from gateway.console.texts import LANGUAGES, text
 from gateway.domain.principals import Principal
@@ -201,6 +202,9 @@ def render(
     lang = session.state.lang if session.state.lang in LANGUAGES else "da"
     page = templates.get_template(template).render(
         t=lambda key: text(key, lang),
+        code=lambda kind, value: code(kind, value, lang),
+        explain=lambda rule, outcome: rule_explanation(rule, outcome, lang),
+        when=local_minute,
         lang=lang,
         csrf=session.state.csrf,
         by=by,

@@ -55,13 +55,17 @@ class ExtractStatus(StrEnum):
     PENDING = "pending-approval"
     APPROVED = "approved"
     REJECTED = "rejected"
+    RETURNED = "returned"  # sent back for changes with a comment; the requester asks anew
 
 
 # Who may move a specification from one state to the next; a test checks every state is covered.
 TRANSITIONS: dict[ExtractStatus, frozenset[ExtractStatus]] = {
-    ExtractStatus.PENDING: frozenset({ExtractStatus.APPROVED, ExtractStatus.REJECTED}),
+    ExtractStatus.PENDING: frozenset(
+        {ExtractStatus.APPROVED, ExtractStatus.REJECTED, ExtractStatus.RETURNED}
+    ),
     ExtractStatus.APPROVED: frozenset(),
     ExtractStatus.REJECTED: frozenset(),
+    ExtractStatus.RETURNED: frozenset(),
 }
 
 

@@ -87,3 +87,24 @@ def _own_database_if_empty(engine: Engine, url: str, name: str) -> tuple[str, st
             "GATEWAY_DATABASE_URL at an empty database."
         )
     return url, "PostgreSQL: the demo runs on the (empty) database of GATEWAY_DATABASE_URL"
+
+
+def served_database(url: str | None) -> str | None:
+    """The database an earlier demo run used, found again without touching it (for
+    ``gateway demo --serve``): None for the embedded file; on PostgreSQL ``<database>_demo``,
+    or the URL's own database where the demo had to use it, whichever carries the demo's mark."""
+    if not url or make_url(url).get_backend_name() != "postgresql":
+        return url or None
+    parsed = make_url(url)
+    own = parsed.set(database=f"{parsed.database or 'gateway'}_demo")
+    for candidate in (own, parsed):
+        engine = create_engine(candidate)
+        try:
+            if _is_demo_database(engine):
+                return candidate.render_as_string(hide_password=False)
+        finally:
+            engine.dispose()
+    raise ConfigurationError(
+        "no database of an earlier demo on the PostgreSQL server of GATEWAY_DATABASE_URL: "
+        "run 'make demo' first"
+    )

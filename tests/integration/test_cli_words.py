@@ -71,3 +71,28 @@ def test_a_malformed_period_says_the_form_expected(server: Server, tmp_path: Pat
 
 def test_a_misspelt_name_gets_a_did_you_mean(server: Server, tmp_path: Path) -> None:
     assert "did you mean 'lpr'" in _push(server, tmp_path, "lrp", "2016-11"), "dataset"
+
+
+def test_catalogue_show_prints_a_table_with_a_header(server: Server) -> None:
+    """An analyst reads one dataset: labelled facts, then its columns under a header row."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GATEWAY_")}
+    token = provider().token("star-analyse", Role.RECIPIENT)
+    done = gateway_cmd(
+        "catalogue",
+        "show",
+        "lpr",
+        "--url",
+        server.url,
+        "--token",
+        token,
+        data_dir=server.data,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("lpr: "), lines
+    header = next(line for line in lines if line.startswith("COLUMN"))
+    assert header.split()[:4] == ["COLUMN", "TYPE", "REQUIRED", "VALUES"], header
+    below = lines[lines.index(header) + 1 :]
+    assert any(line.split()[:3] == ["cpr", "cpr", "yes"] for line in below), below
+    assert any(line.startswith("contact_start ") for line in below), below

@@ -22,7 +22,7 @@ from gateway.console.session import COOKIE
 from gateway.console.texts import TEXTS
 from gateway.domain.principals import Role
 from gateway.identity.dev_tokens import _forms
-from tests.browser import chromium, serious_violations
+from tests.browser import chromium, page_problems, serious_violations
 from tests.conftest import ROOT, Gateway, Synthetic, serving_gateway
 from tests.identity import bearer, provider
 from tests.integration.test_extracts_api import LINKED, push_all
@@ -304,35 +304,38 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         # The DPO sees the decision with every rule and its citation, and approves.
         _browser_login(driver, base, "dpo")
         page = driver.page_source
-        for words in ("restricted", "purpose-binding", "legal-basis", "2012 reform", "anna"):
+        for words in ("Videregivelsesforbud", "Formålsbinding", "Hjemmel", "2012 reform", "anna"):
             assert words in page, words
         # Beside the decision, the quality of the months the specification reads.
         assert "Datakvalitet i de måneder, der læses" in page
         assert re.search(r"<td>lpr</td><td colspan=\"2\">1 måned</td><td>i orden</td>", page)
         # Who asked, when and why, in words (not "person: anna").
-        assert re.search(r"Anmodet</dt><dd>\d{4}-\d{2}-\d{2} \(0 dage siden\)", page)
+        assert re.search(r"Anmodet</dt><dd>\d{4}-\d{2}-\d{2} \d{2}:\d{2} \(0 dage siden\)", page)
         assert "Anmoderens begrundelse" in page and "person: anna" not in page
         # What the approval covers: the runs and the last day the specification states.
         assert re.search(r"Godkendelsen dækker</dt><dd>\d+ kørsler, ", page)
-        assert serious_violations(driver) == []
+        assert "Send tilbage til ændring" in page  # Airlock's returned state, with a comment
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "approval-queue")
         note = driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] input[name=note]")
         note.send_keys("Basis: the 2012 reform; persons in resource courses")
         driver.find_element(By.CSS_SELECTOR, "form[action$='/approve'] button").click()
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "[role=status].done"))
+        assert "Registreret: godkendt (ext-" in driver.page_source
         # Who received data about this citizen: the CPR goes in the body, and nowhere else.
         _open(driver, f"{base}/console/lookup")
         assert serious_violations(driver) == []
         driver.find_element(By.ID, "cpr").send_keys(cpr)
         driver.find_element(By.CSS_SELECTOR, "form[action='/console/lookup'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result"))
-        assert "delivery.accepted" in driver.page_source
+        main_text = driver.find_element(By.TAG_NAME, "main").text
+        assert "levering modtaget" in main_text and "delivery.accepted" not in main_text
         letter = driver.page_source  # the article 15 answer, as a letter
         assert "Hvor længe oplysningerne opbevares" in letter  # art. 15(1)(d)
         assert "15 years after the month" in letter
         for words in ("Dine rettigheder", "Datatilsynet", "Retsgrundlag", "Hvor oplysningerne"):
             assert words in letter, words
-        assert serious_violations(driver) == []
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         assert not any(s in driver.page_source for s in shapes)
         assert not any(s in driver.current_url for s in shapes)
         assert driver.find_element(By.ID, "cpr").get_attribute("value") == ""
@@ -350,24 +353,30 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
         wait.until(lambda d: d.find_elements(By.ID, "total"))
         assert int(driver.find_element(By.ID, "total").text) >= 1
-        assert "approval.refused" in driver.page_source
-        assert serious_violations(driver) == []
+        assert "godkendelse nægtet" in driver.page_source
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "audit-search")
         # Is the log intact? Verification runs in the background; the page follows it.
         _open(driver, f"{base}/console/integrity")
         driver.find_element(By.CSS_SELECTOR, "form[action$='/verify'] button").click()
         wait.until(lambda d: d.find_elements(By.ID, "result") or "intact" in d.page_source)
         wait.until(lambda d: "dpo" in d.find_element(By.ID, "last").text)
-        assert serious_violations(driver) == []
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "log-integrity")
         _open(driver, f"{base}/console/grants")
         assert "star-analyse-lpr" in driver.page_source
-        assert serious_violations(driver) == []
+        assert serious_violations(driver) == [] and page_problems(driver) == []
+        # Grouped by recipient, and filtered: one recipient's grants alone.
+        Select(driver.find_element(By.ID, "recipient")).select_by_value("star-analyse")
+        driver.find_element(By.CSS_SELECTOR, "form.filters button").click()
+        wait.until(lambda d: "recipient=star-analyse" in d.current_url)
+        assert len(driver.find_elements(By.CSS_SELECTOR, "main section h2")) == 1
         _shoot(driver, shots, "legal-bases")
         # What each source delivered per month, and what each recipient was released.
         _open(driver, f"{base}/console/deliveries")
-        assert "sundhedsdatastyrelsen - 2016-11" in driver.page_source
-        assert serious_violations(driver) == []
+        page = driver.page_source
+        assert re.search(r"<td>lpr</td><td>2016-11</td>\s*<td>1 af 1</td>", page), page[-4000:]
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "deliveries")
         analyse = console.auth("star-analyse", Role.RECIPIENT)
         extract_id = re.search(
@@ -378,7 +387,8 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         assert run.status_code == 201, run.text
         _open(driver, f"{base}/console/releases")
         assert run.json()["sha256"] in driver.page_source
-        assert serious_violations(driver) == []
+        assert "ikke hentet" in driver.page_source and "udleveret" in driver.page_source
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "releases")
         # A breach question: who holds data from the hospital contacts' delivery?
         accepted = console.client.get(
@@ -388,13 +398,13 @@ def test_a_dpo_and_legal_staff_work_in_the_browser(
         ).json()["entries"]
         _open(driver, f"{base}/console/impact?delivery={accepted[0]['refs']['delivery']}")
         assert run.json()["id"] in driver.page_source and "ikke hentet" in driver.page_source
-        assert serious_violations(driver) == []
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         _shoot(driver, shots, "impact")
         # Storage limitation: what is kept until when; a legal hold placed and its lifting
         # asked here, confirmed by another person; the records of processing as a page.
         _open(driver, f"{base}/console/retention")
         assert "Opbevaring og sletning" in driver.page_source
-        assert serious_violations(driver) == []
+        assert serious_violations(driver) == [] and page_problems(driver) == []
         driver.find_element(By.ID, "hold-reason").send_keys("Rigsrevisionens inspektion")
         driver.find_element(By.ID, "hold-dataset").send_keys("lpr")
         driver.find_element(By.CSS_SELECTOR, "form.place-hold button").click()
@@ -476,6 +486,12 @@ def test_held_aggregates_get_independent_blind_votes(tmp_path: Path, synthetic: 
             # Decided: the outcome, and now every vote with its note.
             assert "Afgjort: udleveret" in done.text, done.text[:3000]
             assert "person:jurist" in done.text and '"checked"' in done.text
+            # The releases page links each aggregate to its checker's report, in words.
+            listing = second.get(f"{base}/console/releases").text
+            assert f'href="/console/releases/{held["id"]}/report"' in listing
+            report = second.get(f"{base}/console/releases/{held['id']}/report")
+            assert report.status_code == 200 and "negative værdier" in report.text
+            assert "kræver manuel kontrol" in report.text or "bestået" in report.text
         # Decided: the decision entry opens every vote, with its note.
         decided = gw.client.get(
             "/v1/audit/entries", params={"event_type": "release.review-released"}, headers=dpo
@@ -531,7 +547,11 @@ def test_an_expired_grant_is_marked_and_no_longer_decides(tmp_path: Path) -> Non
         base = str(gw.client.base_url).rstrip("/")
         with closing(_login(base, "dpo")) as browser:
             page = browser.get(f"{base}/console/grants").text
-        row = re.search(r"<td>star-analyse-lpr <strong>([^<]+)</strong>", page)
+        row = re.search(
+            r"<small>star-analyse-lpr</small></td>(?:(?!</tr>).)*?<strong>([^<]+)</strong>",
+            page,
+            re.S,
+        )
         assert row is not None and row[1].startswith("Udløbet"), page[:2000]
         r = gw.client.post(
             "/v1/extracts", json=LINKED, headers=gw.auth("star-analyse", Role.RECIPIENT)

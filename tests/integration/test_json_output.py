@@ -155,6 +155,11 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     assert impact["summary"]["collected_by_recipient"] == 1
     other = run("extract", "request", _spec(tmp, "again", LINKED), who=analyst)["id"]
     assert run("extract", "reject", other, "--note", "one is enough", who=approver)
+    third = run("extract", "request", _spec(tmp, "third", LINKED), who=analyst)["id"]
+    run("extract", "return", third, who=approver, ok=False)  # the comment is required
+    back = run("extract", "return", third, "--note", "fewer columns, please", who=approver)
+    assert (back["status"], back["decision_note"]) == ("returned", "fewer columns, please")
+    assert run("extract", "show", third, who=analyst)["decision_note"] == "fewer columns, please"
 
     statistician = (STATISTIK, Role.RECIPIENT)
     for name, spec in (("by-kommune", BY_KOMMUNE), ("services", SERVICES_SUM)):

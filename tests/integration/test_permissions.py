@@ -225,6 +225,15 @@ CALLS: dict[tuple[str, str], Call] = {
         ),
         requester=ANALYSE,
     ),
+    ("POST", "/v1/extracts/{extract_id}/return"): Call(
+        ANALYSE,
+        STATISTIK,
+        lambda w, fresh: (
+            f"/v1/extracts/{w.request(ANALYSE, LINKED) if fresh else w.extract}/return",
+            {"json": {"note": "fewer columns"}},
+        ),
+        requester=ANALYSE,
+    ),
     ("POST", "/v1/extracts/{extract_id}/releases"): Call(
         ANALYSE, STATISTIK, lambda w, _: (f"/v1/extracts/{w.extract}/releases", {})
     ),

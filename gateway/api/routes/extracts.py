@@ -27,6 +27,12 @@ class DecisionNote(BaseModel):
     note: str | None = Field(None, max_length=2000)
 
 
+class ReturnComment(BaseModel):
+    note: str = Field(
+        min_length=1, max_length=2000, description="What the requester should change, and why."
+    )
+
+
 def _extract(record: ExtractRecord) -> dict[str, Any]:
     out = {k: v for k, v in record.__dict__.items() if k != "spec"}
     out["spec"] = record.spec.model_dump(mode="json")
@@ -98,6 +104,23 @@ def approve(
     note = body.note if body else None
     return _extract(
         extracts.decide_extract(ctx, by=by, extract_id=extract_id, approve=True, note=note)
+    )
+
+
+@router.post(
+    "/extracts/{extract_id}/return",
+    summary="Return for changes, with a comment to the requester (approver, not the requester)",
+    openapi_extra=use_case("extract.decide"),
+    response_model=None,
+    responses=answer(schemas.Extract, "The specification, returned (its note is the comment)"),
+)
+def send_back(
+    extract_id: str, ctx: Ctx, by: CurrentPrincipal, body: ReturnComment
+) -> dict[str, Any]:
+    return _extract(
+        extracts.decide_extract(
+            ctx, by=by, extract_id=extract_id, approve=False, note=body.note, send_back=True
+        )
     )
 
 

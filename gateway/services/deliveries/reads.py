@@ -56,7 +56,9 @@ def month_quality(
                 "period": month,
                 "delivery": record.id if record else None,
                 "status": report["status"] if report else ("unknown" if record else "missing"),
-                "flags": [f["detail"] for f in report["flags"]] if report else [],
+                "flags": [{"code": f["code"], "detail": f["detail"]} for f in report["flags"]]
+                if report
+                else [],
             }
         )
     return out

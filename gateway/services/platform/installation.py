@@ -51,3 +51,9 @@ def demo_database(url: str | None) -> tuple[str | None, str | None]:
 def mark_demo_database(url: str | None) -> None:
     """Record in the demo's database that the demo made it (a later run may start it afresh)."""
     demo_db.mark_demo_database(url)
+
+
+def served_demo_database(url: str | None) -> str | None:
+    """The database the last demo ran on, unchanged, for serving its data again
+    (:func:`gateway.storage.demo_database.served_database`)."""
+    return demo_db.served_database(url)

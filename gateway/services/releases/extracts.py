@@ -25,7 +25,14 @@ from gateway.domain.permissions import authorize, permits, reaches_all
 from gateway.domain.policy import Decision, evaluate, four_eyes_level
 from gateway.domain.principals import Principal, apart
 from gateway.domain.records import ExtractRecord, ReleaseRecord
-from gateway.errors import Conflict, Forbidden, IntegrityError, NotFound, PolicyDenied
+from gateway.errors import (
+    Conflict,
+    Forbidden,
+    IntegrityError,
+    InvalidRequest,
+    NotFound,
+    PolicyDenied,
+)
 from gateway.services.context import Context
 from gateway.services.platform.sealed import open_sealed, seal_table, stored_reader
 from gateway.services.releases import aggregates
@@ -123,11 +130,22 @@ def list_extracts(ctx: Context, *, by: Principal) -> list[ExtractRecord]:
 
 
 def decide_extract(
-    ctx: Context, *, by: Principal, extract_id: str, approve: bool, note: str | None = None
+    ctx: Context,
+    *,
+    by: Principal,
+    extract_id: str,
+    approve: bool,
+    note: str | None = None,
+    send_back: bool = False,
 ) -> ExtractRecord:
-    """Four eyes: an approver who is not the requester approves or rejects a pending spec."""
+    """Four eyes: an approver who is not the requester approves or rejects a pending spec,
+    or returns it for changes (``send_back``, Airlock's returned state): then a comment to the
+    requester is required, and the requester asks anew with a changed specification."""
     identifiers.identifier("extract_id", extract_id, identifiers.EXTRACT_ID)
     note = identifiers.free_text("note", note)
+    if send_back and not note:
+        raise InvalidRequest("returning a specification for changes needs a comment ('note')")
+    approve = approve and not send_back
     refs = {"extract": extract_id}
     ctx.require_person(by, "extract.decide", refs=refs, role="approver", act="approving")
     record = _load_visible(ctx, by, extract_id, "extract.decide")
@@ -142,7 +160,13 @@ def decide_extract(
             by=by,
             refs=refs,
         )
-    target = ExtractStatus.APPROVED if approve else ExtractStatus.REJECTED
+    target = (
+        ExtractStatus.RETURNED
+        if send_back
+        else ExtractStatus.APPROVED
+        if approve
+        else ExtractStatus.REJECTED
+    )
     if target not in TRANSITIONS[record.status]:
         raise Conflict(f"specification '{extract_id}' is {record.status}, not pending approval")
     details: dict[str, Any] = {"note": note}
@@ -159,7 +183,13 @@ def decide_extract(
         details["decision"] = decision.as_dict()
         if record.spec.output is OutputForm.AGGREGATE:
             dimensions(ctx.catalogue, record.spec)  # never approve what cannot run
-    event = EventType.EXTRACT_APPROVED if approve else EventType.EXTRACT_REJECTED
+    event = (
+        EventType.EXTRACT_RETURNED
+        if send_back
+        else EventType.EXTRACT_APPROVED
+        if approve
+        else EventType.EXTRACT_REJECTED
+    )
     with ctx.store.unit_of_work() as uow:
         current = uow.get_extract(extract_id)
         if current is None or current.status is not ExtractStatus.PENDING:
