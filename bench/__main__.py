@@ -1,6 +1,6 @@
-"""``python -m bench [all|ingest|quality|linking|retention|small-pushes|audit|disclosure|tokens]
-[--rows N] [--big-rows N] [--seconds S] [--entries N]``: run benchmarks, print a table, write
-results.json."""
+"""``python -m bench [SUITE] [--rows N] [--big-rows N] [--spark-rows N] [--seconds S]
+[--entries N]``: run benchmarks (all, or one of audit, disclosure, ingest, quality, linking,
+spark, retention, small-pushes, tokens), print a table, write results.json."""
 
 from __future__ import annotations
 
@@ -10,7 +10,17 @@ import os
 import platform
 from pathlib import Path
 
-from bench import audit, disclosure, ingest, linking, quality, retention, small_pushes, tokens
+from bench import (
+    audit,
+    disclosure,
+    ingest,
+    linking,
+    quality,
+    retention,
+    small_pushes,
+    spark,
+    tokens,
+)
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -30,6 +40,7 @@ def main() -> int:
             "linking",
             "retention",
             "small-pushes",
+            "spark",
             "tokens",
         ],
     )
@@ -40,6 +51,17 @@ def main() -> int:
         type=int,
         default=10_000_000,
         help="rows of the memory run (0: skip it); part of 'all' and 'ingest'",
+    )
+    parser.add_argument(
+        "--spark-rows",
+        type=int,
+        default=10_000_000,
+        help="rows of each of the three linked datasets on both engines (0: skip)",
+    )
+    parser.add_argument(
+        "--spark-only",
+        action="store_true",
+        help="skip the local engine in the Spark suite (sizes one process cannot hold)",
     )
     parser.add_argument("--seconds", type=float, default=60.0, help="small-push run length")
     args = parser.parse_args()
@@ -61,6 +83,9 @@ def main() -> int:
     if args.suite in ("all", "linking"):
         print("-- linking")
         rows += linking.run(rows=args.rows, persons=max(1, args.rows // 4))
+    if args.suite in ("all", "spark") and args.spark_rows:
+        print("-- the Spark engine")
+        rows += spark.run(rows=args.spark_rows, local=not args.spark_only)
     if args.suite in ("all", "small-pushes"):
         print("-- small pushes")
         rows += small_pushes.run(seconds=args.seconds)

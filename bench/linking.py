@@ -31,45 +31,61 @@ ROOT = Path(__file__).resolve().parent.parent
 OTHERS = ("lpr", "ssr", "flis-voksenhandicap")
 
 
+def push_sized(
+    ctx: Any, sizes: dict[str, int], persons: int, keep: bool = True
+) -> dict[str, pa.Table]:
+    """Push synthetic deliveries of the given sizes (2016-11) through ingestion; returns the
+    plain tables (for a baseline) unless ``keep`` is False (large runs)."""
+    plain: dict[str, pa.Table] = {}
+    for seed, (dataset, n) in enumerate(sizes.items()):
+        table = synth_sized.rows_like(
+            ctx.catalogue, dataset, rows=n, persons=persons, seed=seed, period="2016-11"
+        )
+        if keep:
+            plain[dataset] = table
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        ds = ctx.catalogue.datasets[dataset]
+        deliveries.push_delivery(
+            ctx,
+            by=Principal(ds.owner, frozenset({Role.SOURCE})),
+            source=ds.owner,
+            dataset=dataset,
+            period="2016-11",
+            upload=BytesUpload(buf.getvalue()),
+        )
+        del buf, table
+    return plain
+
+
+def statistics_spec(ctx: Any, sizes: dict[str, int]) -> ExtractSpec:
+    """star-statistik's specification over the pushed datasets, every column its grants allow,
+    for the month the pushes are of."""
+    columns = {d: list(ctx.catalogue.grants_for("star-statistik", d)[0].columns) for d in sizes}
+    return ExtractSpec.model_validate(
+        {
+            "purpose": "statistics",
+            "population": "persons-in-resource-course",
+            "period_from": "2016-11",
+            "period_to": "2016-11",
+            "datasets": [{"dataset": d, "columns": columns[d]} for d in sizes],
+        }
+    )
+
+
 def run(rows: int = 1_000_000, persons: int = 250_000) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="bench-link-") as tmp:
         folder = Path(tmp)
         runtime = open_runtime(Settings(data_dir=folder / "var", policies_dir=ROOT / "policies"))
         ctx = runtime.context
-        plain: dict[str, pa.Table] = {}
         sizes = {"dfdg-indsats": rows // 10, **dict.fromkeys(OTHERS, rows)}
-        for seed, (dataset, n) in enumerate(sizes.items()):
-            table = synth_sized.rows_like(
-                ctx.catalogue, dataset, rows=n, persons=persons, seed=seed, period="2016-11"
-            )
-            plain[dataset] = table
-            buf = io.BytesIO()
-            pacsv.write_csv(table, buf)
-            body = buf.getvalue()
-            ds = ctx.catalogue.datasets[dataset]
-            deliveries.push_delivery(
-                ctx,
-                by=Principal(ds.owner, frozenset({Role.SOURCE})),
-                source=ds.owner,
-                dataset=dataset,
-                period="2016-11",
-                upload=BytesUpload(body),
-            )
+        plain = push_sized(ctx, sizes, persons)
         print(
             f"  pushed dfdg-indsats ({rows // 10:,} rows) and {', '.join(OTHERS)} "
             f"({rows:,} rows each)",
             flush=True,
         )
-        columns = {d: list(ctx.catalogue.grants_for("star-statistik", d)[0].columns) for d in sizes}
-        spec = ExtractSpec.model_validate(
-            {
-                "purpose": "statistics",
-                "population": "persons-in-resource-course",
-                "period_from": "2016-11",
-                "period_to": "2016-11",
-                "datasets": [{"dataset": d, "columns": columns[d]} for d in sizes],
-            }
-        )
+        spec = statistics_spec(ctx, sizes)
         recipient = Principal("star-statistik", frozenset({Role.RECIPIENT}))
         ext = extracts.request_extract(ctx, by=recipient, spec=spec)
         extracts.decide_extract(

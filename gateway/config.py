@@ -117,6 +117,24 @@ class Settings(BaseSettings):
     witness_wait_seconds: float = Field(
         2.0, ge=0, le=60, description="How long a receipt waits for a witnessed checkpoint."
     )
+    engine: str = Field(
+        "local",
+        description="Which engine builds linked releases: 'local' (Arrow in the worker, the "
+        "default) or a Spark master ('local[2]', 'spark://host:7077', 'k8s://...') for "
+        "releases whose inputs hold at least spark_min_rows rows (docs/scale.md).",
+        pattern=r"^(local|local\[\d+\]|local\[\*\]|spark://[\w.\-:,]+|k8s://\S+|yarn)$",
+    )
+    spark_min_rows: int = Field(
+        50_000_000, ge=0, description="Inputs this large go to Spark when an engine is set."
+    )
+    spark_secret_file: Path | None = Field(
+        None,
+        description="The shared secret of a Spark cluster's authentication (spark.authenticate); "
+        "unset: a random one per session (enough for local[n]).",
+    )
+    spark_dir: Path | None = Field(
+        None, description="Spark's work and spill folder and the job parts; default data_dir/spark."
+    )
     log_level: str = "INFO"
     log_json: bool | None = Field(
         None,

@@ -200,13 +200,21 @@ class SealingWriter(io.RawIOBase):
 
 def read_header(source: BinaryIO, blob_id: str, kek_for: KekLookup) -> tuple[int, AESGCM, int]:
     """(KEK version, the blob's data cipher, chunk size) from a sealed blob's header."""
+    version, key, chunk_size = data_key(source, blob_id, kek_for)
+    return version, AESGCM(key), chunk_size
+
+
+def data_key(source: BinaryIO, blob_id: str, kek_for: KekLookup) -> tuple[int, bytes, int]:
+    """(KEK version, the blob's own data key, chunk size): the hub unwraps a blob's data key
+    for a distributed job, whose executors then open that one blob (:class:`KeyedReader`)
+    and nothing else; they never hold a key-encryption key."""
     header = source.read(HEADER_SIZE)
     if len(header) != HEADER_SIZE or header[:4] != MAGIC:
         raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
     (version,) = struct.unpack(">I", header[4:8])
     key = _unwrap(kek_for(version), version, blob_id, header[8 : 8 + _WRAPPED])
     chunk_size: int = struct.unpack(">I", header[8 + _WRAPPED :])[0]
-    return version, AESGCM(key), chunk_size
+    return version, key, chunk_size
 
 
 def open_chunk(
@@ -309,10 +317,28 @@ class ChunkedReader(io.RawIOBase):
 
 
 class OpeningReader(ChunkedReader):
-    """A stored sealed blob: its size and last chunk are known from the file's length."""
+    """A stored sealed blob: its size and last chunk are known from the file's length. Opened
+    with the key-encryption keys (the hub), or with the blob's own data key alone
+    (``data_key``: an executor of a distributed job, see :func:`data_key`)."""
 
-    def __init__(self, source: BinaryIO, *, blob_id: str, kek_for: KekLookup) -> None:
-        self.kek_version, aead, chunk_size = read_header(source, blob_id, kek_for)
+    def __init__(
+        self,
+        source: BinaryIO,
+        *,
+        blob_id: str,
+        kek_for: KekLookup | None = None,
+        data_key: bytes | None = None,
+    ) -> None:
+        if data_key is not None:
+            header = source.read(HEADER_SIZE)
+            if len(header) != HEADER_SIZE or header[:4] != MAGIC:
+                raise IntegrityError(f"blob '{blob_id}' is not a sealed gateway blob")
+            (self.kek_version,) = struct.unpack(">I", header[4:8])
+            aead, chunk_size = AESGCM(data_key), struct.unpack(">I", header[8 + _WRAPPED :])[0]
+        elif kek_for is not None:
+            self.kek_version, aead, chunk_size = read_header(source, blob_id, kek_for)
+        else:
+            raise ValueError("a sealed blob opens with kek_for or data_key")
         super().__init__(source, blob_id, aead, chunk_size)
         total = source.seek(0, io.SEEK_END) - HEADER_SIZE
         stride = chunk_size + TAG

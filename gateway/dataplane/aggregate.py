@@ -17,7 +17,6 @@ import pyarrow.compute as pc
 
 from gateway.dataplane.column_checks import BIRTH_YEAR, SEX
 from gateway.dataplane.ingest import PERSON
-from gateway.dataplane.link import output_column
 from gateway.dataplane.tabulate import Dimension, count_persons, sum_per_person
 from gateway.domain.catalogue import Catalogue, ColumnType
 from gateway.domain.cpr import SEXES
@@ -30,6 +29,7 @@ from gateway.domain.extracts import (
     month_end,
     month_start,
 )
+from gateway.domain.release_plan import output_column
 from gateway.errors import InvalidRequest
 
 MONTH_COLUMN = "__month"

@@ -22,9 +22,9 @@ import pyarrow.compute as pc
 
 from gateway.crypto.pseudonyms import recipient_pseudonyms
 from gateway.dataplane.ingest import PERSON
-from gateway.domain.catalogue import Catalogue, ColumnType, Dataset, Population
+from gateway.domain.catalogue import Catalogue
 from gateway.domain.extracts import ExtractSpec
-from gateway.errors import Forbidden
+from gateway.domain.release_plan import Bounds, LinkPlan, compile_link
 
 # Reads the stored rows of a dataset for the spec's months: (dataset id, columns) -> table.
 StoredReader = Callable[[str, Sequence[str]], pa.Table]
@@ -49,12 +49,8 @@ class LinkedRelease:
     internal_persons: pa.Array  # distinct internal pseudonyms released (for the audit index)
 
 
-def output_column(dataset: str, column: str) -> str:
-    return f"{dataset.replace('-', '_')}__{column}"
-
-
-def _as_dates(values: pa.ChunkedArray | pa.Array, kind: ColumnType) -> pa.Array:
-    if kind is ColumnType.MONTH:
+def _as_dates(values: pa.ChunkedArray | pa.Array, is_month: bool) -> pa.Array:
+    if is_month:
         return pc.cast(
             pc.strptime(
                 pc.binary_join_element_wise(values, "01", "-"),
@@ -67,14 +63,14 @@ def _as_dates(values: pa.ChunkedArray | pa.Array, kind: ColumnType) -> pa.Array:
     return values
 
 
-def _event_bounds(table: pa.Table, ds: Dataset) -> tuple[pa.Array, pa.Array]:
-    start = _as_dates(table[ds.event_start], ds.column(ds.event_start).type)
-    end = _as_dates(table[ds.event_end], ds.column(ds.event_end).type) if ds.event_end else start
+def event_bounds(table: pa.Table, bounds: Bounds) -> tuple[pa.Array, pa.Array]:
+    start = _as_dates(table[bounds.start], bounds.start_is_month)
+    end = _as_dates(table[bounds.end], bounds.end_is_month) if bounds.end else start
     return start, end
 
 
-def _overlapping(table: pa.Table, ds: Dataset, first: dt.date, last: dt.date) -> pa.Array:
-    start, end = _event_bounds(table, ds)
+def overlapping(table: pa.Table, bounds: Bounds, first: dt.date, last: dt.date) -> pa.Array:
+    start, end = event_bounds(table, bounds)
     starts_in_time = pc.less_equal(start, pa.scalar(last, pa.date32()))
     open_or_after = pc.or_kleene(
         pc.is_null(end), pc.greater_equal(end, pa.scalar(first, pa.date32()))
@@ -82,33 +78,14 @@ def _overlapping(table: pa.Table, ds: Dataset, first: dt.date, last: dt.date) ->
     return pc.fill_null(pc.and_kleene(starts_in_time, open_or_after), False)
 
 
-def population_persons(
-    catalogue: Catalogue,
-    population: Population,
-    read: StoredReader,
-    first: dt.date,
-    last: dt.date,
-    municipality: str | None = None,
-) -> pa.Array | None:
-    """Internal pseudonyms of the population's persons, or None when it is everyone.
-
-    A population limited to the recipient's own municipality needs ``municipality`` (the
-    recipient's code); without one it is refused, never widened to every municipality."""
-    if population.dataset is None:
+def population_persons(plan: LinkPlan, read: StoredReader) -> pa.Array | None:
+    """Internal pseudonyms of the plan's population, or None when it is everyone."""
+    step = plan.population
+    if step is None:
         return None
-    match = dict(population.match)
-    if population.own_municipality is not None:
-        if municipality is None:
-            raise Forbidden(
-                f"population '{population.id}' is limited to the recipient's own municipality, "
-                "and the recipient names none"
-            )
-        match[population.own_municipality] = municipality
-    ds = catalogue.datasets[population.dataset]
-    cols = [PERSON, ds.event_start, *([ds.event_end] if ds.event_end else []), *match]
-    table = read(ds.id, list(dict.fromkeys(cols)))
-    keep = _overlapping(table, ds, first, last)
-    for column, value in match.items():
+    table = read(step.dataset, list(step.read))
+    keep = overlapping(table, step.bounds, plan.first, plan.last)
+    for column, value in step.match:
         keep = pc.and_(keep, pc.fill_null(pc.equal(table[column], value), False))
     return pc.unique(table.filter(keep)[PERSON].combine_chunks())
 
@@ -162,37 +139,39 @@ def build_release(
     person_columns: Sequence[str] = (),
     municipality: str | None = None,
 ) -> LinkedRelease:
-    """Link the spec's datasets on the person, limited to its population and period.
+    """Link the spec's datasets on the person, limited to its population and period: its
+    plan (:func:`gateway.domain.release_plan.compile_link`) run by the local engine.
 
     ``person_columns`` adds stored columns about the person (the birth year and sex derived
     at ingestion) under their own names; only aggregates ask for them, as dimensions."""
-    population = catalogue.populations[spec.population]
-    persons = population_persons(catalogue, population, read, spec.start, spec.end, municipality)
+    plan = compile_link(catalogue, spec, municipality=municipality, person_columns=person_columns)
+    return run_plan(plan, read, identify)
+
+
+def run_plan(plan: LinkPlan, read: StoredReader, identify: Identify) -> LinkedRelease:
+    """The local engine: the plan executed with Arrow in this process."""
+    persons = population_persons(plan, read)
     parts: list[pa.Table] = []
     counts: dict[str, int] = {}
-    for request in spec.datasets:
-        ds = catalogue.datasets[request.dataset]
-        bounds = [ds.event_start, *([ds.event_end] if ds.event_end else [])]
-        table = read(
-            ds.id, list(dict.fromkeys([PERSON, *person_columns, *bounds, *request.columns]))
-        )
-        keep = _overlapping(table, ds, spec.start, spec.end)
+    for step in plan.steps:
+        table = read(step.dataset, list(plan.reads(step)))
+        keep = overlapping(table, step.bounds, plan.first, plan.last)
         if persons is not None:
             keep = pc.and_(keep, members(table[PERSON], persons))
         table = table.filter(keep)
-        start, end = _event_bounds(table, ds)
+        start, end = event_bounds(table, step.bounds)
         columns = {
             PERSON: table[PERSON],
-            "dataset": pa.repeat(pa.scalar(ds.id, pa.string()), table.num_rows),
+            "dataset": pa.repeat(pa.scalar(step.dataset, pa.string()), table.num_rows),
             "event_start": start,
             "event_end": end,
         }
-        for name in person_columns:
+        for name in plan.person_columns:
             columns[name] = table[name]
-        for name in request.columns:
-            columns[output_column(ds.id, name)] = table[name]
+        for name, output in zip(step.columns, step.outputs, strict=True):
+            columns[output] = table[name]
         parts.append(pa.table(columns))
-        counts[ds.id] = table.num_rows
+        counts[step.dataset] = table.num_rows
     linked = pa.concat_tables(parts, promote_options="default")
     internal = linked[PERSON].combine_chunks()
     name, identifiers = identify(internal)

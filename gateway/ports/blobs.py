@@ -31,6 +31,10 @@ class BlobStore(Protocol):
 
     def exists(self, key: str) -> bool: ...
 
+    def local_path(self, key: str) -> Path | None:
+        """Where the blob lies on a file system that a distributed job's executors can open
+        (its sealed bytes, never plaintext); None for an object store."""
+
     def partials(self) -> Iterator[tuple[Path, str]]:
         """Partly written local files and their writer's work token (none for object stores,
         which make an object visible only when it is complete)."""

@@ -15,6 +15,7 @@ from gateway.crypto.keys import KeyRing
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.permissions import permits
 from gateway.domain.principals import Principal, acts_as_person
+from gateway.engines import EngineChoice
 from gateway.errors import Forbidden, GatewayError
 from gateway.ports import BlobStore, Cosigning, Store, WorkArea
 
@@ -38,6 +39,7 @@ class Context:
     witnessing: Cosigning | None = None  # None: no witness policy, the log's signature alone
     witness_wait: float = 2.0  # seconds a receipt waits for a witnessed checkpoint
     tiles: TileCache = field(default_factory=lambda: TileCache(4096))  # full tiles: 32 MiB
+    engines: EngineChoice = field(default_factory=EngineChoice)  # local unless Spark is set
 
     @contextmanager
     def writing(self, *blob_keys: str) -> Iterator[None]:

@@ -94,5 +94,8 @@ class LocalBlobStore:
         fsync_dir(path.parent)
         return True
 
+    def local_path(self, key: str) -> Path | None:
+        return self._path(key).resolve()
+
     def exists(self, key: str) -> bool:
         return self._path(key).exists()

@@ -165,6 +165,9 @@ class S3BlobStore:
         """An object becomes visible only when its upload completes: no partial files."""
         return iter(())
 
+    def local_path(self, key: str) -> Path | None:
+        return None  # executors would need the bucket's credentials: the local engine runs
+
     def exists(self, key: str) -> bool:
         from botocore.exceptions import ClientError
 

@@ -64,3 +64,27 @@ def test_the_shape_is_the_production_one() -> None:
         .split("//")[1]
         .split("@")[0]
     )  # user only, no password in the URL
+
+
+def test_the_spark_override_is_valid_and_protects_the_cluster() -> None:
+    """deploy/compose.spark.yml: valid Compose, only variables the gateway reads, and every
+    Spark process requires the shared secret with encrypted RPC, shuffle and spill."""
+    override = dict(yaml.safe_load((ROOT / "deploy" / "compose.spark.yml").read_text()))
+    errors = list(Draft7Validator(json.loads(SCHEMA.read_text())).iter_errors(override))
+    assert [e.message for e in errors] == []
+    known = {f"GATEWAY_{name.upper()}" for name in Settings.model_fields}
+    services = override["services"]
+    for name in ("gateway-1", "gateway-2"):
+        assert set(services[name]["environment"]) <= known, name
+        assert services[name]["environment"]["GATEWAY_ENGINE"].startswith("spark://")
+    for name in ("spark-master", "spark-worker"):
+        options = services[name]["environment"]["SPARK_DAEMON_JAVA_OPTS"]
+        for setting in (
+            "spark.authenticate=true",
+            "spark.network.crypto.enabled=true",
+            "spark.io.encryption.enabled=true",
+            "spark.authenticate.secret.file=/run/secrets/spark_secret",
+        ):
+            assert setting in options, (name, setting)
+        assert "gateway-data:/var/lib/gateway:ro" in services[name]["volumes"]
+    assert (ROOT / services["spark-master"]["build"]["dockerfile"]).is_file()

@@ -17,7 +17,8 @@ from gateway.crypto.keys import KeyRing, init_key_folder, master_key_source
 from gateway.crypto.notes import NoteSigner
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.policy_files import load_catalogue
-from gateway.errors import IntegrityError, KeyUnavailable
+from gateway.engines import EngineChoice
+from gateway.errors import ConfigurationError, IntegrityError, KeyUnavailable
 from gateway.identity.issuers import load_identity_config
 from gateway.identity.verifier import TokenVerifier
 from gateway.ports import BlobStore
@@ -170,5 +171,24 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
         work=work,
         witnessing=witnessing,
         witness_wait=settings.witness_wait_seconds,
+        engines=EngineChoice(
+            master=None if settings.engine == "local" else settings.engine,
+            min_rows=settings.spark_min_rows,
+            work_dir=settings.spark_dir or settings.data_dir / "spark",
+            conf=_spark_conf(settings),
+        ),
     )
     return Runtime(context=context, store=store, settings=settings)
+
+
+def _spark_conf(settings: Settings) -> dict[str, str]:
+    """What the Spark engine adds to its session: the cluster's shared secret, read from its
+    file (never from the environment, never logged)."""
+    if settings.spark_secret_file is None:
+        return {}
+    secret = settings.spark_secret_file.read_text().strip()
+    if len(secret) < 32:
+        raise ConfigurationError(
+            f"{settings.spark_secret_file}: the Spark secret must have at least 32 characters"
+        )
+    return {"spark.authenticate.secret": secret}

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from gateway.crypto.envelope import OpeningReader, SealingWriter
+from gateway.crypto.envelope import OpeningReader, SealingWriter, data_key
 from gateway.dataplane.ingest import stored_schema
 from gateway.domain.quality import for_release
+from gateway.domain.records import DeliveryRecord
+from gateway.engines import SealedInput
 from gateway.errors import Conflict
 from gateway.services.context import Context
 
@@ -47,7 +49,9 @@ class MonthReader:
             for (dataset, period), (delivery, version) in sorted(self._read.items())
         ]
 
-    def __call__(self, dataset: str, columns: Sequence[str]) -> pa.Table:
+    def current(self, dataset: str) -> list[DeliveryRecord]:
+        """The current delivery of each month that has one (in the order the months' rows
+        are read), remembered as inputs; refused if one was erased."""
         ctx = self.ctx
         with ctx.store.unit_of_work() as uow:
             deliveries = uow.latest_deliveries(dataset, self.months)
@@ -65,6 +69,29 @@ class MonthReader:
                 self._read[(dataset, d.period)] = (d.id, versions[-1].version if versions else None)
                 report = d.quality_report()
                 self._quality[(dataset, d.period)] = for_release(report) if report else None
+        return deliveries
+
+    def sealed_inputs(self, datasets: Sequence[str]) -> list[SealedInput]:
+        """The stored blobs of ``datasets`` for a distributed job: each with its location and
+        its own data key, unwrapped here (the hub) so executors need no key-encryption key."""
+        found = []
+        for dataset in datasets:
+            for delivery in self.current(dataset):
+                path = self.ctx.blobs.local_path(delivery.blob_key)
+                if path is None:
+                    raise Conflict(
+                        "the Spark engine reads blobs from a file system, not this store"
+                    )
+                with self.ctx.blobs.open(delivery.blob_key) as fh:
+                    _version, key, _chunk = data_key(fh, delivery.blob_key, self.ctx.keys.blob_kek)
+                with open_sealed(self.ctx, delivery.blob_key) as fh:
+                    groups = pq.ParquetFile(fh).metadata.num_row_groups
+                found.append(SealedInput(dataset, str(path), delivery.blob_key, key, groups))
+        return found
+
+    def __call__(self, dataset: str, columns: Sequence[str]) -> pa.Table:
+        ctx = self.ctx
+        deliveries = self.current(dataset)
         schema = stored_schema(ctx.catalogue.datasets[dataset])
         tables = [pa.Table.from_batches([], schema=schema).select(list(columns))]
         for delivery in deliveries:
@@ -132,6 +159,20 @@ def seal_table(ctx: Context, blob_key: str, table: pa.Table) -> str:
     with ctx.blobs.create(blob_key) as fh:
         sink = _sealing(ctx, fh, blob_key)
         pq.write_table(table, sink, compression="zstd")
+        sink.inner.close()
+    return sink.sha.hexdigest()
+
+
+def seal_batches(
+    ctx: Context, blob_key: str, batches: Iterator[pa.RecordBatch], schema: pa.Schema
+) -> str:
+    """Write ``batches`` as one Parquet file, sealed, as they come (a distributed engine's
+    release, never held whole); returns the SHA-256 of the plaintext Parquet."""
+    with ctx.blobs.create(blob_key) as fh:
+        sink = _sealing(ctx, fh, blob_key)
+        with pq.ParquetWriter(sink, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch)
         sink.inner.close()
     return sink.sha.hexdigest()
 

@@ -17,7 +17,7 @@ from gateway.audit.events import AuditEvent, EventType
 from gateway.crypto.pseudonyms import subject_keys
 from gateway.dataplane.aggregate import dimensions
 from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA
-from gateway.dataplane.link import Identify, build_release, pseudonymise_for
+from gateway.dataplane.link import Identify, pseudonymise_for
 from gateway.domain import identifiers
 from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
@@ -34,8 +34,9 @@ from gateway.errors import (
     PolicyDenied,
 )
 from gateway.services.context import Context
-from gateway.services.platform.sealed import open_sealed, seal_table, stored_reader
+from gateway.services.platform.sealed import open_sealed, stored_reader
 from gateway.services.releases import aggregates
+from gateway.services.releases.building import build_linked
 
 
 def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
@@ -253,16 +254,26 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
         return aggregates.release_aggregate(ctx, by=by, record=record, decision=decision, refs=refs)
     version = ctx.recipient_key_version(record.recipient)
     read = stored_reader(ctx, record.spec.months)
+    key: bytes | None = None
     if record.spec.identifier is IdentifierForm.CPR:
         identify = _cpr_from_vault(ctx, record.spec)
     else:
-        identify = pseudonymise_for(ctx.keys.recipient_pseudonym_key(record.recipient, version))
+        key = ctx.keys.recipient_pseudonym_key(record.recipient, version)
+        identify = pseudonymise_for(key)
     municipality = ctx.catalogue.recipients[record.recipient].municipality
-    linked = build_release(ctx.catalogue, record.spec, read, identify, municipality=municipality)
     release_id = identifiers.new_id("rel")
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
     with ctx.writing(blob_key):
-        digest = seal_table(ctx, blob_key, linked.table)
+        linked = build_linked(
+            ctx,
+            record.spec,
+            read,
+            identify,
+            recipient_key=key,
+            municipality=municipality,
+            blob_key=blob_key,
+        )
+        digest = linked.sha256
         with ctx.store.unit_of_work() as uow:
             if aggregates.runs_used(uow, record.id) >= record.spec.runs:  # a run raced it
                 raise Conflict(f"the approval of '{record.id}' is used up; ask for a new one")
@@ -273,7 +284,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                     {**refs, "release": release_id},
                     {
                         "sha256": digest,
-                        "rows": linked.table.num_rows,
+                        "rows": linked.rows,
                         "persons": linked.persons,
                         "rows_by_dataset": linked.rows_by_dataset,
                         "pseudonym_key_version": version,
@@ -289,6 +300,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                         else [],
                         "decision": decision.as_dict(),
                         "inputs": read.inputs,
+                        **linked.engine,
                     },
                 ),
                 subjects=subject_keys(linked.internal_persons, ctx.keys.subject_index_key()),
@@ -297,7 +309,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                 release_id,
                 extract_id,
                 record.recipient,
-                linked.table.num_rows,
+                linked.rows,
                 linked.persons,
                 digest,
                 version,

@@ -1,0 +1,94 @@
+"""Building a linked release on the engine its size calls for.
+
+A linked release's specification is compiled into a plan (:mod:`gateway.domain.release_plan`)
+and executed by the local engine (Arrow, in this process) or, where the operator configured
+a Spark master (``GATEWAY_ENGINE``) and the release's inputs hold at least
+``GATEWAY_SPARK_MIN_ROWS`` rows, by the Spark engine (:mod:`gateway.engines.spark`). Either way
+the release's sealed blob is written here, under the hub's keys, and the caller records it:
+the decision, the audit entry and the subject index stay in the services. Releases with CPR
+numbers (read back from the identity vaults) always build locally: the vaults never leave the
+hub's process.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import structlog
+
+from gateway.dataplane.link import Identify, run_plan
+from gateway.domain.extracts import ExtractSpec
+from gateway.domain.release_plan import LinkPlan, compile_link
+from gateway.engines import Built
+from gateway.errors import GatewayError, ServiceUnavailable
+from gateway.services.context import Context
+from gateway.services.platform.sealed import MonthReader, seal_batches, seal_table
+
+_log = structlog.get_logger("gateway.engines")
+_SPARK: dict[str, Any] = {}  # one Spark session per process and master, started when first used
+_LOCK = threading.Lock()
+
+
+def input_rows(read: MonthReader, plan: LinkPlan) -> int:
+    """The stored rows a plan reads (the current delivery of each month of each dataset)."""
+    return sum(d.rows for dataset in plan.datasets for d in read.current(dataset))
+
+
+def build_linked(
+    ctx: Context,
+    spec: ExtractSpec,
+    read: MonthReader,
+    identify: Identify,
+    *,
+    recipient_key: bytes | None,
+    municipality: str | None,
+    blob_key: str,
+) -> Built:
+    """Build and seal ``spec``'s linked release into ``blob_key``. ``recipient_key`` None
+    (a release with CPR numbers) keeps it on the local engine."""
+    plan = compile_link(ctx.catalogue, spec, municipality=municipality)
+    engine = ctx.engines.engine_for(input_rows(read, plan)) if recipient_key else "local"
+    if engine == "local":
+        linked = run_plan(plan, read, identify)
+        digest = seal_table(ctx, blob_key, linked.table)
+        return Built(
+            linked.table.num_rows,
+            linked.persons,
+            linked.rows_by_dataset,
+            linked.internal_persons,
+            digest,
+            {"engine": "local"},
+        )
+    assert recipient_key is not None and ctx.engines.master is not None
+    spark = _spark_engine(ctx)
+    inputs = read.sealed_inputs(plan.datasets)
+
+    def write(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> str:
+        return seal_batches(ctx, blob_key, batches, schema)
+
+    try:
+        built: Built = spark.link(ctx.catalogue, plan, inputs, recipient_key, write)
+    except GatewayError:
+        raise
+    except Exception as exc:  # the cluster's failure, after Spark's own retries
+        _log.warning("spark job failed", error_type=type(exc).__name__, master=ctx.engines.master)
+        raise ServiceUnavailable(
+            "the Spark job that builds this release failed (its tasks were retried); nothing "
+            "was released and no run of the approval was used: run it again, and if it fails "
+            "again, ask the operator to look at the Spark cluster"
+        ) from None
+    return built
+
+
+def _spark_engine(ctx: Context) -> Any:
+    from gateway.engines.spark import SparkEngine
+
+    master = ctx.engines.master
+    assert master is not None
+    with _LOCK:
+        if master not in _SPARK:
+            _SPARK[master] = SparkEngine(master, ctx.engines.work_dir, dict(ctx.engines.conf))
+        return _SPARK[master]

@@ -1,0 +1,318 @@
+"""Same answer, either engine: linked releases built by the local Arrow engine and by the Spark
+engine (pyspark on ``local[2]``, Java 17) from the same sealed deliveries are the same table,
+row for row and cell for cell, with the same persons; hypothesis draws the specifications.
+Also: the engine refuses a session without encrypted shuffle, spill and RPC, and after a job
+neither Spark's work folders nor the parts hold a CPR or an unsealed byte of the release.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gateway.dataplane.link import pseudonymise_for, run_plan
+from gateway.domain.catalogue import Catalogue
+from gateway.domain.extracts import ExtractSpec
+from gateway.domain.principals import Role
+from gateway.domain.release_plan import LinkPlan, compile_link
+from gateway.errors import ConfigurationError
+from gateway.services.platform.sealed import stored_reader
+from tests.conftest import Gateway, Synthetic, running_gateway
+from tests.integration.test_extracts_api import push_all
+
+pytestmark = [
+    pytest.mark.spark,
+    # py4j leaves its gateway sockets to the garbage collector: not ours to close.
+    pytest.mark.filterwarnings("ignore::ResourceWarning"),
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support pandas:FutureWarning"),
+]
+
+KEY = bytes(range(32))
+LINKABLE = ("dfdg-indsats", "lpr", "ssr", "flis-voksenhandicap", "dst-uddannelse")
+POPULATIONS = ("persons-in-resource-course", "own-citizens-in-resource-course", "everyone")
+
+
+def _java() -> None:
+    if shutil.which("java") is None or not _has_pyspark():
+        if os.environ.get("GATEWAY_REQUIRE_SPARK") == "1":
+            pytest.fail("Java 17 and pyspark are required here (GATEWAY_REQUIRE_SPARK=1)")
+        pytest.skip("the Spark engine needs Java (openjdk-17-jre-headless) and pyspark")
+
+
+def _has_pyspark() -> bool:
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    _java()
+    from gateway.engines.spark import SparkEngine
+
+    # local[2, 4]: two cores, and a failed task tried up to four times, as on a cluster
+    spark = SparkEngine("local[2,4]", tmp_path_factory.mktemp("spark"))
+    spark.session()
+    yield spark
+    spark.stop()
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory: pytest.TempPathFactory, synthetic: Synthetic) -> Iterator[Gateway]:
+    with running_gateway(tmp_path_factory.mktemp("hub") / "var") as gw:
+        push_all(gw, synthetic)
+        yield gw
+
+
+def _both(hub: Gateway, engine: Any, plan: LinkPlan) -> tuple[pa.Table, Any, pa.Table]:
+    ctx = hub.runtime.context
+    local = run_plan(plan, stored_reader(ctx, list(plan.months)), pseudonymise_for(KEY))
+    inputs = stored_reader(ctx, list(plan.months)).sealed_inputs(plan.datasets)
+    collected: list[pa.Table] = []
+
+    def write(batches: Iterator[pa.RecordBatch], schema: pa.Schema) -> str:
+        collected.append(pa.Table.from_batches(list(batches), schema=schema))
+        return "in-memory"
+
+    built = engine.link(ctx.catalogue, plan, inputs, KEY, write)
+    return local.table, built, collected[0]
+
+
+def _spec(catalogue: Catalogue, draw: Any) -> ExtractSpec:
+    population = draw(st.sampled_from(POPULATIONS))
+    names = draw(st.lists(st.sampled_from(LINKABLE), min_size=1, max_size=3, unique=True))
+    datasets = []
+    for name in names:
+        columns = [c.name for c in catalogue.datasets[name].columns if c.type.value != "cpr"]
+        chosen = draw(st.lists(st.sampled_from(columns), min_size=1, max_size=4, unique=True))
+        datasets.append({"dataset": name, "columns": chosen})
+    first = draw(st.sampled_from(["2016-09", "2016-10", "2016-11"]))
+    return ExtractSpec.model_validate(
+        {
+            "purpose": "analysis",
+            "population": population,
+            "period_from": first,
+            "period_to": "2016-11",
+            "datasets": datasets,
+        }
+    )
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_both_engines_build_the_same_release(hub: Gateway, engine: Any, data: Any) -> None:
+    catalogue = hub.runtime.context.catalogue
+    spec = _spec(catalogue, data.draw)
+    plan = compile_link(catalogue, spec, municipality="101")
+    local, built, spark = _both(hub, engine, plan)
+    assert spark.schema == local.schema
+    assert _decoded(spark).equals(_decoded(local)), _difference(spark, local)
+    assert built.persons == len(set(local["person"].to_pylist()))
+    assert built.rows == local.num_rows
+    assert built.engine["spark_app_id"].startswith("local-")
+
+
+def test_aggregates_person_columns_match(hub: Gateway, engine: Any) -> None:
+    """The stored facts about the person that aggregates tabulate (birth year, sex) too."""
+    catalogue = hub.runtime.context.catalogue
+    spec = ExtractSpec.model_validate(
+        {
+            "purpose": "statistics",
+            "population": "persons-in-resource-course",
+            "period_from": "2016-11",
+            "period_to": "2016-11",
+            "datasets": [{"dataset": "ssr", "columns": ["provider_type", "services"]}],
+        }
+    )
+    plan = compile_link(catalogue, spec, person_columns=("person_birth_year", "person_sex"))
+    local, _built, spark = _both(hub, engine, plan)
+    assert spark.schema == local.schema and local.num_rows > 0
+    assert _decoded(spark).equals(_decoded(local)), _difference(spark, local)
+
+
+def test_an_unprotected_session_is_refused(tmp_path: Path) -> None:
+    _java()
+    from gateway.engines.spark import REQUIRED, SparkEngine, check_security
+
+    for setting in REQUIRED:
+        engine = SparkEngine("local[1]", tmp_path, conf={setting: "false"})
+        with pytest.raises(ConfigurationError, match=setting):
+            engine.session()
+    check_security(REQUIRED)  # all three set: accepted
+
+
+def test_no_cpr_and_no_clear_release_in_sparks_folders(
+    hub: Gateway, engine: Any, synthetic: Synthetic
+) -> None:
+    catalogue = hub.runtime.context.catalogue
+    spec = ExtractSpec.model_validate(
+        {
+            "purpose": "analysis",
+            "population": "persons-in-resource-course",
+            "period_from": "2016-11",
+            "period_to": "2016-11",
+            "datasets": [{"dataset": "lpr", "columns": ["contact_type", "diagnosis_chapter"]}],
+        }
+    )
+    local, _built, _spark = _both(hub, engine, compile_link(catalogue, spec))
+    cprs = pacsv.read_csv(
+        synthetic.path("lpr"), convert_options=pacsv.ConvertOptions(column_types={"cpr": "string"})
+    )["cpr"].to_pylist()
+    shapes = [c.encode() for c in cprs[:200]] + [f"{c[:6]}-{c[6:]}".encode() for c in cprs[:200]]
+    pseudonyms = [p.encode() for p in local["person"].to_pylist()[:50]]
+    files = [p for p in Path(engine.work_dir).rglob("*") if p.is_file()]
+    for path in files:
+        data = path.read_bytes()
+        assert not any(s in data for s in shapes), path
+        assert not any(p in data for p in pseudonyms), path  # the release is never in clear
+    assert not [p for p in Path(engine.work_dir).iterdir() if p.name.startswith("job-")]
+
+
+def _decoded(table: pa.Table) -> pa.Table:
+    """The values, whatever order a coded column's dictionary lists them in (the two engines
+    meet a person's sex in different orders; the values are what the release says)."""
+    return table.cast(
+        pa.schema(
+            f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+            for f in table.schema
+        )
+    )
+
+
+def _difference(spark: pa.Table, local: pa.Table) -> str:
+    """Where the two engines' tables first differ (for the failure message)."""
+    if spark.num_rows != local.num_rows:
+        return f"rows: spark {spark.num_rows}, local {local.num_rows}"
+    for name in local.schema.names:
+        a, b = spark[name].to_pylist(), local[name].to_pylist()
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return f"column {name}, row {i}: spark {x!r}, local {y!r}"
+    return "same values, different chunking or metadata"
+
+
+def test_a_release_built_on_spark_is_the_local_ones_and_says_so(
+    tmp_path: Path, synthetic: Synthetic, engine: Any
+) -> None:
+    """Through the API: the same approved specification run on a gateway whose releases go to
+    Spark gives the same content as on the local engine, and its audit entry names the engine
+    and Spark's application id."""
+    from tests.integration.test_extracts_api import LINKED, release_for
+
+    with running_gateway(tmp_path / "local") as gw:
+        push_all(gw, synthetic)
+        _meta, local = release_for(gw, "star-analyse", LINKED)
+    spark_dir = tmp_path / "spark-work"
+    with running_gateway(
+        tmp_path / "spark", engine="local[2]", spark_min_rows=0, spark_dir=spark_dir
+    ) as gw:
+        push_all(gw, synthetic)
+        meta, on_spark = release_for(gw, "star-analyse", LINKED)
+        entries = gw.client.get(
+            "/v1/audit/entries",
+            params={"event_type": "release.created"},
+            headers=gw.auth("dpo@hub-dpo", Role.AUDITOR),
+        ).json()["entries"]
+    details = entries[-1]["details"]
+    assert details["engine"] == "spark" and details["spark_app_id"].startswith("local-")
+    assert on_spark.schema == local.schema and meta["rows"] == local.num_rows
+    # Two hubs, two master keys: other pseudonyms. The same persons with the same rows.
+    assert _by_person(on_spark) == _by_person(local)
+
+
+def _by_person(table: pa.Table) -> list[list[tuple[Any, ...]]]:
+    rows: dict[str, list[tuple[Any, ...]]] = {}
+    others = [n for n in table.schema.names if n != "person"]
+    columns = [table[n].to_pylist() for n in others]
+    for i, person in enumerate(table["person"].to_pylist()):
+        rows.setdefault(person, []).append(tuple(c[i] for c in columns))
+    return sorted((sorted(r, key=repr) for r in rows.values()), key=repr)
+
+
+def _spark_workers() -> list[int]:
+    """Python worker processes the Spark daemon forked (not the daemon itself)."""
+
+    def cmdline(pid: str) -> bytes:
+        try:
+            return Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return b""
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and b"pyspark.daemon" in cmdline(entry.name):
+            try:
+                parent = Path(f"/proc/{entry.name}/stat").read_text().split(")")[-1].split()[1]
+            except OSError:
+                continue
+            if b"pyspark.daemon" in cmdline(parent):
+                found.append(int(entry.name))
+    return found
+
+
+def test_a_worker_killed_mid_job_leaves_the_release_complete_or_absent(
+    hub: Gateway, engine: Any
+) -> None:
+    """The drill: Python workers are killed (SIGKILL) while the job runs. Spark retries the
+    lost tasks; the release is then the whole release, or, if the job fails, nothing (no
+    part, no blob), never a part of it."""
+    import signal
+    import threading
+
+    catalogue = hub.runtime.context.catalogue
+    spec = ExtractSpec.model_validate(
+        {
+            "purpose": "analysis",
+            "population": "persons-in-resource-course",
+            "period_from": "2016-09",
+            "period_to": "2016-11",
+            "datasets": [
+                {"dataset": "lpr", "columns": ["contact_type", "diagnosis_chapter"]},
+                {"dataset": "ssr", "columns": ["provider_type", "services"]},
+            ],
+        }
+    )
+    plan = compile_link(catalogue, spec)
+    killed: list[int] = []
+    done = threading.Event()
+
+    def kill_workers() -> None:
+        while not done.is_set() and len(killed) < 2:
+            for pid in _spark_workers():
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed.append(pid)
+                except ProcessLookupError:
+                    pass
+                break
+            done.wait(0.02)
+
+    killer = threading.Thread(target=kill_workers, daemon=True)
+    killer.start()
+    try:
+        local, _built, spark = _both(hub, engine, plan)
+    except Exception:  # the job failed: nothing of it may be left
+        spark = None
+    finally:
+        done.set()
+        killer.join()
+    assert killed, "no Spark worker was found to kill"
+    assert not [p for p in Path(engine.work_dir).iterdir() if p.name.startswith("job-")]
+    if spark is not None:
+        assert _decoded(spark).equals(_decoded(local)), _difference(spark, local)
