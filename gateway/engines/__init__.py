@@ -53,6 +53,17 @@ class EngineChoice:
     min_rows: int = 50_000_000
     work_dir: Path = Path("var/spark")
     conf: dict[str, str] = field(default_factory=dict)
+    owner: str = "local"  # the process's work-area token: its jobs' folders carry it
 
     def engine_for(self, input_rows: int) -> str:
         return "spark" if self.master and input_rows >= self.min_rows else "local"
+
+
+JOB_PREFIX = "job-"
+
+
+def job_owner(folder: Path) -> str | None:
+    """The work-area token of the process that ran the Spark job of ``folder``
+    (``job-<token>-<random>``); None if the folder is not a job's."""
+    parts = folder.name.split("-")
+    return parts[1] if folder.name.startswith(JOB_PREFIX) and len(parts) == 3 else None

@@ -44,7 +44,7 @@ from gateway.crypto.pseudonyms import recipient_pseudonyms
 from gateway.dataplane.link import event_bounds, overlapping
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.release_plan import PERSON, Bounds, LinkPlan
-from gateway.engines import Built, SealedInput
+from gateway.engines import JOB_PREFIX, Built, SealedInput
 from gateway.engines.spark_parts import WRITTEN, part_writer, read_parts
 from gateway.errors import ConfigurationError
 
@@ -71,6 +71,7 @@ class SparkEngine:
     master: str
     work_dir: Path
     conf: dict[str, str] = field(default_factory=dict)
+    owner: str = "local"  # the work-area token: a dead owner's job folders are swept
     _session: Any = None
 
     def session(self) -> Any:
@@ -123,7 +124,7 @@ class SparkEngine:
         from pyspark.sql import functions as F
 
         spark = self.session()
-        job = f"job-{secrets.token_hex(8)}"
+        job = f"{JOB_PREFIX}{self.owner}-{secrets.token_hex(8)}"
         parts_dir = self.work_dir / job
         parts_dir.mkdir(parents=True)
         job_key = secrets.token_bytes(32)

@@ -23,7 +23,11 @@ class Workers:
         ctx = runtime.context
         self.indexer = SubjectIndexer(runtime.store)
         self.janitor = Janitor(
-            ctx.store, ctx.blobs, ctx.work, runtime.settings.sweep_interval_seconds
+            ctx.store,
+            ctx.blobs,
+            ctx.work,
+            runtime.settings.sweep_interval_seconds,
+            spark_dir=ctx.engines.work_dir,
         )
         self.witnessing = ctx.witnessing if isinstance(ctx.witnessing, Witnessing) else None
         self.retention = Sweeper(ctx, runtime.settings.retention_interval_seconds)

@@ -330,3 +330,19 @@ def test_a_stalled_upload_is_cut_off_and_frees_its_slot(
         assert spool == []
     finally:
         server.stop()
+
+
+def test_a_dead_processs_spark_parts_are_swept_and_a_live_ones_kept(
+    gateway: Gateway,
+) -> None:
+    """A gateway that died during a Spark job leaves the job's sealed parts in its folder;
+    the sweep removes them (they never were a release), and never a live process's."""
+    ctx = gateway.runtime.context
+    spark_dir = ctx.engines.work_dir
+    live = spark_dir / f"job-{ctx.work.token}-{'a' * 16}"
+    dead = spark_dir / f"job-{'0' * 32}-{'b' * 16}"
+    for folder in (live, dead):
+        folder.mkdir(parents=True)
+        (folder / "part-00000.gwb").write_bytes(b"GWB1 sealed")
+    report = sweep(ctx.store, ctx.blobs, ctx.work, spark_dir)
+    assert report.spark_jobs == 1 and not dead.exists() and live.is_dir()

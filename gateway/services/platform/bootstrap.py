@@ -176,6 +176,7 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
             min_rows=settings.spark_min_rows,
             work_dir=settings.spark_dir or settings.data_dir / "spark",
             conf=_spark_conf(settings),
+            owner=work.token,
         ),
     )
     return Runtime(context=context, store=store, settings=settings)

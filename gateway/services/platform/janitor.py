@@ -16,12 +16,15 @@ reach the database leaves everything for the next one.
 
 from __future__ import annotations
 
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import structlog
 
+from gateway.engines import job_owner
 from gateway.ports import BlobStore, Store, WorkArea
 
 log = structlog.get_logger("gateway.janitor")
@@ -33,13 +36,20 @@ class SweepReport:
     owners: int = 0  # dead processes whose leftovers were cleaned
     spool_files: int = 0
     partial_files: int = 0
+    spark_jobs: int = 0  # folders of sealed parts left by a Spark job whose process died
     orphan_blobs: list[str] = field(default_factory=list)
     kept_blobs: int = 0  # marked, but committed: kept
     sessions: int = 0  # console sessions that ended or expired a week ago, forgotten
 
     @property
     def removed_anything(self) -> bool:
-        return bool(self.owners or self.spool_files or self.partial_files or self.orphan_blobs)
+        return bool(
+            self.owners
+            or self.spool_files
+            or self.partial_files
+            or self.orphan_blobs
+            or self.spark_jobs
+        )
 
 
 def _settle_marked(store: Store, blobs: BlobStore, key: str, report: SweepReport) -> None:
@@ -50,7 +60,9 @@ def _settle_marked(store: Store, blobs: BlobStore, key: str, report: SweepReport
         report.orphan_blobs.append(key)
 
 
-def sweep(store: Store, blobs: BlobStore, work: WorkArea) -> SweepReport:
+def sweep(
+    store: Store, blobs: BlobStore, work: WorkArea, spark_dir: Path | None = None
+) -> SweepReport:
     """One pass; raises (leaving everything in place) if the database does not answer."""
     report = SweepReport()
     for token in work.dead_tokens():
@@ -71,12 +83,19 @@ def sweep(store: Store, blobs: BlobStore, work: WorkArea) -> SweepReport:
         if token not in live:
             path.unlink(missing_ok=True)
             report.partial_files += 1
+    if spark_dir is not None and spark_dir.is_dir():
+        for folder in spark_dir.iterdir():  # a dead process's Spark parts: sealed, never a release
+            ran_by = job_owner(folder)
+            if ran_by is not None and ran_by not in live:
+                shutil.rmtree(folder, ignore_errors=True)
+                report.spark_jobs += 1
     if report.removed_anything:
         log.warning(
             "removed what interrupted work left behind",
             processes=report.owners,
             spool_files=report.spool_files,
             partial_blob_files=report.partial_files,
+            spark_job_folders=report.spark_jobs,
             uncommitted_blobs=len(report.orphan_blobs),
             blobs=report.orphan_blobs[:20],
             committed_blobs_kept=report.kept_blobs,
@@ -87,8 +106,15 @@ def sweep(store: Store, blobs: BlobStore, work: WorkArea) -> SweepReport:
 class Janitor:
     """Sweeps at start and then every ``interval`` seconds on a daemon thread."""
 
-    def __init__(self, store: Store, blobs: BlobStore, work: WorkArea, interval: float) -> None:
-        self._args = (store, blobs, work)
+    def __init__(
+        self,
+        store: Store,
+        blobs: BlobStore,
+        work: WorkArea,
+        interval: float,
+        spark_dir: Path | None = None,
+    ) -> None:
+        self._args = (store, blobs, work, spark_dir)
         self._interval = interval
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -90,5 +90,7 @@ def _spark_engine(ctx: Context) -> Any:
     assert master is not None
     with _LOCK:
         if master not in _SPARK:
-            _SPARK[master] = SparkEngine(master, ctx.engines.work_dir, dict(ctx.engines.conf))
+            _SPARK[master] = SparkEngine(
+                master, ctx.engines.work_dir, dict(ctx.engines.conf), owner=ctx.engines.owner
+            )
         return _SPARK[master]
