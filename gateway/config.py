@@ -122,7 +122,7 @@ class Settings(BaseSettings):
         description="Which engine builds linked releases: 'local' (Arrow in the worker, the "
         "default) or a Spark master ('local[2]', 'spark://host:7077', 'k8s://...') for "
         "releases whose inputs hold at least spark_min_rows rows (docs/scale.md).",
-        pattern=r"^(local|local\[\d+\]|local\[\*\]|spark://[\w.\-:,]+|k8s://\S+|yarn)$",
+        pattern=r"^(local|local\[(\d+|\*)(,\d+)?\]|spark://[\w.\-:,]+|k8s://\S+|yarn)$",
     )
     spark_min_rows: int = Field(
         50_000_000, ge=0, description="Inputs this large go to Spark when an engine is set."

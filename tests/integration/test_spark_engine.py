@@ -7,6 +7,7 @@ neither Spark's work folders nor the parts hold a CPR or an unsealed byte of the
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 from collections.abc import Iterator
@@ -316,3 +317,53 @@ def test_a_worker_killed_mid_job_leaves_the_release_complete_or_absent(
     assert not [p for p in Path(engine.work_dir).iterdir() if p.name.startswith("job-")]
     if spark is not None:
         assert _decoded(spark).equals(_decoded(local)), _difference(spark, local)
+
+
+def test_a_failed_job_is_a_clear_problem_and_releases_nothing(
+    tmp_path: Path, synthetic: Synthetic, engine: Any
+) -> None:
+    """A real failure: a chunk in the middle of a stored delivery is altered after it was
+    stored. The hub opens the blob's header and Parquet footer (both intact); the executors
+    fail to authenticate the altered chunk, Spark retries each task and gives up. The API
+    answers 503 problem+json, no release is recorded, the approval's run is not used, and no
+    part of the job is left."""
+    import pyarrow.csv as pacsv_write
+
+    from gateway.dataplane import synth_sized
+    from tests.integration.test_extracts_api import LINKED
+
+    spark_dir = tmp_path / "spark-work"
+    with running_gateway(
+        tmp_path / "var", engine="local[2,4]", spark_min_rows=0, spark_dir=spark_dir
+    ) as gw:
+        push_all(gw, synthetic)
+        ctx = gw.runtime.context
+        big = synth_sized.rows_like(
+            ctx.catalogue, "lpr", rows=300_000, persons=50_000, seed=7, period="2016-11"
+        )
+        body = io.BytesIO()
+        pacsv_write.write_csv(big, body)
+        pushed = gw.push("sundhedsdatastyrelsen", "lpr", body.getvalue())
+        assert pushed.status_code == 201, pushed.text
+        with ctx.store.unit_of_work() as uow:
+            (current,) = uow.latest_deliveries("lpr", ["2016-11"])
+        stored = gw.settings.resolved_blobs_dir / current.blob_key
+        assert stored.stat().st_size > 3 << 20  # several chunks: the damage is in the data
+        with open(stored, "r+b") as fh:
+            fh.seek(72 + 100)  # the first chunk's ciphertext, past the header
+            byte = fh.read(1)
+            fh.seek(72 + 100)
+            fh.write(bytes([byte[0] ^ 0xFF]))
+        analyst = gw.auth("star-analyse", Role.RECIPIENT)
+        asked = gw.client.post("/v1/extracts", json=LINKED, headers=analyst).json()["id"]
+        approved = gw.client.post(
+            f"/v1/extracts/{asked}/approve", headers=gw.auth("dpo@star.dk", Role.APPROVER)
+        )
+        assert approved.status_code == 200, approved.text
+        run = gw.client.post(f"/v1/extracts/{asked}/releases", headers=analyst)
+        assert run.status_code == 503, run.text
+        assert run.headers["content-type"] == "application/problem+json"
+        assert "nothing was released" in run.json()["detail"]
+        with ctx.store.unit_of_work() as uow:
+            assert uow.list_releases(asked) == []
+        assert not [p for p in spark_dir.iterdir() if p.name.startswith("job-")]
