@@ -71,3 +71,21 @@ def test_broken_policies_stop_the_start(tmp_path: Path, database_url: str) -> No
         open_runtime(
             make_settings(tmp_path / "var", policies_dir=policies, database_url=database_url)
         )
+
+
+def test_a_spark_engine_that_cannot_start_stops_the_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GATEWAY_ENGINE names Spark on a machine without Java: the gateway refuses to start,
+    saying what is missing, instead of failing a release later. A short secret is refused."""
+    from gateway.errors import ConfigurationError
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    with pytest.raises(ConfigurationError, match="needs Java 17"):
+        open_runtime(make_settings(tmp_path / "var", engine="local[2]"))
+    monkeypatch.undo()
+    secret = tmp_path / "spark_secret"
+    secret.write_text("too short")
+    with pytest.raises(ConfigurationError, match="at least 32 characters"):
+        open_runtime(make_settings(tmp_path / "var2", spark_secret_file=secret))

@@ -8,6 +8,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
+import shutil
 from dataclasses import dataclass
 
 from gateway.audit.checkpointer import Checkpointer
@@ -184,7 +187,17 @@ def _checked_runtime(settings: Settings, catalogue: Catalogue, store: SqlStore) 
 
 def _spark_conf(settings: Settings) -> dict[str, str]:
     """What the Spark engine adds to its session: the cluster's shared secret, read from its
-    file (never from the environment, never logged)."""
+    file (never from the environment, never logged). A Spark engine that cannot start (no
+    pyspark, no Java) stops the gateway's start, not a release an hour later."""
+    if settings.engine != "local":
+        if importlib.util.find_spec("pyspark") is None:
+            raise ConfigurationError(
+                f"GATEWAY_ENGINE={settings.engine} needs pyspark: pip install 'gateway[spark]'"
+            )
+        if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+            raise ConfigurationError(
+                f"GATEWAY_ENGINE={settings.engine} needs Java 17 (Debian: openjdk-17-jre-headless)"
+            )
     if settings.spark_secret_file is None:
         return {}
     secret = settings.spark_secret_file.read_text().strip()
