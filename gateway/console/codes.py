@@ -142,7 +142,6 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "extract.approved": ("udtræk godkendt", "extract approved"),
         "extract.rejected": ("udtræk afvist", "extract rejected"),
         "extract.returned": ("udtræk sendt tilbage", "extract returned"),
-        "extract.resubmitted": ("udtræk indsendt igen", "extract resubmitted"),
         "approval.refused": ("godkendelse nægtet", "approval refused"),
         "release.created": ("udlevering dannet", "release created"),
         "release.refused": ("udlevering afvist af kontrollen", "release refused by the checker"),

@@ -168,7 +168,7 @@ class SparkEngine:
                 )
                 union = rows if union is None else union.unionByName(rows, allowMissingColumns=True)
             assert union is not None
-            keyed = union.mapInArrow(_rekey(recipient_key), _spark_schema(union, rekeyed=True))
+            keyed = union.mapInArrow(_rekey(recipient_key), _rekeyed_schema(union))
             ordered = keyed.orderBy(
                 F.col(PERSON).asc(),
                 F.col("event_start").asc_nulls_last(),
@@ -334,11 +334,13 @@ def _rekey(key: bytes) -> Any:
     return rekey
 
 
-def _spark_schema(frame: Any, *, rekeyed: bool) -> Any:
+def _rekeyed_schema(frame: Any) -> Any:
+    """``frame``'s columns after :func:`_rekey`: the person a pseudonym string, and the
+    internal pseudonym carried beside it."""
     from pyspark.sql.types import BinaryType, StringType, StructField, StructType
 
     fields = [
-        StructField(PERSON, StringType(), False) if f.name == PERSON and rekeyed else f
+        StructField(PERSON, StringType(), False) if f.name == PERSON else f
         for f in frame.schema.fields
     ]
     return StructType([*fields, StructField("__internal", BinaryType(), False)])

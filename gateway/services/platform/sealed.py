@@ -33,6 +33,7 @@ class MonthReader:
         self.months = months
         self._read: dict[tuple[str, str], tuple[str, int | None]] = {}
         self._quality: dict[tuple[str, str], dict[str, Any] | None] = {}
+        self._current: dict[str, list[DeliveryRecord]] = {}
 
     @property
     def inputs(self) -> list[dict[str, Any]]:
@@ -51,7 +52,10 @@ class MonthReader:
 
     def current(self, dataset: str) -> list[DeliveryRecord]:
         """The current delivery of each month that has one (in the order the months' rows
-        are read), remembered as inputs; refused if one was erased."""
+        are read), remembered as inputs; refused if one was erased. Asked once per dataset,
+        so what a release counts, records and reads is one and the same set."""
+        if dataset in self._current:
+            return self._current[dataset]
         ctx = self.ctx
         with ctx.store.unit_of_work() as uow:
             deliveries = uow.latest_deliveries(dataset, self.months)
@@ -69,6 +73,7 @@ class MonthReader:
                 self._read[(dataset, d.period)] = (d.id, versions[-1].version if versions else None)
                 report = d.quality_report()
                 self._quality[(dataset, d.period)] = for_release(report) if report else None
+        self._current[dataset] = deliveries
         return deliveries
 
     def sealed_inputs(self, datasets: Sequence[str]) -> list[SealedInput]:
@@ -84,8 +89,9 @@ class MonthReader:
                     )
                 with self.ctx.blobs.open(delivery.blob_key) as fh:
                     _version, key, _chunk = data_key(fh, delivery.blob_key, self.ctx.keys.blob_kek)
-                with open_sealed(self.ctx, delivery.blob_key) as fh:
-                    groups = pq.ParquetFile(fh).metadata.num_row_groups
+                    fh.seek(0)
+                    opened = OpeningReader(fh, blob_id=delivery.blob_key, data_key=key)
+                    groups = pq.ParquetFile(opened).metadata.num_row_groups
                 found.append(SealedInput(dataset, str(path), delivery.blob_key, key, groups))
         return found
 
