@@ -119,10 +119,12 @@ def run(rows: int = 10_000_000, memory: str = "4g", local: bool = True) -> list[
                 ),
             )
         spark = time.perf_counter() - began
+        counted = _aggregate(ctx, spec, engine)
         engine.stop()
         spark_peak = sampled.peak
         runtime.store.dispose()
     assert not local or built.rows == local_rows, (built.rows, local_rows)
+    (spark_count, local_count, cells) = counted
     label = f"dfdg-indsats x 3 x {rows:,} rows ({built.rows:,} released)"
     memory_row = {
         "figure": f"peak memory, Spark JVM and Python workers ({label})",
@@ -147,7 +149,18 @@ def run(rows: int = 10_000_000, memory: str = "4g", local: bool = True) -> list[
             },
             memory_row,
         ]
+    aggregate_row = {
+        "figure": f"aggregate (persons in lpr by contact type, month and gender, {cells} cells) "
+        f"counted from Spark's rows vs the local engine's ({label})",
+        "value": round(spark_count, 1),
+        "unit": "s",
+        "baseline": round(local_count, 1),
+        "ratio": round(spark_count / local_count, 1),
+        "target": "the same table (asserted); reported",
+        "holds": True,
+    }
     return [
+        aggregate_row,
         {
             "figure": f"linked release on Spark local[2], driver {memory}: {label}",
             "value": round(spark, 1),
@@ -168,3 +181,44 @@ def run(rows: int = 10_000_000, memory: str = "4g", local: bool = True) -> list[
         },
         memory_row,
     ]
+
+
+def _aggregate(ctx: Any, spec: Any, engine: Any) -> tuple[float, float, int]:
+    """An aggregate of the pushed hospital contacts, its rows linked by each engine and the
+    table counted from them on the hub; the two tables must be equal."""
+    import dataclasses
+
+    import numpy as np
+
+    from gateway.dataplane.aggregate import person_columns, tabulate
+    from gateway.domain.extracts import ExtractSpec
+
+    lpr = next(d for d in spec.datasets if d.dataset == "lpr")
+    counted = ExtractSpec.model_validate(
+        {
+            **spec.model_dump(mode="json"),
+            "datasets": [{"dataset": "lpr", "columns": list(lpr.columns)}],
+            "output": "aggregate",
+            "aggregate": {
+                "dataset": "lpr",
+                "statistic": "persons",
+                "dimensions": ["contact_type", "month", "gender"],
+            },
+        }
+    )
+    plan = compile_link(ctx.catalogue, counted, person_columns=person_columns(counted))
+    own = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if s.dataset == "lpr"))
+    began = time.perf_counter()
+    rows, _said = engine.rows(
+        ctx.catalogue, own, stored_reader(ctx, counted.months).sealed_inputs(own.datasets), "lpr"
+    )
+    on_spark = tabulate(ctx.catalogue, counted, rows)
+    spark = time.perf_counter() - began
+    del rows
+    began = time.perf_counter()
+    linked = run_plan(own, stored_reader(ctx, counted.months), lambda i: ("person", i))
+    here = tabulate(ctx.catalogue, counted, linked.table)
+    local = time.perf_counter() - began
+    assert np.array_equal(on_spark.persons, here.persons)
+    print(f"  aggregate: Spark {spark:.1f} s, local {local:.1f} s", flush=True)
+    return spark, local, int(here.persons.size)

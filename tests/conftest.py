@@ -7,6 +7,7 @@ import shutil
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -234,3 +235,25 @@ def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Gateway]
     """The whole gateway over HTTP (ASGI), on SQLite and on PostgreSQL."""
     with running_gateway(tmp_path / "var", database_url=_backend_url(request)) as gw:
         yield gw
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server (moto's, from PyPI) on loopback, for the whole session."""
+    server_module = pytest.importorskip("moto.server")
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def new_bucket(endpoint: str) -> str:
+    from gateway.storage.s3_blobs import S3BlobStore
+
+    name = f"gateway-{uuid.uuid4().hex[:12]}"
+    S3BlobStore.connect(name, "", endpoint).client.create_bucket(Bucket=name)
+    return name

@@ -212,6 +212,29 @@ class Releases(Answer):
     releases: list[Release]
 
 
+class Build(Answer):
+    """A release being built, or how its build ended (counts and states only)."""
+
+    id: str
+    extract_id: str
+    recipient: str
+    engine: str = Field(description="local, or spark for a release built on Apache Spark.")
+    state: str = Field(description="running, built, failed or interrupted.")
+    started_at: str
+    updated_at: str
+    tasks_done: int = Field(description="Spark tasks finished (0 on the local engine).")
+    tasks_total: int = Field(
+        description="Spark tasks planned so far; it grows as the job's stages are planned."
+    )
+    jobs_done: int
+    release_id: str | None = Field(description="The release it made, once built.")
+    note: str = Field(description="Why it failed; nothing was released then.")
+
+
+class Builds(Answer):
+    builds: list[Build]
+
+
 class Datasets(Answer):
     policy_hash: str
     datasets: list[Dataset]

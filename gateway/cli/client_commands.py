@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from gateway.cli import client
+from gateway.cli.build_watch import BuildWatch, builds
 from gateway.cli.framework import CONTEXT, PATH, http_options
 from gateway.errors import InvalidRequest
 
@@ -146,8 +147,20 @@ extract.add_command(_decide("return"))
 @click.argument("extract_id")
 @http_options
 def extract_release(extract_id: str, **params: Any) -> int:
-    """Run an approved specification (its recipient only): a new release."""
-    return client.call(Namespace(**params), "POST", f"/v1/extracts/{extract_id}/releases")
+    """Run an approved specification (its recipient only): a new release. While a long build
+    runs (on Spark), how it goes is shown on standard error."""
+    args = Namespace(**params)
+    with BuildWatch(args, extract_id):
+        return client.call(args, "POST", f"/v1/extracts/{extract_id}/releases")
+
+
+@extract.command("builds")
+@click.argument("extract_id")
+@http_options
+def extract_builds(extract_id: str, **params: Any) -> int:
+    """How a specification's releases were built, newest first: engine, Spark's tasks, how
+    each ended (built, failed, interrupted)."""
+    return builds(Namespace(**params), extract_id)
 
 
 @extract.command("pull")

@@ -61,6 +61,16 @@ CODES: dict[str, dict[str, tuple[str, str]]] = {
         "withheld": ("tilbageholdt", "withheld"),
         "refused": ("afvist af kontrollen", "refused by the checker"),
     },
+    "build_state": {
+        "running": ("under kørsel", "running"),
+        "built": ("dannet", "built"),
+        "failed": ("mislykkedes, intet udleveret", "failed, nothing released"),
+        "interrupted": ("afbrudt, intet udleveret", "interrupted, nothing released"),
+    },
+    "engine": {
+        "local": ("gatewayens egen proces", "the gateway's own process"),
+        "spark": ("Apache Spark", "Apache Spark"),
+    },
     "sdc_status": {
         "pass": ("bestået", "passed"),
         "review": ("kræver manuel kontrol", "needs review"),

@@ -15,13 +15,14 @@ from gateway.console.reviewing import checked_cells
 from gateway.console.web import principal, render, router, runtime
 from gateway.domain import identifiers
 from gateway.domain.audit_query import AuditQuery
+from gateway.domain.builds import BuildState
 from gateway.domain.permissions import authorize, permits
 from gateway.services.audit import trail as audit_service
 from gateway.services.audit.filters import CATEGORIES
 from gateway.services.deliveries import overview as deliveries_overview
+from gateway.services.releases import builds, pulls
 from gateway.services.releases import impact as releases_impact
 from gateway.services.releases import overview as releases_overview
-from gateway.services.releases import pulls
 
 LIMIT = 1000  # entries per page; the page says when there are more
 
@@ -87,11 +88,16 @@ def releases(request: Request, recipient: str = "") -> Response:
     ctx = runtime(request).context
     chosen = recipient if recipient in ctx.catalogue.recipients else None
     groups = releases_overview.by_recipient(ctx, by=by, recipient=chosen)
+    seen = builds.recent_builds(ctx, by=by) if permits(by.roles, "extract.list", owner=True) else []
+    running = [b for b in seen if chosen is None or b.recipient == chosen]
     return render(
         request,
         "releases.html",
         by=by,
         groups=groups,
+        builds=running,
+        names={r.id: r.name for r in ctx.catalogue.recipients.values()},
+        refresh=any(b.state is BuildState.RUNNING for b in running),
         recipients=sorted(ctx.catalogue.recipients.values(), key=lambda r: r.name),
         chosen=chosen or "",
         reports=permits(by.roles, "release.report", owner=False),

@@ -229,6 +229,13 @@ TEXTS: dict[str, tuple[str, str]] = {
     "releases.inputs": ("Leverancer læst", "Deliveries read"),
     "releases.collected": ("Hentet af modtageren", "Collected by the recipient"),
     "releases.report": ("Kontrollens rapport", "The checker's report"),
+    "builds.title": ("Kørsler i gang og det seneste døgns", "Builds running and in the last day"),
+    "builds.started": ("Startet", "Started"),
+    "builds.extract": ("Specifikation", "Specification"),
+    "builds.engine": ("Afvikles på", "Runs on"),
+    "builds.state": ("Tilstand", "State"),
+    "builds.progress": ("Fremdrift", "Progress"),
+    "builds.tasks": ("Spark-opgaver færdige", "Spark tasks done"),
     "releases.hash": ("Indholdets SHA-256", "The content's SHA-256"),
     "report.title": ("Kontrollens rapport", "The output checker's report"),
     "report.why": (

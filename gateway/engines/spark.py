@@ -6,11 +6,18 @@ What runs where (the trust boundary, ``docs/scale.md``):
   input blob and hands the job those keys and the recipient's pseudonym key, in the tasks'
   closures (over Spark's authenticated, encrypted RPC). Executors never hold a key-encryption
   key, the master key or the subject-index key.
-* Executors open their own slices (one Parquet row group of one blob each) with those data
-  keys, filter the rows in time with Arrow, and pass on internal pseudonyms, never a CPR (the
-  stored data hold none). The population is a semi-join; the re-keying to the recipient's
-  pseudonyms is the project's native HMAC kernel over whole Arrow batches.
-* The sorted release is written by the executors, partition by partition, as sealed Parquet
+* Executors open their own slices (Parquet row groups of the sealed blobs, a few consecutive
+  ones per task) with those data keys, keep the rows of the plan's period with Arrow, and pass
+  on internal pseudonyms, never a CPR (the stored data hold none). The population is found
+  first, gathered on the driver as a sorted set (:mod:`gateway.dataplane.person_set`) and
+  broadcast, and each reading task keeps only its persons' rows. The same task re-keys the
+  rows it keeps with the project's native HMAC kernel and seals the internal pseudonyms it
+  released beside the parts (for the audit's subject index): each released row crosses from
+  Python to the JVM once, and again on its way to the writer.
+* The release is sorted without a sampling pass: pseudonyms are evenly spread HMAC outputs, so
+  fixed ranges of their first two hex digits cut it into 256 parts of about equal size, each
+  sorted whole by one task (:mod:`gateway.engines.spark_parts`).
+* The sorted release is written by the executors, range by range, as sealed Parquet
   parts (AES-256-GCM, a fresh data key per part wrapped by a one-job key), each renamed into
   place when complete, so a retried task replaces its part whole and nothing half-written is
   ever read. The release is never collected onto the driver: the hub joins the parts into the
@@ -26,26 +33,33 @@ test compares the two engines' tables for equality.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import shutil
 import sys
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
-from gateway.crypto.envelope import OpeningReader
-from gateway.crypto.pseudonyms import recipient_pseudonyms
-from gateway.dataplane.link import event_bounds, overlapping
+from gateway.dataplane.person_set import PersonSet
 from gateway.domain.catalogue import Catalogue
-from gateway.domain.release_plan import PERSON, Bounds, LinkPlan
+from gateway.domain.release_plan import PERSON, LinkPlan
 from gateway.engines import JOB_PREFIX, Built, SealedInput
-from gateway.engines.spark_parts import WRITTEN, part_writer, read_parts
+from gateway.engines.spark_parts import (
+    STEP,
+    WRITTEN,
+    part_writer,
+    read_parts,
+    read_persons,
+)
+from gateway.engines.spark_progress import Progress, Watch
+from gateway.engines.spark_scan import Slices
 from gateway.errors import ConfigurationError
 
 REQUIRED = {
@@ -103,6 +117,7 @@ class SparkEngine:
             builder = builder.config(key, value)
         session = builder.getOrCreate()
         check_security(dict(session.sparkContext.getConf().getAll()))
+        _warm(session)
         self._session = session
         return session
 
@@ -111,6 +126,36 @@ class SparkEngine:
             self._session.stop()
             self._session = None
 
+    @contextmanager
+    def _job(
+        self,
+        catalogue: Catalogue,
+        plan: LinkPlan,
+        inputs: Sequence[SealedInput],
+        progress: Progress | None,
+    ) -> Iterator[_Job]:
+        """One job's folder, key and reading tasks, with its population gathered and
+        broadcast; everything of it deleted at its end, whatever happens."""
+        spark = self.session()
+        name = f"{JOB_PREFIX}{self.owner}-{secrets.token_hex(8)}"
+        # The job group names this release's Spark jobs (this thread's only), so its progress
+        # can be followed while it runs.
+        spark.sparkContext.setJobGroup(name, "gateway release", interruptOnCancel=True)
+        folder = self.work_dir / name
+        folder.mkdir(parents=True)
+        key = secrets.token_bytes(32)
+        keys = {i.blob_id: i.data_key for i in inputs}
+        slices = Slices(spark, catalogue, inputs, keys, plan, str(folder), key)
+        persons = None
+        try:
+            with Watch(spark.sparkContext, name, progress):
+                persons = _population(spark, slices, plan)
+                yield _Job(spark, folder, key, slices, persons)
+        finally:
+            if persons is not None:
+                persons.destroy()
+            shutil.rmtree(folder, ignore_errors=True)
+
     def link(
         self,
         catalogue: Catalogue,
@@ -118,106 +163,165 @@ class SparkEngine:
         inputs: Sequence[SealedInput],
         recipient_key: bytes,
         write: Any,
+        progress: Progress | None = None,
     ) -> Built:
         """Execute ``plan`` and hand the sorted release, batch by batch, to
-        ``write(batches: Iterator[pa.RecordBatch], schema)`` (the hub's sealing writer)."""
+        ``write(batches: Iterator[pa.RecordBatch], schema)`` (the hub's sealing writer).
+        ``progress(tasks_done, tasks_planned, jobs_done)`` is told how the job goes, about
+        twice a second, from another thread."""
         from pyspark.sql import functions as F
 
-        spark = self.session()
-        job = f"{JOB_PREFIX}{self.owner}-{secrets.token_hex(8)}"
-        parts_dir = self.work_dir / job
-        parts_dir.mkdir(parents=True)
-        job_key = secrets.token_bytes(32)
-        keys = {i.blob_id: i.data_key for i in inputs}
         schema = release_schema(catalogue, plan)
-        try:
+        # Steps travel as their place in the release's order (dataset, then step).
+        ranked = sorted(range(len(plan.steps)), key=lambda i: (plan.steps[i].dataset, i))
+        names = [plan.steps[i].dataset for i in ranked]
+        with self._job(catalogue, plan, inputs, progress) as job:
             union = None
-            persons = None
-            if plan.population is not None:
-                step = plan.population
-                pop = _scan(
-                    spark, catalogue, inputs, step.dataset, list(step.read), step.bounds, plan, keys
-                )
-                for column, value in step.match:
-                    pop = pop.filter(F.col(column) == F.lit(value))
-                persons = pop.select(PERSON).distinct()
             for index, dstep in enumerate(plan.steps):
-                rows = _scan(
-                    spark,
-                    catalogue,
-                    inputs,
+                rows = job.slices.scan(
                     dstep.dataset,
                     list(plan.reads(dstep)),
                     dstep.bounds,
-                    plan,
-                    keys,
+                    (recipient_key, f"{index}"),
+                    job.persons,
                 )
-                if persons is not None:
-                    # The population is a set of persons, far smaller than the events: each
-                    # task gets all of it, and the events are never shuffled for the join.
-                    rows = rows.join(F.broadcast(persons), on=PERSON, how="left_semi")
-                rows = rows.select(
-                    F.col(PERSON),
-                    F.lit(dstep.dataset).alias("dataset"),
-                    F.col("event_start"),
-                    F.col("event_end"),
-                    *[F.col(c) for c in plan.person_columns],
-                    *[F.col(c).alias(o) for c, o in zip(dstep.columns, dstep.outputs, strict=True)],
-                    F.lit(index).alias("__step"),
-                    *[F.col(c) for c in _ORDER],
-                )
+                rows = _selected(rows, plan, dstep, ranked.index(index))
                 union = rows if union is None else union.unionByName(rows, allowMissingColumns=True)
             assert union is not None
-            keyed = union.mapInArrow(_rekey(recipient_key), _rekeyed_schema(union))
-            ordered = keyed.orderBy(
+            # A global sort without Spark's sampling job (which would run every scan twice):
+            # pseudonyms are HMAC outputs, spread evenly, so their first two hex digits cut
+            # the release into 256 ranges of about equal size, known in advance. Each range
+            # goes whole to one task, which sorts it and writes it as its own part; the hub
+            # reads the parts in the ranges' order.
+            ordered = union.repartition(
+                _partitions(job.spark), F.substring(F.col(PERSON), 1, BUCKET_DIGITS)
+            ).sortWithinPartitions(
                 F.col(PERSON).asc(),
                 F.col("event_start").asc_nulls_last(),
-                F.col("dataset").asc(),
-                F.col("__step").asc(),
+                F.col(STEP).asc(),
                 *[F.col(c).asc() for c in _ORDER],
             )
-            # One action: each task writes its sealed part and says what it wrote (rows per
-            # dataset, the distinct internal pseudonyms in it for the subject index).
+            # One action: each task writes its sealed parts and says what it wrote (the rows of
+            # each step); the reading tasks left the released persons beside them.
             written = ordered.mapInArrow(
-                part_writer(str(parts_dir), job_key, schema), WRITTEN
+                part_writer(str(job.folder), job.key, schema, BUCKET_DIGITS, names), WRITTEN
             ).toArrow()
-            order = pc.sort_indices(written, sort_keys=[("partition", "ascending")])
-            written = written.take(order)
-            paths = [
-                p
-                for p, n in zip(*(written[c].to_pylist() for c in ("path", "rows")), strict=True)
-                if n
-            ]
-            sha = write(read_parts(paths, job_key), schema)
-            internal = pc.unique(
-                pc.list_flatten(written["persons"]).combine_chunks().cast(pa.binary(32))
-            )
+            sha = write(read_parts(_paths(written), job.key), schema)
+            internal = read_persons(str(job.folder), job.key)
             counts = {step.dataset: 0 for step in plan.steps}
-            for dataset, n in zip(
-                pc.list_flatten(written["datasets"]).to_pylist(),
-                pc.list_flatten(written["counts"]).to_pylist(),
-                strict=True,
-            ):
-                counts[dataset] += n
-            app = spark.sparkContext.applicationId
+            for per_part in written["counts"].to_pylist():
+                for rank, n in enumerate(per_part):
+                    counts[names[rank]] += n
             return Built(
-                sum(counts.values()),
-                len(internal),
-                counts,
-                internal,
-                sha,
-                {"engine": "spark", "spark_master": self.master, "spark_app_id": app},
+                sum(counts.values()), len(internal), counts, internal, sha, self._said(job)
             )
-        finally:
-            shutil.rmtree(parts_dir, ignore_errors=True)
+
+    def rows(
+        self,
+        catalogue: Catalogue,
+        plan: LinkPlan,
+        inputs: Sequence[SealedInput],
+        dataset: str,
+        progress: Progress | None = None,
+    ) -> tuple[pa.Table, dict[str, str]]:
+        """``plan``'s linked rows of ``dataset`` under internal pseudonyms, in no order: what
+        an aggregate's table is counted from on the hub (the output checker, the ledger and
+        the audit stay there). Nothing is re-keyed, sorted or shuffled: each reading task
+        writes its rows as one sealed part, and the hub reads only the columns the table
+        needs, of the one dataset it counts."""
+        own = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if s.dataset == dataset))
+        schema = release_schema(catalogue, own, person=pa.binary(32))
+        with self._job(catalogue, own, inputs, progress) as job:
+            union = None
+            for dstep in own.steps:
+                rows = job.slices.scan(
+                    dstep.dataset, list(own.reads(dstep)), dstep.bounds, None, job.persons
+                )
+                rows = _selected(rows, own, dstep, 0)
+                union = rows if union is None else union.unionByName(rows, allowMissingColumns=True)
+            assert union is not None
+            written = union.mapInArrow(
+                part_writer(str(job.folder), job.key, schema, 0, [dataset]), WRITTEN
+            ).toArrow()
+            batches = list(read_parts(_paths(written), job.key))
+            return pa.Table.from_batches(batches, schema), self._said(job)
+
+    def _said(self, job: _Job) -> dict[str, str]:
+        """What the audit entry says of the engine: Spark, its master, the application."""
+        app = job.spark.sparkContext.applicationId
+        return {"engine": "spark", "spark_master": self.master, "spark_app_id": app}
 
 
-def release_schema(catalogue: Catalogue, plan: LinkPlan) -> pa.Schema:
-    """The release's columns and types, as the local engine makes them."""
+@dataclass(frozen=True)
+class _Job:
+    spark: Any
+    folder: Path
+    key: bytes  # the one-job key that wraps the parts' data keys
+    slices: Slices
+    persons: Any  # the population, broadcast (None: everyone)
+
+
+def _population(spark: Any, slices: Slices, plan: LinkPlan) -> Any:
+    """The plan's population as a broadcast set of internal pseudonyms (None: everyone)."""
+    from pyspark.sql import functions as F
+
+    if plan.population is None:
+        return None
+    step = plan.population
+    pop = slices.scan(step.dataset, list(step.read), step.bounds)
+    for column, value in step.match:
+        pop = pop.filter(F.col(column) == F.lit(value))
+    # The population is a set of persons, far smaller than the events (a broadcast join would
+    # gather it on the driver too): every reading task gets all of it and keeps only its
+    # persons' rows before they cross to the JVM.
+    found = pop.select(PERSON).distinct().toArrow()[PERSON].combine_chunks()
+    return spark.sparkContext.broadcast(PersonSet.of(found).packed())
+
+
+def _selected(rows: Any, plan: LinkPlan, step: Any, rank: int) -> Any:
+    """A step's rows with the release's columns, its place in the order and its ties."""
+    from pyspark.sql import functions as F
+
+    return rows.select(
+        F.col(PERSON),
+        F.col("event_start"),
+        F.col("event_end"),
+        *[F.col(c) for c in plan.person_columns],
+        *[F.col(c).alias(o) for c, o in zip(step.columns, step.outputs, strict=True)],
+        F.lit(rank).alias(STEP),
+        *[F.col(c) for c in _ORDER],
+    )
+
+
+def _paths(written: pa.Table) -> list[str]:
+    """The parts the tasks wrote, in their ranges' order (empty ones left out)."""
+    written = written.take(pc.sort_indices(written, sort_keys=[("bucket", "ascending")]))
+    paths, rows = written["path"].to_pylist(), written["rows"].to_pylist()
+    return [p for p, n in zip(paths, rows, strict=True) if n]
+
+
+def _warm(session: Any) -> None:
+    """Start the executors' Python workers and load the gateway's modules in them once, with
+    the session, so a release does not wait for them (Spark keeps the workers for reuse)."""
+    cores = max(1, int(session.sparkContext.defaultParallelism))
+    session.range(cores, numPartitions=cores).mapInArrow(_loaded, "id LONG").count()
+
+
+def _loaded(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    import gateway.engines.spark  # noqa: F401 - what every task of a release imports
+
+    yield from batches
+
+
+def release_schema(
+    catalogue: Catalogue, plan: LinkPlan, person: pa.DataType | None = None
+) -> pa.Schema:
+    """The release's columns and types, as the local engine makes them (``person``: the
+    recipient's pseudonyms, or the internal ones an aggregate is counted from)."""
     from gateway.dataplane.ingest import stored_schema
 
     fields = [
-        pa.field(PERSON, pa.string()),
+        pa.field(PERSON, person or pa.string()),
         pa.field("dataset", pa.string()),
         pa.field("event_start", pa.date32()),
         pa.field("event_end", pa.date32()),
@@ -232,121 +336,11 @@ def release_schema(catalogue: Catalogue, plan: LinkPlan) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _plain(kind: pa.DataType) -> pa.DataType:
-    """Spark has no dictionary or fixed-size binary type: coded columns travel as their
-    values, the 32-byte internal pseudonym as plain binary."""
-    if pa.types.is_dictionary(kind):
-        return kind.value_type
-    if pa.types.is_fixed_size_binary(kind):
-        return pa.binary()
-    return kind
+BUCKET_DIGITS = 2  # the pseudonyms' first two hex digits: 256 ranges, one sealed part each
+BUCKETS = 256
 
 
-def _scan(
-    spark: Any,
-    catalogue: Catalogue,
-    inputs: Sequence[SealedInput],
-    dataset: str,
-    columns: list[str],
-    bounds: Bounds,
-    plan: LinkPlan,
-    keys: dict[str, bytes],
-) -> Any:
-    """A dataset's stored rows that overlap the plan's period: one task per row group of each
-    sealed blob, opened on the executor with that blob's data key."""
-    mine = [i for i in inputs if i.dataset == dataset]
-    slices = [
-        (blob, i.location, i.blob_id, group)
-        for blob, i in enumerate(mine)
-        for group in range(i.row_groups)
-    ]
-    needed = {i.blob_id: keys[i.blob_id] for i in mine}
-    from gateway.dataplane.ingest import stored_schema
-
-    probe = stored_schema(catalogue.datasets[dataset])
-    frame = spark.createDataFrame(
-        slices or [(0, "", "", -1)], "blob INT, location STRING, blob_id STRING, grp INT"
-    ).repartition(max(1, len(slices)))
-    out_schema = pa.schema(
-        [
-            *(pa.field(n, _plain(probe.field(n).type)) for n in columns),
-            pa.field("event_start", pa.date32()),
-            pa.field("event_end", pa.date32()),
-            pa.field("__blob", pa.int32()),
-            pa.field("__row", pa.int64()),
-        ]
-    )
-    reader = _slice_reader(columns, bounds, plan.first, plan.last, needed, out_schema)
-    return frame.mapInArrow(reader, _ddl(out_schema))
-
-
-def _slice_reader(
-    columns: list[str],
-    bounds: Bounds,
-    first: Any,
-    last: Any,
-    keys: dict[str, bytes],
-    schema: pa.Schema,
-) -> Any:
-    def read(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            for blob, location, blob_id, group in zip(
-                *(batch.column(i).to_pylist() for i in range(4)), strict=True
-            ):
-                if group < 0:
-                    continue
-                with open(location, "rb") as fh:
-                    opened = OpeningReader(fh, blob_id=blob_id, data_key=keys[blob_id])
-                    stored = pq.ParquetFile(opened)
-                    offset = sum(stored.metadata.row_group(g).num_rows for g in range(group))
-                    present = [c for c in columns if c in stored.schema_arrow.names]
-                    table = stored.read_row_group(group, columns=present)
-                for name in columns:  # a column added later (e.g. the derived birth year)
-                    if name not in present:
-                        kind = schema.field(name).type
-                        table = table.append_column(name, pa.nulls(table.num_rows, kind))
-                table = table.select(columns)
-                keep = overlapping(table, bounds, first, last)
-                start, end = event_bounds(table, bounds)
-                table = table.append_column("event_start", start).append_column("event_end", end)
-                table = table.append_column(
-                    "__blob", pa.array([blob] * table.num_rows, pa.int32())
-                ).append_column(
-                    "__row", pa.array(range(offset, offset + table.num_rows), pa.int64())
-                )
-                yield from table.filter(keep).cast(schema).to_batches()
-
-    return read
-
-
-def _rekey(key: bytes) -> Any:
-    """The recipient's pseudonyms by the native HMAC kernel, a batch at a time; the internal
-    pseudonym travels on (``__internal``) to the writer, for the audit's subject index."""
-
-    def rekey(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            at = batch.schema.get_field_index(PERSON)
-            internal = batch.column(at)
-            person = recipient_pseudonyms(internal.cast(pa.binary(32)), key)
-            batch = batch.set_column(at, pa.field(PERSON, pa.string()), person)
-            yield batch.append_column("__internal", internal)
-
-    return rekey
-
-
-def _rekeyed_schema(frame: Any) -> Any:
-    """``frame``'s columns after :func:`_rekey`: the person a pseudonym string, and the
-    internal pseudonym carried beside it."""
-    from pyspark.sql.types import BinaryType, StringType, StructField, StructType
-
-    fields = [
-        StructField(PERSON, StringType(), False) if f.name == PERSON else f
-        for f in frame.schema.fields
-    ]
-    return StructType([*fields, StructField("__internal", BinaryType(), False)])
-
-
-def _ddl(schema: pa.Schema) -> Any:
-    from pyspark.sql.pandas.types import from_arrow_schema
-
-    return from_arrow_schema(schema)
+def _partitions(spark: Any) -> int:
+    """Tasks that sort and write: two per core Spark offers, at most one per range."""
+    cores = int(spark.sparkContext.defaultParallelism)
+    return max(2, min(BUCKETS, 2 * cores))

@@ -35,6 +35,11 @@ class BlobStore(Protocol):
         """Where the blob lies on a file system that a distributed job's executors can open
         (its sealed bytes, never plaintext); None for an object store."""
 
+    def signed_url(self, key: str, seconds: int) -> str | None:
+        """A time-limited address at which another process reads the blob (its sealed bytes)
+        by HTTP range requests, without this store's credentials; None for a store whose
+        blobs are opened by their path (:meth:`local_path`)."""
+
     def partials(self) -> Iterator[tuple[Path, str]]:
         """Partly written local files and their writer's work token (none for object stores,
         which make an object visible only when it is complete)."""

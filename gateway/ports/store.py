@@ -8,7 +8,7 @@ Each method says how it fails; none returns an ORM object.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol, TypeVar
 
@@ -16,6 +16,7 @@ from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import Subtree
 from gateway.audit.tiles import Tile
 from gateway.domain.audit_query import AuditQuery
+from gateway.domain.builds import BuildRecord
 from gateway.domain.disclosure.ledger import LedgerCells, LedgerTable
 from gateway.domain.extracts import ExtractStatus
 from gateway.domain.records import (
@@ -111,6 +112,18 @@ class UnitOfWork(RetentionRows, Protocol):
         """The votes so far, oldest first (for the service only: never shown to a reviewer
         before every vote is in)."""
         ...
+
+    def put_build(self, record: BuildRecord) -> None:
+        """Write a release build's row (its first, or its newest state)."""
+
+    def builds_of(self, extract_id: str) -> list[BuildRecord]:
+        """A specification's builds, newest first."""
+
+    def recent_builds(self, since: str) -> list[BuildRecord]:
+        """Builds running now, and those that ended since ``since``, newest first."""
+
+    def interrupt_builds(self, live: Collection[str], at: str) -> int:
+        """Mark running builds whose process's token is not in ``live`` interrupted."""
 
     def add_session(self, record: SessionRecord) -> None: ...
 

@@ -97,5 +97,8 @@ class LocalBlobStore:
     def local_path(self, key: str) -> Path | None:
         return self._path(key).resolve()
 
+    def signed_url(self, key: str, seconds: int) -> str | None:
+        return None  # opened by its path
+
     def exists(self, key: str) -> bool:
         return self._path(key).exists()

@@ -169,6 +169,28 @@ console_sessions = Table(
     Index("ix_console_sessions_principal", "principal"),
 )
 
+# Releases being built (migration 0015): the engine, Spark's tasks done of those planned, and
+# how the build ended. Counts and states only; rewritten as the build goes.
+release_builds = Table(
+    "release_builds",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("extract_id", String(64), nullable=False),
+    Column("recipient", String(100), nullable=False),
+    Column("engine", String(20), nullable=False),
+    Column("state", String(20), nullable=False),
+    Column("started_at", String(40), nullable=False),
+    Column("updated_at", String(40), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("tasks_done", Integer, nullable=False),
+    Column("tasks_total", Integer, nullable=False),
+    Column("jobs_done", Integer, nullable=False),
+    Column("release_id", String(64)),
+    Column("note", Text, nullable=False),
+    Index("ix_release_builds_extract", "extract_id"),
+    Index("ix_release_builds_state", "state"),
+)
+
 # Storage limitation (migration 0014). An erasure is begun (a row), carried out (data keys
 # destroyed, then the blobs), and finished (done_at, with its audit entry) in that order, so a
 # crash at any point leaves a begun row that the next sweep completes.

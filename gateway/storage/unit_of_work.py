@@ -4,7 +4,7 @@ checkpoint is signed), records, the release ledger and meta values."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -18,12 +18,13 @@ from sqlalchemy import (
 from gateway.audit.encoding import entry_body
 from gateway.audit.events import AuditEntry, AuditEvent
 from gateway.audit.merkle import leaf_hash, node_hash, split_point
+from gateway.domain.builds import BuildRecord
 from gateway.domain.disclosure.ledger import LedgerCells, LedgerTable
 from gateway.domain.records import (
     SessionRecord,
 )
 from gateway.errors import IntegrityError
-from gateway.storage import ledger_store, session_store, subject_index
+from gateway.storage import build_rows, ledger_store, session_store, subject_index
 from gateway.storage import tables as t
 from gateway.storage.dialects import (
     lock_audit_head,
@@ -197,6 +198,18 @@ class SqlUnitOfWork(RecordRows, RetentionRows):
         return session_store.forget(self.conn, before)
 
     # disclosure ledger ---------------------------------------------------------
+    def put_build(self, record: BuildRecord) -> None:
+        build_rows.put(self.conn, record)
+
+    def builds_of(self, extract_id: str) -> list[BuildRecord]:
+        return build_rows.of_extract(self.conn, extract_id)
+
+    def recent_builds(self, since: str) -> list[BuildRecord]:
+        return build_rows.recent(self.conn, since)
+
+    def interrupt_builds(self, live: Collection[str], at: str) -> int:
+        return build_rows.interrupt(self.conn, live, at)
+
     def add_ledger_table(self, recipient: str, table: LedgerTable) -> None:
         ledger_store.add_table(self.conn, recipient, table)
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -15,31 +12,9 @@ from gateway.errors import NotFound
 from gateway.ports import BlobStore
 from gateway.services.platform import keys as key_service
 from gateway.storage.blobs import LocalBlobStore
-from tests.conftest import Synthetic, running_gateway
+from tests.conftest import Synthetic, new_bucket, running_gateway
 from tests.integration.test_extracts_api import LINKED, push_all, release_for
 from tests.integration.test_policy_scenarios import OPERATOR
-
-
-@pytest.fixture(scope="session")
-def s3_endpoint() -> Iterator[str]:
-    """An S3-compatible server (moto's, from PyPI) on loopback, for the whole session."""
-    server_module = pytest.importorskip("moto.server")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
-def new_bucket(endpoint: str) -> str:
-    from gateway.storage.s3_blobs import S3BlobStore
-
-    name = f"gateway-{uuid.uuid4().hex[:12]}"
-    S3BlobStore.connect(name, "", endpoint).client.create_bucket(Bucket=name)
-    return name
 
 
 @pytest.fixture(params=["local", "s3"])

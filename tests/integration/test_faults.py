@@ -346,3 +346,35 @@ def test_a_dead_processs_spark_parts_are_swept_and_a_live_ones_kept(
         (folder / "part-00000.gwb").write_bytes(b"GWB1 sealed")
     report = sweep(ctx.store, ctx.blobs, ctx.work, spark_dir)
     assert report.spark_jobs == 1 and not dead.exists() and live.is_dir()
+
+
+def test_a_dead_processs_build_is_marked_interrupted_and_a_live_ones_left_running(
+    gateway: Gateway,
+) -> None:
+    """A gateway that died while building a release leaves the build's row "running"; the
+    sweep marks it interrupted (nothing of it was released), never a live process's."""
+    from gateway.domain.builds import BuildRecord, BuildState
+
+    ctx = gateway.runtime.context
+    now = ctx.stamp()
+    rows = {
+        owner: BuildRecord(
+            f"bld-{owner[:8]}",
+            "ext-swept",
+            "star-analyse",
+            "spark",
+            BuildState.RUNNING,
+            now,
+            now,
+            owner,
+        )
+        for owner in (ctx.work.token, "0" * 32)
+    }
+    with ctx.store.unit_of_work() as uow:
+        for record in rows.values():
+            uow.put_build(record)
+    report = sweep(ctx.store, ctx.blobs, ctx.work, ctx.engines.work_dir)
+    with ctx.store.unit_of_work() as uow:
+        states = {b.owner: b.state for b in uow.builds_of("ext-swept")}
+    assert report.builds == 1
+    assert states == {ctx.work.token: BuildState.RUNNING, "0" * 32: BuildState.INTERRUPTED}

@@ -144,6 +144,10 @@ def _walk(run: Runner, tmp: Path, synthetic: Synthetic) -> None:
     assert run("extract", "approve", extract, "--note", "within the grant", who=approver)
     assert "purpose analysis" in run.stderr and "policy: allowed" in run.stderr  # what, first
     release = run("extract", "release", extract, who=analyst)["id"]
+    built = run("extract", "builds", extract, who=analyst)["builds"]
+    assert [(b["state"], b["engine"], b["release_id"]) for b in built] == [
+        ("built", "local", release)
+    ]
     pulled = run("extract", "pull", release, "--out", str(tmp / "linked.parquet"), who=analyst)
     assert pulled["sha256"] and pulled["matches_audit_entry"] is True and pulled["rows"] > 0
     again = ("extract", "pull", release, "--out", pulled["file"])

@@ -19,7 +19,7 @@ SIGNER = NoteSigner.from_seed("test.example/audit", b"\x03" * 32)
 
 def test_an_empty_database_is_upgraded_to_head(database_url: str, tmp_path: Path) -> None:
     store = SqlStore.open(database_url, Checkpointer(SIGNER, tmp_path / "cp.jsonl"))
-    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0014"
+    assert migrate.current_revision(store.engine) == migrate.head_revision() == "0015"
     with store.unit_of_work() as uow:
         uow.append_audit(AuditEvent(EventType.POLICY_LOADED, "gateway[system]"))
     with pytest.raises(Exception, match="append-only"), store.engine.begin() as conn:
@@ -46,7 +46,7 @@ def test_a_database_at_the_previous_revision_is_upgraded_with_its_data(
     with pytest.raises(ConfigurationError, match="gateway db upgrade"):
         SqlStore.open(database_url, migrate_schema=False)
     migrate.upgrade(engine)
-    assert migrate.current_revision(engine) == "0014"
+    assert migrate.current_revision(engine) == "0015"
     assert "ix_deliveries_source" in {i["name"] for i in inspect(engine).get_indexes("deliveries")}
     with store.unit_of_work() as uow:
         assert uow.get_meta("policy-hash") == "abc"

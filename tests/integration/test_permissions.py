@@ -207,6 +207,9 @@ CALLS: dict[tuple[str, str], Call] = {
     ("GET", "/v1/extracts/{extract_id}"): Call(
         ANALYSE, STATISTIK, lambda w, _: (f"/v1/extracts/{w.extract}", {})
     ),
+    ("GET", "/v1/extracts/{extract_id}/builds"): Call(
+        ANALYSE, STATISTIK, lambda w, _: (f"/v1/extracts/{w.extract}/builds", {})
+    ),
     ("POST", "/v1/extracts/{extract_id}/approve"): Call(
         ANALYSE,
         STATISTIK,

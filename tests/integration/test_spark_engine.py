@@ -7,19 +7,26 @@ neither Spark's work folders nor the parts hold a CPR or an unsealed byte of the
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import json
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.dataplane.aggregate import person_columns, tabulate
 from gateway.dataplane.link import pseudonymise_for, run_plan
 from gateway.domain.catalogue import Catalogue
 from gateway.domain.extracts import ExtractSpec
@@ -27,7 +34,7 @@ from gateway.domain.principals import Role
 from gateway.domain.release_plan import LinkPlan, compile_link
 from gateway.errors import ConfigurationError
 from gateway.services.platform.sealed import stored_reader
-from tests.conftest import Gateway, Synthetic, running_gateway
+from tests.conftest import Gateway, Synthetic, new_bucket, running_gateway, serving_gateway
 from tests.integration.test_extracts_api import push_all
 
 pytestmark = [
@@ -147,6 +154,104 @@ def test_aggregates_person_columns_match(hub: Gateway, engine: Any) -> None:
     assert _decoded(spark).equals(_decoded(local)), _difference(spark, local)
 
 
+def _aggregate_spec(catalogue: Catalogue, draw: Any) -> ExtractSpec:
+    """An aggregate of every kind: persons or a sum, by categories, municipalities, months,
+    gender and age band, over any population and period."""
+    counted = draw(st.sampled_from(("lpr", "ssr", "dfdg-indsats", "flis-voksenhandicap")))
+    columns = [c for c in catalogue.datasets[counted].columns if c.type.value != "cpr"]
+    shapes = [c.name for c in columns if c.type.value in ("category", "municipality")]
+    integers = [c.name for c in columns if c.type.value == "integer"]
+    statistic = draw(st.sampled_from(["persons", "sum"] if integers else ["persons"]))
+    dimensions = draw(
+        st.lists(
+            st.sampled_from([*shapes, "month", "gender", "age_band"]),
+            min_size=1,
+            max_size=3,
+            unique=True,
+        )
+    )
+    aggregate: dict[str, Any] = {
+        "dataset": counted,
+        "statistic": statistic,
+        "dimensions": dimensions,
+    }
+    if statistic == "sum":
+        aggregate["value"] = integers[0]
+    return ExtractSpec.model_validate(
+        {
+            "purpose": "statistics",
+            "population": draw(st.sampled_from(POPULATIONS)),
+            "period_from": draw(st.sampled_from(["2016-09", "2016-10", "2016-11"])),
+            "period_to": "2016-11",
+            "datasets": [{"dataset": counted, "columns": [c.name for c in columns]}],
+            "output": "aggregate",
+            "aggregate": aggregate,
+        }
+    )
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_every_aggregate_is_counted_the_same_on_both_engines(
+    hub: Gateway, engine: Any, data: Any
+) -> None:
+    """The rows an aggregate is counted from, on Spark and locally, give the same table: the
+    persons (and sums, largest contributions, negatives, missing values) of every cell and
+    margin, the cell-key sums, the notes and the nested categories."""
+    _same_table(hub, engine, _aggregate_spec(hub.runtime.context.catalogue, data.draw))
+
+
+def test_a_sum_by_month_gender_and_age_is_counted_the_same(hub: Gateway, engine: Any) -> None:
+    spec = ExtractSpec.model_validate(
+        {
+            "purpose": "statistics",
+            "population": "persons-in-resource-course",
+            "period_from": "2016-09",
+            "period_to": "2016-11",
+            "datasets": [
+                {"dataset": "ssr", "columns": ["service_date", "provider_type", "services"]}
+            ],
+            "output": "aggregate",
+            "aggregate": {
+                "dataset": "ssr",
+                "statistic": "sum",
+                "value": "services",
+                "dimensions": ["month", "gender", "age_band"],
+            },
+        }
+    )
+    table = _same_table(hub, engine, spec)
+    assert table.persons[-1, -1, -1] > 0 and table.sums is not None
+
+
+def _same_table(hub: Gateway, engine: Any, spec: ExtractSpec) -> Any:
+    ctx = hub.runtime.context
+    assert spec.aggregate is not None
+    counted = spec.aggregate.dataset
+    plan = compile_link(
+        ctx.catalogue, spec, municipality="101", person_columns=person_columns(spec)
+    )
+    own = dataclasses.replace(plan, steps=tuple(s for s in plan.steps if s.dataset == counted))
+    local = run_plan(own, stored_reader(ctx, spec.months), lambda i: ("person", i)).table
+    inputs = stored_reader(ctx, spec.months).sealed_inputs(own.datasets)
+    rows, said = engine.rows(ctx.catalogue, own, inputs, counted)
+    assert rows.num_rows == local.num_rows and said["engine"] == "spark"
+    on_spark, here = tabulate(ctx.catalogue, spec, rows), tabulate(ctx.catalogue, spec, local)
+    for name in ("name", "title", "dimensions", "levels", "notes", "implications", "value_name"):
+        assert getattr(on_spark, name) == getattr(here, name), name
+    assert np.array_equal(on_spark.persons, here.persons)
+    assert np.array_equal(on_spark.key_sums, here.key_sums)
+    assert (on_spark.sums is None) == (here.sums is None)
+    if here.sums is not None and on_spark.sums is not None:
+        for name in ("total", "top", "negative", "missing"):
+            assert np.array_equal(getattr(on_spark.sums, name), getattr(here.sums, name)), name
+    return here
+
+
 def test_an_unprotected_session_is_refused(tmp_path: Path) -> None:
     _java()
     from gateway.engines.spark import REQUIRED, SparkEngine, check_security
@@ -220,11 +325,34 @@ def test_a_release_built_on_spark_is_the_local_ones_and_says_so(
         push_all(gw, synthetic)
         _meta, local = release_for(gw, "star-analyse", LINKED)
     spark_dir = tmp_path / "spark-work"
-    with running_gateway(
+    with serving_gateway(
         tmp_path / "spark", engine="local[2]", spark_min_rows=0, spark_dir=spark_dir
     ) as gw:
         push_all(gw, synthetic)
-        meta, on_spark = release_for(gw, "star-analyse", LINKED)
+        analyst = gw.auth("star-analyse", Role.RECIPIENT)
+        asked = gw.client.post("/v1/extracts", json=LINKED, headers=analyst).json()["id"]
+        approver = gw.auth("dpo@star.dk", Role.APPROVER)
+        assert gw.client.post(f"/v1/extracts/{asked}/approve", headers=approver).is_success
+        # The recipient's command line runs it and shows, on standard error, how it goes.
+        token = analyst["Authorization"].removeprefix("Bearer ")
+        words = ["extract", "release", asked, "--json", "--url", str(gw.client.base_url)]
+        ran = subprocess.run(
+            [sys.executable, "-m", "gateway", *words, "--token", token],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert ran.returncode == 0, ran.stderr
+        meta = json.loads(ran.stdout)  # standard output holds the answer alone
+        assert "building on the spark engine" in ran.stderr
+        on_spark = pq.read_table(
+            io.BytesIO(gw.client.get(f"/v1/releases/{meta['id']}/content", headers=analyst).content)
+        )
+        (build,) = gw.client.get(f"/v1/extracts/{asked}/builds", headers=analyst).json()["builds"]
+        other = gw.client.get(
+            f"/v1/extracts/{asked}/builds", headers=gw.auth("star-statistik", Role.RECIPIENT)
+        )
         entries = gw.client.get(
             "/v1/audit/entries",
             params={"event_type": "release.created"},
@@ -234,6 +362,91 @@ def test_a_release_built_on_spark_is_the_local_ones_and_says_so(
     assert details["engine"] == "spark" and details["spark_app_id"].startswith("local-")
     assert on_spark.schema == local.schema and meta["rows"] == local.num_rows
     # Two hubs, two master keys: other pseudonyms. The same persons with the same rows.
+    assert _by_person(on_spark) == _by_person(local)
+    # The build, as its requester follows it: Spark's tasks all done, and the release it made.
+    assert (build["engine"], build["state"], build["release_id"]) == ("spark", "built", meta["id"])
+    assert build["tasks_total"] > 0 and build["tasks_done"] == build["tasks_total"]
+    assert build["jobs_done"] >= 1
+    assert other.status_code == 404  # another recipient is not told it exists
+
+
+def test_an_aggregate_counted_on_spark_passes_the_checker_and_says_so(
+    tmp_path: Path, synthetic: Synthetic, engine: Any
+) -> None:
+    """Through the API on a gateway whose releases go to Spark: an aggregate is counted from
+    rows Spark linked, checked and released by the hub; its figures are the persons of the
+    plaintext source files, its audit entry and its build name Spark."""
+    from tests.conftest import EXACT_COUNTS, edited_policies
+    from tests.integration.test_aggregates_api import (
+        BY_KOMMUNE,
+        approved,
+        bundle,
+        persons_by_kommune,
+        run,
+    )
+
+    policies = edited_policies(tmp_path / "policies", EXACT_COUNTS)
+    with running_gateway(
+        tmp_path / "var", policies, engine="local[2]", spark_min_rows=0, spark_dir=tmp_path / "w"
+    ) as gw:
+        push_all(gw, synthetic)
+        asked = approved(gw, "star-statistik", BY_KOMMUNE)
+        made = run(gw, "star-statistik", asked)
+        assert made.status_code == 201, made.text
+        files = bundle(gw, "star-statistik", made.json()["id"])
+        statistician = gw.auth("star-statistik", Role.RECIPIENT)
+        (build,) = gw.client.get(f"/v1/extracts/{asked}/builds", headers=statistician).json()[
+            "builds"
+        ]
+        entries = gw.client.get(
+            "/v1/audit/entries",
+            params={"event_type": "release.created"},
+            headers=gw.auth("dpo@hub-dpo", Role.AUDITOR),
+        ).json()["entries"]
+    assert entries[-1]["details"]["engine"] == "spark"
+    assert (build["engine"], build["state"]) == ("spark", "built")
+    assert build["release_id"] == made.json()["id"]
+    table = pacsv.read_csv(
+        io.BytesIO(files["tables/dfdg-indsats-persons.csv"]),
+        convert_options=pacsv.ConvertOptions(column_types={"kommune": pa.string()}),
+    ).to_pylist()
+    expected = persons_by_kommune(synthetic)
+    shown = [row for row in table[:-1] if row["persons"] is not None]
+    assert shown and all(row["persons"] == expected.get(row["kommune"], 0) for row in shown)
+
+
+def test_executors_read_an_s3_bucket_at_signed_addresses(
+    tmp_path: Path, synthetic: Synthetic, engine: Any, s3_endpoint: str
+) -> None:
+    """Blobs in an S3-compatible bucket (moto's server): the hub signs one address per blob,
+    the executors read the sealed blobs by range requests there, and the release holds the
+    same persons with the same rows as on the local engine."""
+    from tests.integration.test_extracts_api import LINKED, release_for
+
+    with running_gateway(tmp_path / "local") as gw:
+        push_all(gw, synthetic)
+        _meta, local = release_for(gw, "star-analyse", LINKED)
+    with running_gateway(
+        tmp_path / "s3",
+        s3_bucket=new_bucket(s3_endpoint),
+        s3_endpoint_url=s3_endpoint,
+        engine="local[2]",
+        spark_min_rows=0,
+        spark_dir=tmp_path / "w",
+    ) as gw:
+        push_all(gw, synthetic)
+        ctx = gw.runtime.context
+        inputs = stored_reader(ctx, ["2016-11"]).sealed_inputs(["lpr"])
+        meta, on_spark = release_for(gw, "star-analyse", LINKED)
+        entries = gw.client.get(
+            "/v1/audit/entries",
+            params={"event_type": "release.created"},
+            headers=gw.auth("dpo@hub-dpo", Role.AUDITOR),
+        ).json()["entries"]
+    assert inputs and all(i.location.startswith(s3_endpoint) for i in inputs)
+    assert all("Signature=" in i.location for i in inputs)  # signed, one object each
+    assert entries[-1]["details"]["engine"] == "spark"
+    assert meta["rows"] == local.num_rows
     assert _by_person(on_spark) == _by_person(local)
 
 
@@ -366,4 +579,8 @@ def test_a_failed_job_is_a_clear_problem_and_releases_nothing(
         assert "nothing was released" in run.json()["detail"]
         with ctx.store.unit_of_work() as uow:
             assert uow.list_releases(asked) == []
+            (build,) = uow.builds_of(asked)
         assert not [p for p in spark_dir.iterdir() if p.name.startswith("job-")]
+    # The requester and the console see the build failed, and why; nothing was released.
+    assert (build.engine, build.state.value, build.release_id) == ("spark", "failed", None)
+    assert "nothing was released" in build.note

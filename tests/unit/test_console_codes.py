@@ -12,6 +12,7 @@ import gateway.domain.policy as policy_module
 import gateway.domain.quality as quality_module
 from gateway.audit.events import EventType
 from gateway.console.codes import CODES, RULE_SENTENCES, code, local_minute, rule_explanation
+from gateway.domain.builds import BuildState
 from gateway.domain.catalogue import OutputForm, Purpose
 from gateway.domain.disclosure.rules import Check, Status
 from gateway.domain.extracts import ExtractStatus
@@ -45,6 +46,8 @@ RELEASE_STATUSES = {v for k, v in vars(ReleaseStatus).items() if k.isupper() and
         ("extract_status", {s.value for s in ExtractStatus}),
         ("release_status", RELEASE_STATUSES),
         ("sdc_status", {s.value for s in Status}),
+        ("build_state", {s.value for s in BuildState}),
+        ("engine", {"local", "spark"}),
         ("finding", {c.value for c in Check} | {"ok"}),
         ("rule", RULES),
         ("quality_flag", FLAGS),

@@ -153,6 +153,17 @@ def release(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
 
 
 @router.get(
+    "/extracts/{extract_id}/builds",
+    summary="How the specification's releases are being built, newest first",
+    openapi_extra=use_case("extract.read"),
+    response_model=None,
+    responses=answer(schemas.Builds, "Its builds: engine, Spark's progress, how each ended"),
+)
+def list_builds(extract_id: str, ctx: Ctx, by: CurrentPrincipal) -> dict[str, Any]:
+    return {"builds": [b.as_dict() for b in extracts.builds_of(ctx, by=by, extract_id=extract_id)]}
+
+
+@router.get(
     "/releases",
     summary="Releases by status; the default is the approvers' review queue (pending-review)",
     openapi_extra=use_case("release.list"),

@@ -16,6 +16,7 @@ reach the database leaves everything for the next one.
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 import threading
 import time
@@ -40,6 +41,7 @@ class SweepReport:
     orphan_blobs: list[str] = field(default_factory=list)
     kept_blobs: int = 0  # marked, but committed: kept
     sessions: int = 0  # console sessions that ended or expired a week ago, forgotten
+    builds: int = 0  # release builds whose process stopped, marked interrupted
 
     @property
     def removed_anything(self) -> bool:
@@ -49,6 +51,7 @@ class SweepReport:
             or self.partial_files
             or self.orphan_blobs
             or self.spark_jobs
+            or self.builds
         )
 
 
@@ -76,9 +79,13 @@ def sweep(
     for key in work.abandoned_keys():
         _settle_marked(store, blobs, key, report)
         work.forget_abandoned(key)
+    live = work.live_tokens()
     with store.unit_of_work() as uow:
         report.sessions = uow.forget_sessions(time.time() - FORGET_SESSIONS)
-    live = work.live_tokens()
+        # The gateway's processes share this work area: a build whose process holds no lease
+        # here stopped with it, and nothing of it was released.
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        report.builds = uow.interrupt_builds(live, now)
     for path, token in blobs.partials():
         if token not in live:
             path.unlink(missing_ok=True)
@@ -96,6 +103,7 @@ def sweep(
             spool_files=report.spool_files,
             partial_blob_files=report.partial_files,
             spark_job_folders=report.spark_jobs,
+            interrupted_builds=report.builds,
             uncommitted_blobs=len(report.orphan_blobs),
             blobs=report.orphan_blobs[:20],
             committed_blobs_kept=report.kept_blobs,

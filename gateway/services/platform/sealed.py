@@ -19,6 +19,7 @@ from gateway.dataplane.ingest import stored_schema
 from gateway.domain.quality import for_release
 from gateway.domain.records import DeliveryRecord
 from gateway.engines import SealedInput
+from gateway.engines.locations import SIGNED_SECONDS, open_location
 from gateway.errors import Conflict
 from gateway.services.context import Context
 
@@ -80,19 +81,23 @@ class MonthReader:
         """The stored blobs of ``datasets`` for a distributed job: each with its location and
         its own data key, unwrapped here (the hub) so executors need no key-encryption key."""
         found = []
+        blobs = self.ctx.blobs
         for dataset in datasets:
             for delivery in self.current(dataset):
-                path = self.ctx.blobs.local_path(delivery.blob_key)
-                if path is None:
-                    raise Conflict(
-                        "the Spark engine reads blobs from a file system, not this store"
-                    )
-                with self.ctx.blobs.open(delivery.blob_key) as fh:
+                path = blobs.local_path(delivery.blob_key)
+                location = (
+                    str(path) if path else blobs.signed_url(delivery.blob_key, SIGNED_SECONDS)
+                )
+                if location is None:
+                    raise Conflict("this blob store cannot hand its blobs to a distributed job")
+                # Opened as the executors will open it (an object store: by range requests,
+                # only the header and the footer fetched here).
+                with open_location(location) as fh:
                     _version, key, _chunk = data_key(fh, delivery.blob_key, self.ctx.keys.blob_kek)
                     fh.seek(0)
                     opened = OpeningReader(fh, blob_id=delivery.blob_key, data_key=key)
                     groups = pq.ParquetFile(opened).metadata.num_row_groups
-                found.append(SealedInput(dataset, str(path), delivery.blob_key, key, groups))
+                found.append(SealedInput(dataset, location, delivery.blob_key, key, groups))
         return found
 
     def __call__(self, dataset: str, columns: Sequence[str]) -> pa.Table:

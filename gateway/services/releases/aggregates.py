@@ -21,9 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from gateway.audit.events import AuditEvent, EventType
-from gateway.dataplane.aggregate import person_columns, tabulate
-from gateway.dataplane.ingest import PERSON
-from gateway.dataplane.link import build_release
+from gateway.dataplane.aggregate import tabulate
 from gateway.domain import identifiers
 from gateway.domain.catalogue import AggregateTerms
 from gateway.domain.disclosure import (
@@ -41,6 +39,8 @@ from gateway.ports import UnitOfWork
 from gateway.reports.bundle import json_bytes, table_files, unzip, zip_bytes
 from gateway.services.context import Context
 from gateway.services.platform.sealed import read_sealed, seal_bytes, stored_reader
+from gateway.services.releases.building import aggregate_rows
+from gateway.services.releases.builds import BuildTracker
 from gateway.services.releases.ledger import (
     Ledgered,
     basis_of,
@@ -68,6 +68,7 @@ class CheckedRelease:
     command: str
     inputs: list[dict[str, Any]] = field(default_factory=list)  # deliveries and versions read
     max_runs: int | None = None  # the runs its approval covers (a built-in report: none)
+    engine: dict[str, str] = field(default_factory=dict)  # which engine counted it (audit)
 
     @property
     def checked(self) -> list[CheckedTable]:
@@ -80,22 +81,22 @@ def _grant_terms(decision: Decision, dataset: str) -> AggregateTerms:
 
 
 def release_aggregate(
-    ctx: Context, *, by: Principal, record: ExtractRecord, decision: Decision, refs: dict[str, str]
+    ctx: Context,
+    *,
+    by: Principal,
+    record: ExtractRecord,
+    decision: Decision,
+    refs: dict[str, str],
+    tracker: BuildTracker | None = None,
 ) -> ReleaseRecord:
     """Run an approved aggregate specification through the checker."""
     spec = record.spec
     assert spec.aggregate is not None
     read = stored_reader(ctx, spec.months)
     municipality = ctx.catalogue.recipients[record.recipient].municipality
-    linked = build_release(
-        ctx.catalogue,
-        spec,
-        read,
-        lambda internal: (PERSON, internal),
-        person_columns=person_columns(spec),
-        municipality=municipality,
-    )
-    table = tabulate(ctx.catalogue, spec, linked.table)
+    linked, engine = aggregate_rows(ctx, spec, read, municipality=municipality, tracker=tracker)
+    table = tabulate(ctx.catalogue, spec, linked)
+    del linked
     terms = _grant_terms(decision, spec.aggregate.dataset)
     rules = ctx.catalogue.disclosure_rules([d.dataset for d in spec.datasets], terms.method)
     source = f"dataset:{spec.aggregate.dataset}"
@@ -138,6 +139,7 @@ def release_aggregate(
             f"extract {record.id}: {json.dumps(spec.model_dump(mode='json')['aggregate'])}",
             read.inputs,
             max_runs=spec.runs,
+            engine=engine,
         ),
     )
 
@@ -211,6 +213,7 @@ def _release_checked(
                         "disclosure": disclosure,
                         "decision": release.decision.as_dict(),
                         "inputs": release.inputs,
+                        **release.engine,
                     },
                 )
             )

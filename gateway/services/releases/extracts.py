@@ -7,6 +7,8 @@ a grant that expired or was revoked in between blocks the release of an approved
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pyarrow as pa
@@ -19,6 +21,7 @@ from gateway.dataplane.aggregate import dimensions
 from gateway.dataplane.ingest import CPR, PERSON, VAULT_SCHEMA
 from gateway.dataplane.link import Identify, pseudonymise_for
 from gateway.domain import identifiers
+from gateway.domain.builds import BuildRecord
 from gateway.domain.catalogue import IdentifierForm, OutputForm
 from gateway.domain.extracts import TRANSITIONS, ExtractSpec, ExtractStatus
 from gateway.domain.permissions import authorize, permits, reaches_all
@@ -28,6 +31,7 @@ from gateway.domain.records import ExtractRecord, ReleaseRecord
 from gateway.errors import (
     Conflict,
     Forbidden,
+    GatewayError,
     IntegrityError,
     InvalidRequest,
     NotFound,
@@ -37,6 +41,7 @@ from gateway.services.context import Context
 from gateway.services.platform.sealed import open_sealed, stored_reader
 from gateway.services.releases import aggregates
 from gateway.services.releases.building import build_linked
+from gateway.services.releases.builds import BuildTracker
 
 
 def decide(ctx: Context, recipient: str, spec: ExtractSpec) -> Decision:
@@ -122,6 +127,13 @@ def _load_visible(
 
 def get_extract(ctx: Context, *, by: Principal, extract_id: str) -> ExtractRecord:
     return _load_visible(ctx, by, extract_id)
+
+
+def builds_of(ctx: Context, *, by: Principal, extract_id: str) -> list[BuildRecord]:
+    """A specification's builds, newest first, for whoever may read the specification."""
+    _load_visible(ctx, by, extract_id)
+    with ctx.store.unit_of_work() as uow:
+        return uow.builds_of(extract_id)
 
 
 def list_extracts(ctx: Context, *, by: Principal) -> list[ExtractRecord]:
@@ -249,9 +261,15 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             refs=refs,
             details={"decision": decision.as_dict()},
         )
+    tracker = BuildTracker(ctx, extract_id=record.id, recipient=record.recipient)
     if record.spec.output is OutputForm.AGGREGATE:
         _require_inputs(ctx, record.spec)
-        return aggregates.release_aggregate(ctx, by=by, record=record, decision=decision, refs=refs)
+        with _failing(tracker):
+            made = aggregates.release_aggregate(
+                ctx, by=by, record=record, decision=decision, refs=refs, tracker=tracker
+            )
+        tracker.built(made.id)
+        return made
     version = ctx.recipient_key_version(record.recipient)
     read = stored_reader(ctx, record.spec.months)
     key: bytes | None = None
@@ -263,7 +281,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
     municipality = ctx.catalogue.recipients[record.recipient].municipality
     release_id = identifiers.new_id("rel")
     blob_key = f"releases/{record.recipient}/{release_id}.gwb"
-    with ctx.writing(blob_key):
+    with ctx.writing(blob_key), _failing(tracker):
         linked = build_linked(
             ctx,
             record.spec,
@@ -272,6 +290,7 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
             recipient_key=key,
             municipality=municipality,
             blob_key=blob_key,
+            tracker=tracker,
         )
         digest = linked.sha256
         with ctx.store.unit_of_work() as uow:
@@ -321,7 +340,21 @@ def run_release(ctx: Context, *, by: Principal, extract_id: str) -> ReleaseRecor
                 inputs=json.dumps(read.inputs),
             )
             uow.add_release(release)
+    tracker.built(release_id)
     return release
+
+
+@contextmanager
+def _failing(tracker: BuildTracker) -> Iterator[None]:
+    """A build that fails says so in its row, and why (nothing was released)."""
+    try:
+        yield
+    except GatewayError as exc:
+        tracker.failed(exc.detail)
+        raise
+    except Exception as exc:
+        tracker.failed(type(exc).__name__)
+        raise
 
 
 def _require_inputs(ctx: Context, spec: ExtractSpec) -> None:
