@@ -40,17 +40,24 @@ def build_line(build: dict[str, Any]) -> str:
 
 
 class BuildWatch:
-    """Shows the newest build of ``extract_id`` that began after it started watching."""
+    """Shows the newest build of ``extract_id`` that began after it started watching (the
+    builds there were before are asked for before the release is asked for)."""
 
     def __init__(self, args: argparse.Namespace, extract_id: str) -> None:
         self._args = args
         self._path = f"/v1/extracts/{extract_id}/builds"
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="build-watch", daemon=True)
-        self._before: set[str] | None = None
+        self._client: Any = None
+        self._before: set[str] = set()
         self._began = time.monotonic()
 
     def __enter__(self) -> BuildWatch:
+        try:
+            self._client = http_client(self._args)
+            self._before = {b["id"] for b in self._builds()}
+        except Exception:  # no progress then; the release itself says what is wrong
+            return self
         self._thread.start()
         return self
 
@@ -61,27 +68,28 @@ class BuildWatch:
         trace: TracebackType | None,
     ) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        if self._client is not None:
+            self._client.close()
 
     def _run(self) -> None:
         try:
-            with http_client(self._args) as client:
-                self._follow(client)
+            self._follow()
         except Exception:  # progress is a courtesy; the answer is what counts
             return
 
-    def _builds(self, client: Any) -> list[dict[str, Any]]:
-        answer = client.get(self._path)
+    def _builds(self) -> list[dict[str, Any]]:
+        answer = self._client.get(self._path)
         found: list[dict[str, Any]] = answer.json().get("builds", []) if answer.is_success else []
         return found
 
-    def _follow(self, client: Any) -> None:
-        before = {b["id"] for b in self._builds(client)}
+    def _follow(self) -> None:
         shown_at = 0.0
         bar = _Bar() if sys.stderr.isatty() else None
         try:
             while not self._stop.wait(_POLL):
-                mine = [b for b in self._builds(client) if b["id"] not in before]
+                mine = [b for b in self._builds() if b["id"] not in self._before]
                 if not mine:
                     continue
                 build = mine[0]
