@@ -57,8 +57,14 @@ class BuildTracker:
             _log.warning("build progress not recorded", error_type=type(exc).__name__)
 
     def built(self, release_id: str) -> None:
+        """After the release was recorded: a row that cannot be written now must not turn a
+        made release into an error. The row then says "running" until this process stops
+        (the janitor marks it interrupted); the release and its audit entry are the record."""
         total = self.record.tasks_total
-        self._put(state=BuildState.BUILT, release_id=release_id, tasks_done=total)
+        try:
+            self._put(state=BuildState.BUILT, release_id=release_id, tasks_done=total)
+        except Exception as exc:
+            _log.warning("build's end not recorded", error_type=type(exc).__name__)
 
     def failed(self, note: str) -> None:
         try:
