@@ -1,7 +1,7 @@
 """Following a release's build while ``gateway extract release`` waits for it.
 
 A release built on Spark takes minutes. While the request runs, a second connection asks the
-gateway every second how the specification's newest build goes and tells standard error: a
+gateway twice a second how the specification's newest build goes and tells standard error: a
 bar at a terminal, else a line when the build is first seen and then every ten seconds (a
 scheduled job's log shows it went on). Standard output keeps only the answer, so ``--json``
 stays JSON. Builds on the local engine are quick and shown only if they last.
@@ -18,7 +18,7 @@ from typing import Any
 
 from gateway.cli.client import http_client, show
 
-_POLL = 1.0
+_POLL = 0.5
 _LINE_EVERY = 10.0
 _QUIET_LOCAL = 5.0  # seconds a local build runs before it is shown at all
 
