@@ -54,6 +54,11 @@ class PersonSet:
         """The set as one string of bytes (what a Spark broadcast carries)."""
         return self._rows.tobytes()
 
+    def array(self) -> pa.Array:
+        """The members as an Arrow array of 32-byte pseudonyms."""
+        data = pa.py_buffer(self._rows.tobytes())
+        return pa.Array.from_buffers(pa.binary(WIDTH), len(self._rows), [None, data])
+
     @classmethod
     def unpacked(cls, data: bytes) -> PersonSet:
         return cls(np.frombuffer(data, np.uint64).reshape(-1, _WORDS))
@@ -65,10 +70,7 @@ class PersonSet:
         if not len(persons) or not len(self._rows):
             return pa.array(np.zeros(len(persons), bool))
         if self._shared:
-            members = pa.Array.from_buffers(
-                pa.binary(WIDTH), len(self._rows), [None, pa.py_buffer(self._rows.tobytes())]
-            )
-            return pc.is_in(persons.cast(pa.binary(WIDTH)), value_set=members)
+            return pc.is_in(persons.cast(pa.binary(WIDTH)), value_set=self.array())
         asked = _rows(persons)
         at = np.searchsorted(self._first, asked[:, 0])
         found = np.minimum(at, len(self._rows) - 1)

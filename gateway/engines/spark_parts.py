@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from gateway.crypto.envelope import OpeningReader, SealingWriter
+from gateway.dataplane.person_set import PersonSet
 from gateway.domain.release_plan import PERSON
 
 WRITTEN = "bucket STRING, path STRING, rows LONG, counts ARRAY<LONG>"
@@ -137,14 +138,9 @@ def write_persons(folder: str, name: str, job_key: bytes, internal: pa.Array) ->
 
     context = TaskContext.get()
     attempt = context.attemptNumber() if context else 0
-    distinct = pc.unique(internal).cast(pa.binary(32))
-    data = distinct.buffers()[1]
     final = os.path.join(folder, f"persons-{name}.gwb")
     temporary, fh, sealed = _sealed(final, attempt, job_key)
-    if data is not None and len(distinct):
-        sealed.write(
-            memoryview(data)[distinct.offset * 32 : (distinct.offset + len(distinct)) * 32]
-        )
+    sealed.write(PersonSet.of(internal).packed())
     sealed.close()
     fh.close()
     os.replace(temporary, final)
@@ -159,12 +155,8 @@ def read_persons(folder: str, job_key: bytes) -> pa.Array:
                 opened = OpeningReader(
                     fh, blob_id=name.removesuffix(".gwb"), kek_for=lambda _v: job_key
                 )
-                data = opened.read()
-            count = len(data) // 32
-            found.append(pa.Array.from_buffers(pa.binary(32), count, [None, pa.py_buffer(data)]))
-    if not found:
-        return pa.array([], pa.binary(32))
-    return pc.unique(pa.chunked_array(found, pa.binary(32)).combine_chunks())
+                found.append(PersonSet.unpacked(opened.read()).array())
+    return PersonSet.of(pa.chunked_array(found, pa.binary(32))).array()
 
 
 BATCH_ROWS = 65536
